@@ -1,0 +1,114 @@
+"""Frozen configuration: the account's limits and the retry policy, every default in one place."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ._errors import ValidationError
+from ._types import PLATFORMS, Platform
+
+DEFAULT_RATE_LIMIT = 2000
+"""Calls per minute per account (API.md §8; some accounts are raised to 10,000)."""
+DEFAULT_RATE_PERIOD = 60.0
+DEFAULT_LIVE_CONCURRENCY = 30
+"""Concurrent Live tasks per platform per account (API.md §8)."""
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_LIVE_EXECUTION_LIMIT = 120.0
+"""How long DataForSEO may keep running a Live task (API.md §2)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """The account's limits, as the client enforces them.
+
+    Parameters
+    ----------
+    rate_limit, rate_period:
+        At most ``rate_limit`` calls in any ``rate_period`` seconds, every endpoint counted.
+    burst:
+        Calls that may leave back to back after an idle spell; DataForSEO asks for a steady flow.
+    headroom:
+        Fraction of the rate left unused so that network jitter cannot bunch calls at the
+        server into a window that holds more than ``rate_limit``.
+    live_concurrency:
+        Live calls in flight per platform: one number for all, or a mapping per platform.
+    live_execution_limit:
+        How long the server may keep running a call the client gave up on; its slot stays
+        taken that long after the send.
+    """
+
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_period: float = DEFAULT_RATE_PERIOD
+    burst: int = 1
+    headroom: float = 0.02
+    live_concurrency: int | Mapping[Platform, int] = DEFAULT_LIVE_CONCURRENCY
+    live_execution_limit: float = DEFAULT_LIVE_EXECUTION_LIMIT
+
+    def __post_init__(self) -> None:
+        _positive("rate_limit", self.rate_limit)
+        _positive("rate_period", self.rate_period)
+        if not 1 <= self.burst <= self.rate_limit:
+            raise ValidationError("burst", f"must be between 1 and rate_limit, got {self.burst}")
+        if not 0 <= self.headroom < 0.5:
+            raise ValidationError("headroom", f"must be in [0, 0.5), got {self.headroom}")
+        _positive("live_execution_limit", self.live_execution_limit)
+        if isinstance(self.live_concurrency, Mapping):
+            unknown = set(self.live_concurrency) - set(PLATFORMS)
+            if unknown:
+                raise ValidationError("live_concurrency", f"unknown platforms {sorted(unknown)}")
+            for value in self.live_concurrency.values():
+                _positive("live_concurrency", value)
+            # Freeze a caller's dict so the config stays immutable.
+            object.__setattr__(
+                self, "live_concurrency", MappingProxyType(dict(self.live_concurrency))
+            )
+        else:
+            _positive("live_concurrency", self.live_concurrency)
+
+    def concurrency_for(self, platform: Platform) -> int:
+        """Live calls allowed in flight on ``platform``."""
+        if isinstance(self.live_concurrency, Mapping):
+            return self.live_concurrency.get(platform, DEFAULT_LIVE_CONCURRENCY)
+        return self.live_concurrency
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two sends at the paced rate."""
+        return self.rate_period / (self.rate_limit * (1.0 - self.headroom))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """When and how fast to resend a call that failed in a transient way.
+
+    Parameters
+    ----------
+    max_retries:
+        Resends after the first attempt; 0 disables retrying.
+    backoff_base, backoff_max:
+        Exponential backoff with full jitter: attempt ``n`` waits uniform(0, min(max, base·2ⁿ)).
+    retry_unknown_outcome:
+        Also resend calls whose outcome is unknown (deadline passed after the send, a body cut
+        off after HTTP 200). DataForSEO may have run and charged those, so this is opt-in.
+    """
+
+    max_retries: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    retry_unknown_outcome: bool = False
+    retry_codes: frozenset[int] = field(default_factory=frozenset)
+    """Extra DataForSEO status codes to treat as retryable, beyond the built-in table."""
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValidationError("max_retries", f"must be >= 0, got {self.max_retries}")
+        _positive("backoff_base", self.backoff_base)
+        _positive("backoff_max", self.backoff_max)
+
+
+def _positive(name: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValidationError(name, f"must be a positive number, got {value!r}")

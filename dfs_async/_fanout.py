@@ -1,0 +1,293 @@
+"""`iter_prompts` / `gather_prompts`: many prompts, several targets, at the governor's full rate.
+
+Memory stays bounded whatever the input size: the input is read lazily into small per-platform
+queues, each platform has a fixed crew of workers (its slot limit plus spares, so a freed slot
+is refilled at once), and results flow out through a bounded queue. Platforms never wait on
+each other: a full chat_gpt queue does not hold back claude's workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing
+from typing import Any, Final, TypeAlias
+
+from ._budget import Budget
+from ._client import AsyncClient
+from ._errors import DFSError, ValidationError
+from ._requests import LiveRequest
+from ._results import PromptResult, Target, request_key
+from ._sink import JsonlSink
+from ._types import PLATFORMS, Platform, check_platform
+
+PromptInput: TypeAlias = str | LiveRequest
+Prompts: TypeAlias = Iterable[PromptInput] | AsyncIterable[PromptInput]
+
+SPARE_WORKERS: Final = 2
+"""Workers per platform beyond its slot limit: queued at the slot pool, ready to refill."""
+_DONE: Final = object()
+
+
+class _Item:
+    __slots__ = ("index", "key", "platform", "request", "target")
+
+    def __init__(
+        self, index: int, target: int, platform: Platform, request: LiveRequest, key: str
+    ) -> None:
+        self.index = index
+        self.target = target
+        self.platform = platform
+        self.request = request
+        self.key = key
+
+
+async def iter_prompts(
+    client: AsyncClient,
+    prompts: Prompts,
+    *,
+    platform: str | None = None,
+    model_name: str | None = None,
+    targets: Sequence[Target] | None = None,
+    sink: str | os.PathLike[str] | JsonlSink | None = None,
+    retry_failed: bool = False,
+    max_cost: float | None = None,
+    cost_estimate: float = 0.05,
+    timeout: float | None = None,
+    **fields: Any,
+) -> AsyncGenerator[PromptResult, None]:
+    """Send every prompt to every target and yield results as they complete.
+
+    Parameters
+    ----------
+    prompts:
+        Strings, or `LiveRequest` objects that may carry their own platform, model and fields;
+        any iterable or async iterable, read lazily.
+    platform, model_name, **fields:
+        The target of string prompts (and defaults for request objects).
+    targets:
+        Several targets instead: each prompt goes to each (``PromptResult.target`` tells which).
+    sink:
+        A results file (JSONL) or `JsonlSink`: each result is written as it arrives, and items
+        already answered in it are skipped, so a re-run resumes without paying twice.
+    retry_failed:
+        With a sink, also resend items that failed in an earlier run.
+    max_cost, cost_estimate:
+        Stop sending before ``max_cost`` USD could be crossed, reserving ``cost_estimate`` (or
+        the dearest call seen) per call in flight; the rest end with `BudgetExceededError`.
+
+    Break out early with ``contextlib.aclosing`` so the sweep stops at once.
+    """
+    routes = _routes(platform, model_name, targets, fields)
+    own_sink = sink is not None and not isinstance(sink, JsonlSink)
+    out = sink if isinstance(sink, JsonlSink) or sink is None else JsonlSink(sink)
+    if own_sink and out is not None:
+        out.open()
+    skip = set(out.done) if out is not None else set()
+    if out is not None and not retry_failed:
+        skip |= out.failed
+    budget = Budget(max_cost, estimate=cost_estimate)
+    slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
+    queues: dict[Platform, asyncio.Queue[_Item | object]] = {}
+    results: asyncio.Queue[PromptResult | BaseException | object] = asyncio.Queue(
+        maxsize=max(64, slot_total)
+    )
+    workers: list[asyncio.Task[None]] = []
+
+    def queue_for(p: Platform) -> asyncio.Queue[_Item | object]:
+        q = queues.get(p)
+        if q is None:
+            limit = client.limits.concurrency_for(p)
+            q = queues[p] = asyncio.Queue(maxsize=limit)
+            for _ in range(limit + SPARE_WORKERS):
+                workers.append(asyncio.create_task(_work(client, q, results, budget, out, timeout)))
+        return q
+
+    async def read() -> None:
+        try:
+            async for item in _items(client, prompts, routes):
+                if item.key in skip:
+                    continue
+                if isinstance(item, PromptResult):  # invalid: never reaches the network
+                    if out is not None:
+                        out.write(item)
+                    await results.put(item)
+                else:
+                    await queue_for(item.platform).put(item)
+            for q in queues.values():
+                for _ in range(q.maxsize + SPARE_WORKERS):
+                    await q.put(_DONE)
+            await asyncio.gather(*workers)
+        except BaseException as exc:
+            await results.put(exc)
+            raise
+        await results.put(_DONE)
+
+    reader = asyncio.create_task(read())
+    try:
+        while True:
+            got = await results.get()
+            if got is _DONE:
+                break
+            if isinstance(got, BaseException):
+                raise got
+            assert isinstance(got, PromptResult)
+            yield got
+    finally:
+        for task in (reader, *workers):
+            task.cancel()
+        # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot.
+        await asyncio.gather(reader, *workers, return_exceptions=True)
+        if own_sink and out is not None:
+            out.close()
+
+
+async def gather_prompts(
+    client: AsyncClient,
+    prompts: Prompts,
+    *,
+    platform: str | None = None,
+    model_name: str | None = None,
+    targets: Sequence[Target] | None = None,
+    **options: Any,
+) -> list[PromptResult]:
+    """Run `iter_prompts` to the end and return the results in input order.
+
+    Order is by prompt, then by target. Items skipped because a sink already holds them are
+    not in the list.
+    """
+    async with aclosing(
+        iter_prompts(
+            client, prompts, platform=platform, model_name=model_name, targets=targets, **options
+        )
+    ) as stream:
+        results = [r async for r in stream]
+    results.sort(key=lambda r: (r.index, r.target))
+    return results
+
+
+async def _work(
+    client: AsyncClient,
+    queue: asyncio.Queue[_Item | object],
+    results: asyncio.Queue[PromptResult | BaseException | object],
+    budget: Budget,
+    sink: JsonlSink | None,
+    timeout: float | None,
+) -> None:
+    """Take items until told to stop; record and pass on each result."""
+    while True:
+        item = await queue.get()
+        if not isinstance(item, _Item):
+            return
+        try:
+            reserved = budget.admit()
+        except DFSError as exc:
+            result = _result(item, error=exc)
+        else:
+            try:
+                response = await client.send_live(item.platform, item.request, timeout=timeout)
+            except DFSError as exc:
+                result = _result(item, error=exc)
+            else:
+                result = _result(item, response=response)
+            budget.settle(reserved, result.cost)
+        if sink is not None:
+            sink.write(result)  # durable before anything else can go wrong
+        await results.put(result)
+
+
+def _result(item: _Item, **outcome: Any) -> PromptResult:
+    return PromptResult(
+        index=item.index,
+        platform=item.platform,
+        request=item.request,
+        key=item.key,
+        target=item.target,
+        **outcome,
+    )
+
+
+class _Route:
+    """A resolved target: platform (None: the request names it), model and field defaults."""
+
+    __slots__ = ("defaults", "platform")
+
+    def __init__(self, platform: Platform | None, defaults: dict[str, Any]) -> None:
+        self.platform = platform
+        self.defaults = defaults
+
+
+def _routes(
+    platform: str | None,
+    model_name: str | None,
+    targets: Sequence[Target] | None,
+    fields: Mapping[str, Any],
+) -> list[_Route]:
+    if targets:
+        if platform is not None or model_name is not None:
+            raise ValidationError("targets", "give either platform/model_name or targets")
+        return [
+            _Route(
+                check_platform(t.platform),
+                {**fields, **(t.fields or {}), "model_name": t.model_name},
+            )
+            for t in targets
+        ]
+    defaults = dict(fields)
+    if model_name is not None:
+        defaults["model_name"] = model_name
+    return [_Route(check_platform(platform) if platform is not None else None, defaults)]
+
+
+async def _items(
+    client: AsyncClient, prompts: Prompts, routes: list[_Route]
+) -> AsyncIterator[_Item | PromptResult]:
+    """Turn the input into validated items, or into error results for invalid ones."""
+    index = 0
+    async for prompt in _aiter(prompts):
+        for t_index, route in enumerate(routes):
+            yield _prepare(client, index, t_index, prompt, route)
+        index += 1
+
+
+def _prepare(
+    client: AsyncClient, index: int, t_index: int, prompt: PromptInput, route: _Route
+) -> _Item | PromptResult:
+    """Validate one prompt for one route; a bad one becomes an error result, never a call."""
+    request = prompt if isinstance(prompt, LiveRequest) else None
+    platform = (request.platform if request else None) or route.platform
+    try:
+        if platform is None:
+            raise ValidationError("platform", "pass platform= or set it on each LiveRequest")
+        if request is None:
+            platform, request = client.prepare(platform, user_prompt=prompt, **route.defaults)
+        else:
+            platform, request = client.prepare(platform, request, **route.defaults)
+    except DFSError as exc:
+        failed = request or LiveRequest(user_prompt=str(prompt))
+        return PromptResult(
+            index=index,
+            platform=platform,
+            request=failed,
+            key=request_key(platform, failed),
+            error=exc,
+            target=t_index,
+        )
+    return _Item(index, t_index, platform, request, request_key(platform, request))
+
+
+async def _aiter(prompts: Prompts) -> AsyncIterator[PromptInput]:
+    if isinstance(prompts, AsyncIterable):
+        async for p in prompts:
+            yield p
+    else:
+        for p in prompts:
+            yield p

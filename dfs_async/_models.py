@@ -1,0 +1,171 @@
+"""Response shapes: msgspec Structs whose field names mirror DataForSEO's JSON.
+
+Every field has a default, because the API adds fields over time and omits others on errors;
+unknown keys are ignored (msgspec's default). Item ``type`` is a plain string rather than a
+tagged union, so an item type DataForSEO adds tomorrow decodes instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import msgspec
+
+
+class Annotation(msgspec.Struct, frozen=True, gc=False):
+    """A cited source inside a message section."""
+
+    title: str | None = None
+    url: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+    text: str | None = None
+
+
+class Section(msgspec.Struct, frozen=True):
+    """A part of an item: ``summary_text`` for reasoning, ``text`` for a message."""
+
+    type: str = ""
+    text: str = ""
+    annotations: list[Annotation] | None = None
+    """None when web search was off; empty when it found nothing to cite."""
+
+
+class Item(msgspec.Struct, frozen=True):
+    """A response item; ``type`` is ``"reasoning"``, ``"message"``, or one added later."""
+
+    type: str = ""
+    sections: list[Section] = []
+
+
+class LiveResult(msgspec.Struct, frozen=True):
+    """The model's answer to one Live task."""
+
+    model_name: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int | None = None
+    web_search: bool = False
+    money_spent: float = 0.0
+    datetime: str = ""
+    items: list[Item] = []
+    fan_out_queries: list[str] | None = None
+
+    @property
+    def text(self) -> str:
+        """The answer's text: every message section, joined by blank lines."""
+        return "\n\n".join(
+            s.text for item in self.items if item.type == "message" for s in item.sections
+        )
+
+    def annotations(self) -> Iterator[Annotation]:
+        """Every cited source of the answer, in order."""
+        for item in self.items:
+            if item.type == "message":
+                for section in item.sections:
+                    yield from section.annotations or ()
+
+
+class ModelInfo(msgspec.Struct, frozen=True):
+    """One model a platform offers."""
+
+    model_name: str = ""
+    web_search_supported: bool = False
+    task_post_supported: bool = False
+    reasoning: bool | None = None
+    """Referenced by the request docs but missing from the official schema; None if absent."""
+
+
+class UserData(msgspec.Struct, frozen=True):
+    """The account: limits, usage and money (``/v3/appendix/user_data``)."""
+
+    login: str = ""
+    timezone: str = ""
+    rates: dict[str, dict[str, object]] = {}
+    money: dict[str, object] = {}
+    price: dict[str, object] = {}
+    backlinks_subscription_expiry_date: str | None = None
+    llm_mentions_subscription_expiry_date: str | None = None
+
+    @property
+    def minute_limit(self) -> int | None:
+        """The account's calls-per-minute limit (``rates.limits.minute.total``), if reported."""
+        minute = self.rates.get("limits", {}).get("minute")
+        total = minute.get("total") if isinstance(minute, dict) else minute
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+    @property
+    def balance(self) -> float | None:
+        """The account's balance in USD, if reported."""
+        value = self.money.get("balance")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class _TaskBase(msgspec.Struct, frozen=True, kw_only=True):
+    id: str = ""
+    status_code: int = 0
+    status_message: str = ""
+    time: str = ""
+    cost: float = 0.0
+    result_count: int = 0
+    path: list[str] = []
+    data: dict[str, object] | None = None
+
+
+class LiveTask(_TaskBase, frozen=True, kw_only=True):
+    """One task of a Live answer; ``result`` is None when the task failed."""
+
+    result: list[LiveResult] | None = None
+
+
+class ModelsTask(_TaskBase, frozen=True, kw_only=True):
+    """The task of a Models answer."""
+
+    result: list[ModelInfo] | None = None
+
+
+class UserDataTask(_TaskBase, frozen=True, kw_only=True):
+    """The task of a user_data answer."""
+
+    result: list[UserData] | None = None
+
+
+class _EnvelopeBase(msgspec.Struct, frozen=True, kw_only=True):
+    version: str = ""
+    status_code: int = 0
+    status_message: str = ""
+    time: str = ""
+    cost: float = 0.0
+    tasks_count: int = 0
+    tasks_error: int = 0
+
+
+class LiveResponse(_EnvelopeBase, frozen=True, kw_only=True):
+    """The whole envelope of a Live call."""
+
+    tasks: list[LiveTask] = []
+
+    @property
+    def result(self) -> LiveResult | None:
+        """The first task's first result, or None when there is none."""
+        if self.tasks and self.tasks[0].result:
+            return self.tasks[0].result[0]
+        return None
+
+
+class ModelsResponse(_EnvelopeBase, frozen=True, kw_only=True):
+    """The whole envelope of a Models call."""
+
+    tasks: list[ModelsTask] = []
+
+
+class UserDataResponse(_EnvelopeBase, frozen=True, kw_only=True):
+    """The whole envelope of a user_data call."""
+
+    tasks: list[UserDataTask] = []
+
+
+class StatusEnvelope(_EnvelopeBase, frozen=True, kw_only=True):
+    """Just the status fields of any envelope; used to read error bodies."""
+
+    tasks: list[_TaskBase] | None = None

@@ -1,0 +1,116 @@
+"""What a sweep yields per item, and the stable key that identifies an item across runs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import msgspec
+
+from ._errors import APIError, DFSError
+from ._models import LiveResponse
+from ._requests import LiveRequest, encode_body
+from ._types import Platform
+
+
+def request_key(platform: Platform | None, request: LiveRequest) -> str:
+    """A stable hash of platform + model + every request field (routing excluded).
+
+    Two runs of the same sweep give the same keys, which is how a re-run knows what it has
+    already paid for. ``encode_body`` emits fields in declaration order, so it is canonical.
+    """
+    digest = hashlib.sha256((platform or "").encode() + b"\0" + encode_body(request)).hexdigest()
+    return digest[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where prompts go: a platform, a model, and fields for every prompt sent there."""
+
+    platform: Platform
+    model_name: str
+    fields: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PromptResult:
+    """The outcome of one prompt on one target: a response or an error, never both."""
+
+    index: int
+    """Position of the prompt in the input."""
+    platform: Platform | None
+    """None only for a request that named no platform (then ``error`` says so)."""
+    request: LiveRequest
+    key: str
+    response: LiveResponse | None = None
+    error: DFSError | None = None
+    target: int = 0
+    """Position of the target in ``targets`` (0 with a single target)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the prompt was answered."""
+        return self.response is not None
+
+    @property
+    def cost(self) -> float:
+        """USD charged for this prompt (an error may be charged too)."""
+        if self.response is not None:
+            return self.response.cost
+        return self.error.cost if isinstance(self.error, APIError) else 0.0
+
+    @property
+    def status_code(self) -> int | None:
+        """DataForSEO's status code of the answer, if there was one."""
+        if self.response is not None:
+            task = self.response.tasks[0] if self.response.tasks else None
+            return task.status_code if task else self.response.status_code
+        return self.error.status_code if isinstance(self.error, APIError) else None
+
+
+class ErrorRecord(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An error as written to a results file."""
+
+    type: str
+    message: str
+    status_code: int | None = None
+
+
+class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One line of a results file: everything needed to resume and to analyse."""
+
+    key: str
+    index: int
+    platform: str | None
+    model_name: str | None
+    prompt: str
+    ok: bool
+    status_code: int | None = None
+    cost: float = 0.0
+    target: int = 0
+    error: ErrorRecord | None = None
+    response: LiveResponse | None = None
+
+    @classmethod
+    def of(cls, result: PromptResult) -> ResultRecord:
+        """The record of ``result``."""
+        error = result.error
+        return cls(
+            key=result.key,
+            index=result.index,
+            platform=result.platform,
+            model_name=result.request.model_name,
+            prompt=result.request.user_prompt,
+            ok=result.ok,
+            status_code=result.status_code,
+            cost=result.cost,
+            target=result.target,
+            error=None
+            if error is None
+            else ErrorRecord(
+                type=type(error).__name__,
+                message=str(error),
+                status_code=error.status_code if isinstance(error, APIError) else None,
+            ),
+            response=result.response,
+        )

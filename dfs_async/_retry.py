@@ -1,0 +1,53 @@
+"""Which failures are worth another attempt, and how long to wait before it.
+
+Decisions use status codes and exception types, never message text. A call is resent only if
+its outcome is known to be "not done, not charged": a charged answer is never resent, and a
+call whose fate is unknown (deadline passed after the send, body cut off after HTTP 200) only
+when the policy opts in, since DataForSEO may have run and billed it.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ._config import RetryPolicy
+from ._errors import (
+    APIError,
+    DeadlineExceededError,
+    DecodeError,
+    DFSError,
+    QueueTimeoutError,
+    TransportError,
+)
+
+
+def outcome_unknown(error: DFSError) -> bool:
+    """True when the server may have run (and charged) the call although we got no answer."""
+    if isinstance(error, QueueTimeoutError):
+        return False  # never sent
+    if isinstance(error, DeadlineExceededError):
+        return True
+    return isinstance(error, DecodeError) and error.http_status == 200
+
+
+def should_retry(error: DFSError, policy: RetryPolicy) -> bool:
+    """Whether ``error`` may be cured by sending the same call again."""
+    if isinstance(error, APIError):
+        charged = error.cost > 0
+        return not charged and (error.retryable or error.status_code in policy.retry_codes)
+    if isinstance(error, TransportError):
+        return True  # the connection broke before any answer arrived
+    return outcome_unknown(error) and policy.retry_unknown_outcome
+
+
+def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
+    """Full-jitter exponential backoff before resend number ``attempt`` (0-based)."""
+    ceiling = min(policy.backoff_max, policy.backoff_base * 2.0**attempt)
+    return rng.uniform(0.0, ceiling)
+
+
+def error_key(error: BaseException) -> str:
+    """A short label for counting errors: the status code, or the exception's class name."""
+    if isinstance(error, APIError):
+        return str(error.status_code)
+    return type(error).__name__

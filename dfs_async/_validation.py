@@ -1,0 +1,256 @@
+"""Per-platform validation of Live request fields against the documented limits (API.md §3).
+
+Choices where the docs disagree with themselves (API.md §9):
+
+* temperature with top_p: chat_gpt allows both (the official example sends both and the
+  seed's example response echoes that request with status 20000); claude rejects the pair
+  (both claude field docs forbid it and Anthropic rejects it); gemini and perplexity allow it
+  (no exclusivity documented, and their examples send both).
+* chat_gpt ``web_search_city`` needs ``web_search=True`` like the country does: its doc omits
+  the note (a copy-paste defect, §9.11) and a city without web search would be a silent no-op.
+* perplexity's chain alternates user, ai, user, ... and ends with ``ai``: the ``user_prompt``
+  is the next user turn, and Perplexity rejects two user turns in a row.
+* "Reasoning" means ``model.reasoning is True`` for chat_gpt (automatic there) and
+  ``use_reasoning=True`` for claude and gemini; an unknown model (None) is given the benefit
+  of the doubt.
+* Blank (whitespace-only) ``model_name``, ``user_prompt`` and chain messages count as missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from ._errors import ValidationError
+from ._models import ModelInfo
+from ._requests import LiveRequest
+from ._types import Platform
+
+MAX_TEXT: Final = 500
+MAX_TAG: Final = 255
+MAX_CHAIN: Final = 10
+MAX_TOKENS: Final = 4096
+_ROLES: Final = frozenset({"user", "ai"})
+_WEB_SEARCH_FIELDS: Final = ("force_web_search", "web_search_country_iso_code", "web_search_city")
+
+# Anthropic's web-search locations, verbatim from the claude field doc.
+_CLAUDE_CODES: Final = (
+    "AR AT AU BE BR CA CH CL CN DE DK ES FI FR GB HK ID IN IT JP KR MX MY NL NO NZ PH PL PT RU SA "
+    "SE TR TW US ZA"
+)
+CLAUDE_COUNTRIES: Final = frozenset(_CLAUDE_CODES.split())
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformLimits:
+    """The documented request limits of one platform."""
+
+    unsupported: tuple[str, ...]
+    """Fields the platform does not accept at all."""
+    min_tokens: int
+    reasoning_min_tokens: int
+    max_temperature: float
+    reasoning_by_model: bool
+    """True: reasoning comes from the model (chat_gpt); False: from ``use_reasoning``."""
+    reasoning_forbids: tuple[str, ...] = ()
+    """Fields that must be unset (or False) when reasoning."""
+    exclusive_sampling: bool = False
+    """``temperature`` and ``top_p`` cannot be sent together."""
+    needs_web_search: tuple[str, ...] = ()
+    """Fields that may only be set together with ``web_search=True``."""
+    countries: frozenset[str] | None = None
+    """Accepted ``web_search_country_iso_code`` values; None means any 2-letter code."""
+    alternating_chain: bool = False
+
+
+LIMITS: Final[dict[Platform, PlatformLimits]] = {
+    "chat_gpt": PlatformLimits(
+        unsupported=("use_reasoning",),
+        min_tokens=16,
+        reasoning_min_tokens=1024,
+        max_temperature=2.0,
+        reasoning_by_model=True,
+        reasoning_forbids=("temperature", "force_web_search"),
+        needs_web_search=_WEB_SEARCH_FIELDS,
+    ),
+    "claude": PlatformLimits(
+        unsupported=(),
+        min_tokens=1,
+        reasoning_min_tokens=1025,
+        max_temperature=1.0,
+        reasoning_by_model=False,
+        reasoning_forbids=("temperature", "top_p", "force_web_search"),
+        exclusive_sampling=True,
+        needs_web_search=_WEB_SEARCH_FIELDS,
+        countries=CLAUDE_COUNTRIES,
+    ),
+    "gemini": PlatformLimits(
+        unsupported=("force_web_search", "web_search_country_iso_code", "web_search_city"),
+        min_tokens=1,
+        reasoning_min_tokens=1024,
+        max_temperature=2.0,
+        reasoning_by_model=False,
+    ),
+    "perplexity": PlatformLimits(
+        unsupported=("web_search", "force_web_search", "web_search_city", "use_reasoning"),
+        min_tokens=1,
+        reasoning_min_tokens=1,
+        max_temperature=1.9,
+        reasoning_by_model=False,
+        alternating_chain=True,
+    ),
+}
+
+
+def validate_request(
+    platform: Platform, request: LiveRequest, model: ModelInfo | None = None
+) -> None:
+    """Raise `ValidationError` for the first field of ``request`` that ``platform`` rejects."""
+    limits = LIMITS[platform]
+    if not request.model_name or request.model_name.isspace():
+        raise ValidationError(
+            "model_name", f"is required; pick one from {platform}'s Models endpoint"
+        )
+    _check_text("user_prompt", request.user_prompt, platform, required=True)
+    for name in limits.unsupported:
+        if getattr(request, name) is not None:
+            raise ValidationError(name, f"{platform} does not accept this field; leave it unset")
+    if request.system_message is not None:
+        _check_text("system_message", request.system_message, platform)
+    if request.tag is not None and len(request.tag) > MAX_TAG:
+        raise ValidationError(
+            "tag", f"{len(request.tag)} characters is above {platform}'s limit of {MAX_TAG}"
+        )
+    if request.message_chain is not None:
+        _check_chain(platform, request, limits.alternating_chain)
+
+    if limits.reasoning_by_model:
+        reasoning = model is not None and model.reasoning is True
+        why = "reasoning model"
+    else:
+        reasoning = request.use_reasoning is True
+        why = "use_reasoning=True"
+    _check_tokens(platform, request.max_output_tokens, limits, reasoning, why)
+    _check_sampling(platform, request, limits)
+
+    if request.web_search is not True:
+        for name in limits.needs_web_search:
+            value = getattr(request, name)
+            if value is not None and value is not False:
+                raise ValidationError(name, f"needs web_search=True on {platform}; set it too")
+    country = request.web_search_country_iso_code
+    if country is not None:
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise ValidationError(
+                "web_search_country_iso_code",
+                f"{country!r} is not a 2-letter ISO code like 'US' ({platform})",
+            )
+        if not country.isupper():
+            raise ValidationError(
+                "web_search_country_iso_code",
+                f"{country!r} must be uppercase on {platform}: {country.upper()!r}",
+            )
+        if limits.countries is not None and country not in limits.countries:
+            raise ValidationError(
+                "web_search_country_iso_code",
+                f"{country!r} is not one of {platform}'s countries: "
+                f"{' '.join(sorted(limits.countries))}",
+            )
+
+    if reasoning:
+        for name in limits.reasoning_forbids:
+            value = getattr(request, name)
+            if value is not None and value is not False:
+                raise ValidationError(
+                    name, f"{platform} does not support it with {why}; leave it unset"
+                )
+    if model is not None:
+        if request.use_reasoning is True and model.reasoning is False:
+            raise ValidationError(
+                "use_reasoning",
+                f"{platform} model {model.model_name!r} cannot reason; drop use_reasoning",
+            )
+        if request.web_search is True and not model.web_search_supported:
+            raise ValidationError(
+                "web_search",
+                f"{platform} model {model.model_name!r} does not support web search; drop it",
+            )
+
+
+def _check_text(field: str, value: str, platform: Platform, *, required: bool = False) -> None:
+    if required and (not value or value.isspace()):
+        raise ValidationError(field, "is required and must not be blank")
+    if len(value) > MAX_TEXT:
+        raise ValidationError(
+            field, f"{len(value)} characters is above {platform}'s limit of {MAX_TEXT}; shorten it"
+        )
+
+
+def _check_chain(platform: Platform, request: LiveRequest, alternating: bool) -> None:
+    chain = request.message_chain or ()
+    if len(chain) > MAX_CHAIN:
+        raise ValidationError(
+            "message_chain", f"{len(chain)} turns is above {platform}'s limit of {MAX_CHAIN}"
+        )
+    for i, turn in enumerate(chain):
+        if turn.role not in _ROLES:
+            raise ValidationError(
+                "message_chain", f"turn {i} has role {turn.role!r}; expected 'user' or 'ai'"
+            )
+        if not turn.message or turn.message.isspace():
+            raise ValidationError("message_chain", f"turn {i} has a blank message")
+        if len(turn.message) > MAX_TEXT:
+            raise ValidationError(
+                "message_chain",
+                f"turn {i} message has {len(turn.message)} characters, above {platform}'s "
+                f"limit of {MAX_TEXT}",
+            )
+        # Perplexity: user, ai, user, ... so even turns are user and odd turns are ai.
+        if alternating and turn.role != ("user" if i % 2 == 0 else "ai"):
+            raise ValidationError(
+                "message_chain",
+                f"turn {i} is {turn.role!r}; {platform} needs turns alternating user, ai, ...",
+            )
+    if alternating and len(chain) % 2:
+        raise ValidationError(
+            "message_chain",
+            f"{platform} needs the last turn to be 'ai' (user_prompt is the next user turn)",
+        )
+
+
+def _check_tokens(
+    platform: Platform, tokens: int | None, limits: PlatformLimits, reasoning: bool, why: str
+) -> None:
+    if tokens is None:
+        return
+    if type(tokens) is not int:  # bool is an int subclass; a Struct built directly is unchecked
+        raise ValidationError("max_output_tokens", f"expected an integer, got {tokens!r}")
+    if tokens > MAX_TOKENS:
+        raise ValidationError(
+            "max_output_tokens", f"{tokens} is above {platform}'s maximum of {MAX_TOKENS}"
+        )
+    low, note = limits.min_tokens, ""
+    if reasoning and limits.reasoning_min_tokens > low:
+        low, note = limits.reasoning_min_tokens, f" with {why}"
+    if tokens < low:
+        raise ValidationError(
+            "max_output_tokens", f"{tokens} is below {platform}'s minimum of {low}{note}"
+        )
+
+
+def _check_sampling(platform: Platform, request: LiveRequest, limits: PlatformLimits) -> None:
+    for name, value, high in (
+        ("temperature", request.temperature, limits.max_temperature),
+        ("top_p", request.top_p, 1.0),
+    ):
+        if value is None:
+            continue
+        if type(value) is bool or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValidationError(name, f"expected a finite number, got {value!r}")
+        if not 0.0 <= value <= high:
+            raise ValidationError(name, f"{value} is outside {platform}'s range of 0 to {high:g}")
+    if limits.exclusive_sampling and request.temperature is not None and request.top_p is not None:
+        raise ValidationError(
+            "top_p", f"{platform} cannot combine temperature and top_p; send only one"
+        )
