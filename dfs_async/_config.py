@@ -54,6 +54,14 @@ class Limits:
             raise ValidationError("burst", f"must be between 1 and rate_limit, got {self.burst}")
         if not 0 <= self.headroom < 0.5:
             raise ValidationError("headroom", f"must be in [0, 0.5), got {self.headroom}")
+        # A window of rate_period holds at most floor(rate_limit·(1-headroom)) paced calls
+        # plus the burst; that must stay within rate_limit.
+        if math.floor(self.rate_limit * (1.0 - self.headroom)) + self.burst > self.rate_limit:
+            raise ValidationError(
+                "burst",
+                f"burst {self.burst} with headroom {self.headroom} could put more than "
+                f"{self.rate_limit} calls in one window; lower burst or raise headroom",
+            )
         _positive("live_execution_limit", self.live_execution_limit)
         if isinstance(self.live_concurrency, Mapping):
             unknown = set(self.live_concurrency) - set(PLATFORMS)

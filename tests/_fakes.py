@@ -1,0 +1,103 @@
+"""Test doubles shared by the unit tests: a scripted transport in place of aiohttp."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import msgspec
+
+import dfs_async
+
+FIXTURE = (
+    Path(__file__).resolve().parents[2] / "shared/fixtures/dataforseo/chat_gpt_live_response.json"
+)
+OK_BODY = (
+    FIXTURE.read_bytes()
+    if FIXTURE.exists()
+    else msgspec.json.encode(
+        {"status_code": 20000, "cost": 0.01, "tasks": [{"status_code": 20000, "cost": 0.01}]}
+    )
+)
+
+Reply = tuple[int, bytes] | BaseException | float
+"""An HTTP answer, an exception to raise, or seconds to hang before answering OK."""
+
+
+def envelope(code: int, *, task_code: int | None = None, cost: float = 0.0) -> bytes:
+    task = {"id": "t-1", "status_code": task_code or code, "status_message": "m", "cost": cost}
+    return msgspec.json.encode(
+        {"status_code": code, "status_message": "msg", "cost": cost, "tasks": [task]}
+    )
+
+
+class ScriptedTransport:
+    """Answers from a script, one entry per request; records what was asked."""
+
+    def __init__(self, *script: Reply) -> None:
+        self.script = list(script)
+        self.requests: list[tuple[str, str, bytes | None, float]] = []
+        self.closed = 0
+
+    async def request(
+        self, method: str, path: str, body: bytes | None, timeout: float
+    ) -> tuple[int, bytes]:
+        self.requests.append((method, path, body, timeout))
+        reply = self.script.pop(0) if self.script else (200, OK_BODY)
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, float):
+            try:
+                async with asyncio.timeout(timeout):
+                    await asyncio.sleep(reply)
+            except TimeoutError:
+                raise dfs_async.DeadlineExceededError("deadline") from None
+            return 200, OK_BODY
+        return reply
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+class EchoTransport:
+    """Answers every Live call after ``latency`` s with its prompt echoed and a fixed cost."""
+
+    def __init__(self, latency: float = 0.0, cost: float = 0.01) -> None:
+        self.latency = latency
+        self.cost = cost
+        self.bodies: list[bytes] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.fail_prompts: set[str] = set()
+
+    async def request(
+        self, method: str, path: str, body: bytes | None, timeout: float
+    ) -> tuple[int, bytes]:
+        self.bodies.append(body or b"")
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
+        (task,) = msgspec.json.decode(body or b"[{}]")
+        if task.get("user_prompt") in self.fail_prompts:
+            return 200, envelope(20000, task_code=40501)
+        result = {"model_name": task.get("model_name"), "items": []}
+        return 200, msgspec.json.encode(
+            {
+                "status_code": 20000,
+                "cost": self.cost,
+                "tasks": [
+                    {"status_code": 20000, "cost": self.cost, "data": task, "result": [result]}
+                ],
+            }
+        )
+
+    def prompts(self) -> list[str]:
+        """The prompts sent, in order."""
+        return [msgspec.json.decode(b)[0]["user_prompt"] for b in self.bodies]
+
+    async def aclose(self) -> None:
+        pass
