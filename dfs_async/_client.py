@@ -36,7 +36,7 @@ from ._errors import (
 from ._governor import Governor, LocalGovernor
 from ._models import LiveResponse, ModelInfo, UserData
 from ._requests import LiveRequest, build_request, encode_body, merge
-from ._retry import backoff, error_key, should_retry
+from ._retry import backoff, error_key, rate_limit_pause, should_retry
 from ._stats import ClientStats, StatsRecorder
 from ._transport import AiohttpTransport, Transport, basic_auth, check_base_url
 from ._types import (
@@ -253,11 +253,13 @@ class AsyncClient:
                 if attempt >= self.retry.max_retries or not should_retry(exc, self.retry):
                     self._stats.errors[error_key(exc)] += 1
                     raise
-                delay = backoff(attempt, self.retry, self._rng)
                 if isinstance(exc, RateLimitError):
-                    # The account's window is full, perhaps because of another process:
-                    # hold every call of this client, not only this one.
+                    # The account's window is full, perhaps because of another process: hold
+                    # every call of this client until the window has likely rolled over.
+                    delay = rate_limit_pause(self.limits.rate_period, self.retry, self._rng)
                     governor.pause(delay)
+                else:
+                    delay = backoff(attempt, self.retry, self._rng)
                 self._stats.retries[error_key(exc)] += 1
                 logger.debug(
                     "retry %d/%d of %s %s in %.2f s after %s",

@@ -32,7 +32,8 @@ class Limits:
         Calls that may leave back to back after an idle spell; DataForSEO asks for a steady flow.
     headroom:
         Fraction of the rate left unused so that network jitter cannot bunch calls at the
-        server into a window that holds more than ``rate_limit``.
+        server into a window that holds more than ``rate_limit``. Default: 2 %, or more for
+        small limits, where the burst itself needs room (``(burst + 1) / rate_limit``).
     live_concurrency:
         Live calls in flight per platform: one number for all, or a mapping per platform.
     live_execution_limit:
@@ -43,7 +44,7 @@ class Limits:
     rate_limit: int = DEFAULT_RATE_LIMIT
     rate_period: float = DEFAULT_RATE_PERIOD
     burst: int = 1
-    headroom: float = 0.02
+    headroom: float | None = None
     live_concurrency: int | Mapping[Platform, int] = DEFAULT_LIVE_CONCURRENCY
     live_execution_limit: float = DEFAULT_LIVE_EXECUTION_LIMIT
 
@@ -52,14 +53,18 @@ class Limits:
         _positive("rate_period", self.rate_period)
         if not 1 <= self.burst <= self.rate_limit:
             raise ValidationError("burst", f"must be between 1 and rate_limit, got {self.burst}")
-        if not 0 <= self.headroom < 0.5:
-            raise ValidationError("headroom", f"must be in [0, 0.5), got {self.headroom}")
+        if self.headroom is None:
+            default = max(0.02, (self.burst + 1) / self.rate_limit)
+            object.__setattr__(self, "headroom", default)
+        headroom = self.effective_headroom
+        if not 0 <= headroom < 1:
+            raise ValidationError("headroom", f"must be in [0, 1), got {headroom}")
         # A window of rate_period holds at most floor(rate_limit·(1-headroom)) paced calls
-        # plus the burst; that must stay within rate_limit.
-        if math.floor(self.rate_limit * (1.0 - self.headroom)) + self.burst > self.rate_limit:
+        # plus the burst plus one late-wake credit (see _pacer); that must fit in rate_limit.
+        if math.floor(self.rate_limit * (1.0 - headroom)) + self.burst + 1 > self.rate_limit:
             raise ValidationError(
                 "burst",
-                f"burst {self.burst} with headroom {self.headroom} could put more than "
+                f"burst {self.burst} with headroom {headroom:g} could put more than "
                 f"{self.rate_limit} calls in one window; lower burst or raise headroom",
             )
         _positive("live_execution_limit", self.live_execution_limit)
@@ -83,9 +88,15 @@ class Limits:
         return self.live_concurrency
 
     @property
+    def effective_headroom(self) -> float:
+        """The headroom in force (the default resolved)."""
+        assert self.headroom is not None  # resolved in __post_init__
+        return self.headroom
+
+    @property
     def interval(self) -> float:
         """Seconds between two sends at the paced rate."""
-        return self.rate_period / (self.rate_limit * (1.0 - self.headroom))
+        return self.rate_period / (self.rate_limit * (1.0 - self.effective_headroom))
 
 
 @dataclass(frozen=True, kw_only=True)

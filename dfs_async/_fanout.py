@@ -34,6 +34,8 @@ Prompts: TypeAlias = Iterable[PromptInput] | AsyncIterable[PromptInput]
 
 SPARE_WORKERS: Final = 2
 """Workers per platform beyond its slot limit: queued at the slot pool, ready to refill."""
+PLATFORM_BUFFER: Final = 256
+"""Prompts read ahead per platform, so a slow platform's backlog lets the others run on."""
 _DONE: Final = object()
 
 
@@ -106,7 +108,7 @@ async def iter_prompts(
         q = queues.get(p)
         if q is None:
             limit = client.limits.concurrency_for(p)
-            q = queues[p] = asyncio.Queue(maxsize=limit)
+            q = queues[p] = asyncio.Queue(maxsize=max(limit, PLATFORM_BUFFER))
             for _ in range(limit + SPARE_WORKERS):
                 workers.append(asyncio.create_task(_work(client, q, results, budget, out, timeout)))
         return q
@@ -122,8 +124,8 @@ async def iter_prompts(
                     await results.put(item)
                 else:
                     await queue_for(item.platform).put(item)
-            for q in queues.values():
-                for _ in range(q.maxsize + SPARE_WORKERS):
+            for p, q in queues.items():
+                for _ in range(client.limits.concurrency_for(p) + SPARE_WORKERS):
                     await q.put(_DONE)
             await asyncio.gather(*workers)
         except BaseException as exc:

@@ -46,6 +46,15 @@ def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
     return rng.uniform(0.0, ceiling)
 
 
+def rate_limit_pause(rate_period: float, policy: RetryPolicy, rng: random.Random) -> float:
+    """How long to hold the whole client after a 40202: most of a window, jittered.
+
+    The server's window only empties as calls age out of it, so short backoffs would keep
+    hitting a full window; waiting half to all of ``rate_period`` lets it roll over.
+    """
+    return min(policy.backoff_max, rate_period * rng.uniform(0.5, 1.0))
+
+
 def error_key(error: BaseException) -> str:
     """A short label for counting errors: the status code, or the exception's class name."""
     if isinstance(error, APIError):

@@ -108,7 +108,7 @@ async def test_work_in_progress_stays_bounded_for_a_long_generator() -> None:
             assert r.ok
             peak_tasks = max(peak_tasks, len(asyncio.all_tasks()))
             # The reader runs only a small buffer ahead of what has been answered.
-            assert produced - (r.index + 1) < 200
+            assert produced - (r.index + 1) < 400
     assert produced == 3000
     assert peak_tasks < 20  # workers per platform, not a task per prompt
     assert t.max_in_flight <= 4

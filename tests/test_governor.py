@@ -64,13 +64,14 @@ async def test_abandoned_call_holds_its_slot_for_the_execution_limit() -> None:
 
 
 async def test_cancel_while_waiting_for_the_token_frees_the_slot() -> None:
-    g = governor(rate_limit=2, rate_period=10.0, live_concurrency=5)
-    await g.acquire("chat_gpt")  # uses the one immediate token
+    g = governor(rate_limit=4, rate_period=10.0, live_concurrency=5)
+    await g.acquire("chat_gpt")
+    await g.acquire("chat_gpt")  # the immediate tokens are used up
     waiting = asyncio.create_task(g.acquire("chat_gpt"))
     await asyncio.sleep(0.01)
-    assert g.state().platforms["chat_gpt"].in_use == 2
+    assert g.state().platforms["chat_gpt"].in_use == 3
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    assert g.state().platforms["chat_gpt"].in_use == 1
+    assert g.state().platforms["chat_gpt"].in_use == 2
     g.close()
