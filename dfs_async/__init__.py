@@ -39,7 +39,7 @@ from ._models import (
     UserDataResponse,
 )
 from ._requests import ChainMessage, LiveRequest
-from ._results import ErrorRecord, PromptResult, ResultRecord, Target
+from ._results import ErrorRecord, PromptResult, ResultRecord, Target, request_key
 from ._sink import JsonlSink, read_results
 from ._stats import ClientStats
 from ._transport import AiohttpTransport, Transport
@@ -100,4 +100,5 @@ __all__ = [
     "gather_prompts",
     "iter_prompts",
     "read_results",
+    "request_key",
 ]

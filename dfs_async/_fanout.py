@@ -81,7 +81,9 @@ async def iter_prompts(
         A results file (JSONL) or `JsonlSink`: each result is written as it arrives, and items
         already answered in it are skipped, so a re-run resumes without paying twice.
     retry_failed:
-        With a sink, also resend items that failed in an earlier run.
+        With a sink, also resend earlier failures that are skipped by default: invalid
+        requests and calls that may have been charged (deadline passed, body cut off).
+        Other failures (never sent, over budget, transient errors) are always resent.
     max_cost, cost_estimate:
         Stop sending before ``max_cost`` USD could be crossed, reserving ``cost_estimate`` (or
         the dearest call seen) per call in flight; the rest end with `BudgetExceededError`.
@@ -95,7 +97,7 @@ async def iter_prompts(
         out.open()
     skip = set(out.done) if out is not None else set()
     if out is not None and not retry_failed:
-        skip |= out.failed
+        skip |= out.settled
     budget = Budget(max_cost, estimate=cost_estimate)
     slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
     queues: dict[Platform, asyncio.Queue[_Item | object]] = {}
@@ -255,8 +257,18 @@ async def _items(
     """Turn the input into validated items, or into error results for invalid ones."""
     index = 0
     async for prompt in _aiter(prompts):
-        for t_index, route in enumerate(routes):
-            yield _prepare(client, index, t_index, prompt, route)
+        own = prompt.platform if isinstance(prompt, LiveRequest) else None
+        if own is None:
+            for t_index, route in enumerate(routes):
+                yield _prepare(client, index, t_index, prompt, route)
+        else:
+            # A request that names its platform goes there once, taking defaults only from
+            # a target of that platform (never another platform's model or fields).
+            match = next(
+                ((i, r) for i, r in enumerate(routes) if r.platform in (own, None)),
+                (0, _Route(own, {})),
+            )
+            yield _prepare(client, index, match[0], prompt, match[1])
         index += 1
 
 

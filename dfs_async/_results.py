@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import msgspec
@@ -10,6 +11,7 @@ import msgspec
 from ._errors import APIError, DFSError
 from ._models import LiveResponse
 from ._requests import LiveRequest, encode_body
+from ._retry import settled
 from ._types import Platform
 
 
@@ -29,7 +31,7 @@ class Target:
 
     platform: Platform
     model_name: str
-    fields: dict[str, object] | None = None
+    fields: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,8 @@ class ErrorRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     type: str
     message: str
     status_code: int | None = None
+    settled: bool = False
+    """True: a re-run does not resend this item unless told to (invalid, or maybe charged)."""
 
 
 class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -111,6 +115,7 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
                 type=type(error).__name__,
                 message=str(error),
                 status_code=error.status_code if isinstance(error, APIError) else None,
+                settled=settled(error),
             ),
             response=result.response,
         )

@@ -16,8 +16,11 @@ from ._errors import (
     DeadlineExceededError,
     DecodeError,
     DFSError,
+    InvalidRequestError,
+    NotFoundError,
     QueueTimeoutError,
     TransportError,
+    ValidationError,
 )
 
 
@@ -28,6 +31,20 @@ def outcome_unknown(error: DFSError) -> bool:
     if isinstance(error, DeadlineExceededError):
         return True
     return isinstance(error, DecodeError) and error.http_status == 200
+
+
+def settled(error: DFSError) -> bool:
+    """True when a later run should not resend the request unless asked to.
+
+    Either it would fail the same way (the request is invalid), or DataForSEO may already
+    have charged for it. Everything else (never sent, over budget, account problems, retries
+    exhausted on a transient error) is sent again by a re-run.
+    """
+    if isinstance(error, ValidationError | InvalidRequestError | NotFoundError):
+        return True
+    if isinstance(error, APIError) and error.cost > 0:
+        return True
+    return outcome_unknown(error)
 
 
 def should_retry(error: DFSError, policy: RetryPolicy) -> bool:

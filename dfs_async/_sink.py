@@ -11,22 +11,30 @@ import msgspec
 from ._results import PromptResult, ResultRecord
 
 
+class _Settled(msgspec.Struct):
+    settled: bool = False
+
+
 class _KeyStatus(msgspec.Struct):
     key: str
     ok: bool
+    error: _Settled | None = None
 
 
 class JsonlSink:
     """Appends a `ResultRecord` per result to ``path`` and flushes it at once.
 
-    Opening reads what an earlier run wrote: keys answered (`done`) and keys that failed
-    (`failed`). A torn last line, left by a crash mid-write, is ignored and overwritten.
+    Opening reads what an earlier run wrote: keys answered (`done`), keys that failed
+    (`failed`), and among those the `settled` ones, which a re-run leaves alone unless asked
+    (invalid requests, and calls that may have been charged). A torn last line, left by a
+    crash mid-write, is ignored and overwritten.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.done: set[str] = set()
         self.failed: set[str] = set()
+        self.settled: set[str] = set()
         self._file: IO[bytes] | None = None
         self._encoder = msgspec.json.Encoder()
 
@@ -59,24 +67,29 @@ class JsonlSink:
                 except msgspec.DecodeError:
                     break  # a torn line that happens to end a block; nothing after it counts
                 valid_end += len(line)
-                if rec.ok:
-                    self.done.add(rec.key)
-                    self.failed.discard(rec.key)
-                elif rec.key not in self.done:
-                    self.failed.add(rec.key)
+                self._note(rec.key, rec.ok, rec.error is not None and rec.error.settled)
         return valid_end
+
+    def _note(self, key: str, ok: bool, settled: bool) -> None:
+        if ok:
+            self.done.add(key)
+            self.failed.discard(key)
+            self.settled.discard(key)
+        elif key not in self.done:
+            self.failed.add(key)
+            if settled:
+                self.settled.add(key)
+            else:
+                self.settled.discard(key)
 
     def write(self, result: PromptResult) -> None:
         """Append and flush the record of ``result``."""
         if self._file is None:
             raise RuntimeError("JsonlSink is not open")
-        self._file.write(self._encoder.encode(ResultRecord.of(result)) + b"\n")
+        record = ResultRecord.of(result)
+        self._file.write(self._encoder.encode(record) + b"\n")
         self._file.flush()
-        if result.ok:
-            self.done.add(result.key)
-            self.failed.discard(result.key)
-        else:
-            self.failed.add(result.key)
+        self._note(record.key, record.ok, record.error is not None and record.error.settled)
 
     def close(self) -> None:
         """Flush and close; safe to call twice."""

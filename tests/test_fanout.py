@@ -189,3 +189,43 @@ async def test_rerun_with_the_same_sink_skips_what_was_answered(tmp_path: Path) 
     assert t.prompts().count("p0") == 1
     assert len(t.bodies) == 7
     assert all(r.ok for r in read_results(out))
+
+
+async def test_a_request_naming_its_platform_goes_there_once() -> None:
+    t = EchoTransport()
+    targets = [Target("chat_gpt", "gpt-4.1-mini"), Target("claude", "claude-sonnet-4-0")]
+    own = LiveRequest(user_prompt="mine", platform="claude")
+    elsewhere = LiveRequest(user_prompt="x", platform="gemini", model_name="gemini-2.5-flash")
+    async with client(t) as c:
+        results = await gather_prompts(c, ["shared", own, elsewhere], targets=targets)
+    assert [(r.index, r.platform, r.request.model_name) for r in results] == [
+        (0, "chat_gpt", "gpt-4.1-mini"),
+        (0, "claude", "claude-sonnet-4-0"),
+        (1, "claude", "claude-sonnet-4-0"),
+        (2, "gemini", "gemini-2.5-flash"),
+    ]
+    assert all(r.ok for r in results)
+
+
+async def test_a_rerun_resends_what_was_never_sent_but_not_what_may_be_charged(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "r.jsonl"
+    t = EchoTransport(cost=0.01)
+    prompts = [f"p{i}" for i in range(4)]
+    async with client(t, live_concurrency=1) as c:
+        first = await gather_prompts(
+            c,
+            prompts,
+            platform="chat_gpt",
+            model_name="m",
+            sink=out,
+            max_cost=0.025,
+            cost_estimate=0.01,
+        )
+        refused = [r.index for r in first if isinstance(r.error, dfs_async.BudgetExceededError)]
+        assert refused == [2, 3]
+        again = await gather_prompts(c, prompts, platform="chat_gpt", model_name="m", sink=out)
+    assert [r.index for r in again] == [2, 3]
+    assert all(r.ok for r in again)
+    assert len(t.bodies) == 4

@@ -1,0 +1,7 @@
+"""``python -m dfs_async``: the ``dfs-async`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

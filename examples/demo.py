@@ -1,0 +1,77 @@
+"""What ``make demo`` runs: a four-LLM sweep against the embedded emulator, then a readout.
+
+The sweep is the ``dfs-async sweep`` command itself, called in-process; the readout reads the
+results file back with `dfs_async.read_results`. No credentials, no network.
+
+    python examples/demo.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dfs_async
+from dfs_async._cli import main as cli
+
+PROMPTS = Path(__file__).with_name("prompts.txt")
+TARGETS = (
+    ("chat_gpt", "gpt-4.1-mini"),
+    ("claude", "claude-sonnet-4-0"),
+    ("gemini", "gemini-2.5-flash"),
+    ("perplexity", "sonar"),
+)
+
+
+def domain(url: str) -> str:
+    """``https://www.example.com/a`` -> ``example.com``."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+def readout(records: Sequence[dfs_async.ResultRecord]) -> str:
+    """Per platform: answers, cost, and the domains cited most."""
+    ok: Counter[str] = Counter()
+    cost: dict[str, float] = {}
+    cited: dict[str, Counter[str]] = {}
+    for rec in records:
+        platform = rec.platform or "?"
+        cost[platform] = cost.get(platform, 0.0) + rec.cost
+        result = rec.response.result if rec.response is not None else None
+        if not rec.ok or result is None:
+            continue
+        ok[platform] += 1
+        domains = cited.setdefault(platform, Counter())
+        domains.update(domain(a.url) for a in result.annotations() if a.url)
+    lines = [f"{'platform':<11} {'ok':>3} {'cost':>8}  top cited domains"]
+    for platform, _ in TARGETS:
+        top = ", ".join(f"{d} ({n})" for d, n in cited.get(platform, Counter()).most_common(3))
+        lines.append(
+            f"{platform:<11} {ok[platform]:>3} {cost.get(platform, 0.0):>8.4f}  {top or '-'}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Sweep examples/prompts.txt over four LLMs on the emulator and summarise the results."""
+    # Kept after the run, so the printed path can be opened and the command re-run to resume.
+    out = Path(tempfile.mkdtemp(prefix="dfs-async-demo-")) / "results.jsonl"
+    args = ["sweep", os.path.relpath(PROMPTS), "--emulator", "--web-search", "--out", str(out)]
+    for platform, model in TARGETS:
+        args += ["--platform", platform, "--model", model]
+    print("$ dfs-async " + " ".join(args), flush=True)
+    code = cli([*args, *(argv or ())])
+    if out.exists():
+        print()
+        print(readout(dfs_async.read_results(out)))
+        print("\nRun the command again: it resumes from the file and sends nothing twice.")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,183 @@
+"""An aiohttp.web backend that shares one AsyncClient across all its requests.
+
+    GET  /ask?q=...&platform=chat_gpt[&model=...]    one answer with its citations
+    POST /sweep?platform=claude[&model=...]          body: a JSON list of prompts
+
+The client is made in the app's ``cleanup_ctx`` (entered at startup, closed at shutdown), so
+every request shares one connection pool and one governor: concurrent requests queue for the
+account's rate and per-platform slots instead of tripping them. Uses the real API when
+DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD are set, else the embedded emulator.
+
+    python examples/web_backend.py [--port 8000]
+    curl 'http://127.0.0.1:8000/ask?q=best+crm+for+agencies&platform=perplexity'
+    curl -d '["best crm", "best vpn"]' 'http://127.0.0.1:8000/sweep?platform=gemini'
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
+from typing import Final
+
+import msgspec
+from aiohttp import web
+
+import dfs_async
+from dfs_async.testing import Emulator, EmulatorConfig
+
+CLIENT: Final = web.AppKey("client", dfs_async.AsyncClient)
+DEFAULT_MODELS: Final[dict[str, str]] = {
+    "chat_gpt": "gpt-4.1-mini",
+    "claude": "claude-sonnet-4-0",
+    "gemini": "gemini-2.5-flash",
+    "perplexity": "sonar",
+}
+NO_WEB_SEARCH_FIELD: Final = frozenset({"perplexity"})
+"""Perplexity always searches the web and rejects the ``web_search`` field."""
+MAX_SWEEP: Final = 100
+"""Prompts one POST /sweep may hold: a request must not start an unbounded bill."""
+
+
+class Citation(msgspec.Struct, frozen=True):
+    """A source the answer cites."""
+
+    title: str | None
+    url: str | None
+
+
+class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One prompt's outcome as this backend returns it."""
+
+    prompt: str
+    platform: str
+    model: str | None
+    ok: bool
+    text: str = ""
+    citations: list[Citation] = []
+    cost: float = 0.0
+    error: str | None = None
+
+
+def answer_of(result: dfs_async.PromptResult) -> Answer:
+    """The JSON shape of a sweep result."""
+    live = result.response.result if result.response is not None else None
+    return Answer(
+        prompt=result.request.user_prompt,
+        platform=result.platform or "",
+        model=live.model_name if live else result.request.model_name,
+        ok=result.ok,
+        text=live.text if live else "",
+        citations=[Citation(a.title, a.url) for a in live.annotations()] if live else [],
+        cost=result.cost,
+        error=None if result.error is None else str(result.error),
+    )
+
+
+def target(request: web.Request) -> tuple[str, str | None, bool | None]:
+    """The platform, model and web search asked for in the query string."""
+    platform = request.query.get("platform", "chat_gpt")
+    model = request.query.get("model") or DEFAULT_MODELS.get(platform)
+    # None leaves the field out of the request, as perplexity requires.
+    web_search = None
+    if platform not in NO_WEB_SEARCH_FIELD:
+        web_search = request.query.get("web_search", "1") != "0"
+    return platform, model, web_search
+
+
+def json(data: object, status: int = 200) -> web.Response:
+    """A JSON response encoded by msgspec (Structs included)."""
+    return web.Response(
+        body=msgspec.json.encode(data), status=status, content_type="application/json"
+    )
+
+
+async def ask(request: web.Request) -> web.Response:
+    """GET /ask: one prompt, answered with text and citations."""
+    prompt = request.query.get("q", "")
+    platform, model, web_search = target(request)
+    client = request.app[CLIENT]
+    try:
+        resp = await client.live(
+            platform, user_prompt=prompt, model_name=model, web_search=web_search
+        )
+    except dfs_async.ValidationError as exc:  # raised before anything is sent
+        return json({"error": str(exc), "field": exc.field}, status=400)
+    except dfs_async.APIError as exc:
+        return json({"error": str(exc), "status_code": exc.status_code}, status=502)
+    except dfs_async.DeadlineExceededError as exc:
+        return json({"error": str(exc)}, status=504)
+    except dfs_async.DFSError as exc:
+        return json({"error": str(exc)}, status=502)
+    live = resp.result
+    return json(
+        Answer(
+            prompt=prompt,
+            platform=platform,
+            model=live.model_name if live else None,
+            ok=live is not None,
+            text=live.text if live else "",
+            citations=[Citation(a.title, a.url) for a in live.annotations()] if live else [],
+            cost=resp.cost,
+        )
+    )
+
+
+async def sweep(request: web.Request) -> web.Response:
+    """POST /sweep: a JSON list of prompts, answered together in input order."""
+    try:
+        prompts = msgspec.json.decode(await request.read(), type=list[str])
+    except msgspec.DecodeError as exc:
+        return json({"error": f"expected a JSON list of prompts: {exc}"}, status=400)
+    if len(prompts) > MAX_SWEEP:
+        return json({"error": f"at most {MAX_SWEEP} prompts per request"}, status=413)
+    platform, model, web_search = target(request)
+    client = request.app[CLIENT]
+    try:
+        results = await dfs_async.gather_prompts(
+            client, prompts, platform=platform, model_name=model, web_search=web_search
+        )
+    except dfs_async.ValidationError as exc:  # a bad platform: nothing was sent
+        return json({"error": str(exc), "field": exc.field}, status=400)
+    answers = [answer_of(r) for r in results]
+    return json({"results": answers, "cost": sum(a.cost for a in answers)})
+
+
+def make_app(*, emulator: bool | None = None) -> web.Application:
+    """The application; ``emulator`` None means: the emulator unless credentials are set."""
+    if emulator is None:
+        emulator = not (
+            os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")
+        )
+
+    async def client_ctx(app: web.Application) -> AsyncIterator[None]:
+        # Startup runs to the yield, shutdown after it: one client for the app's lifetime.
+        async with AsyncExitStack() as stack:
+            if emulator:
+                emu = await stack.enter_async_context(Emulator(EmulatorConfig(latency=(0.2, 0.8))))
+                client = dfs_async.AsyncClient(emu.login, emu.password, base_url=emu.base_url)
+            else:
+                client = dfs_async.AsyncClient()
+            app[CLIENT] = await stack.enter_async_context(client)
+            yield
+
+    app = web.Application()
+    app.cleanup_ctx.append(client_ctx)
+    app.router.add_get("/ask", ask)
+    app.router.add_post("/sweep", sweep)
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the backend until Ctrl-C."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    web.run_app(make_app(), host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
