@@ -73,7 +73,7 @@ def test_sigkill_then_rerun_answers_everything_once(tmp_path: Path) -> None:
 
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert second.returncode == 0, second.stderr
-        seen_by_server = Counter(
+        seen_by_server: Counter[tuple[str | None, str]] = Counter(
             (c.platform, c.key) for c in emu.record().calls if c.platform is not None
         )
 
