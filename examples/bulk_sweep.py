@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack, aclosing
 from pathlib import Path
 
+from _connect import open_client
+
 import dfs_async
-from dfs_async.testing import Emulator, EmulatorConfig
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
 
@@ -64,13 +64,7 @@ def answered_in(out: Path) -> int:
 async def run(prompts: Path, out: Path, limit: int | None) -> None:
     """Three runs over the same input and results file."""
     async with AsyncExitStack() as stack:
-        if os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD"):
-            client = dfs_async.AsyncClient()
-        else:
-            print("DATAFORSEO_LOGIN / DATAFORSEO_PASSWORD not set: using the embedded emulator")
-            emu = await stack.enter_async_context(Emulator(EmulatorConfig(latency=(0.2, 0.8))))
-            client = dfs_async.AsyncClient(emu.login, emu.password, base_url=emu.base_url)
-        await stack.enter_async_context(client)
+        client = await open_client(stack)
 
         total = sum(1 for _ in read_prompts(prompts, limit))
         print(f"{total} prompts from {prompts}, results in {out}")

@@ -9,22 +9,10 @@ about a cent); otherwise it starts the embedded emulator in-process and says so.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
-import dfs_async
-from dfs_async.testing import Emulator, EmulatorConfig
-
-
-async def open_client(stack: AsyncExitStack) -> dfs_async.AsyncClient:
-    """A client for the real API if credentials are set, else for an in-process emulator."""
-    if os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD"):
-        return await stack.enter_async_context(dfs_async.AsyncClient())
-    print("DATAFORSEO_LOGIN / DATAFORSEO_PASSWORD not set: using the embedded emulator\n")
-    emu = await stack.enter_async_context(Emulator(EmulatorConfig(latency=(0.2, 0.8))))
-    client = dfs_async.AsyncClient(emu.login, emu.password, base_url=emu.base_url)
-    return await stack.enter_async_context(client)
+from _connect import open_client
 
 
 async def run() -> None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from _connect import open_client
+
 import dfs_async
-from dfs_async.testing import Emulator, EmulatorConfig
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
 WEB_SEARCH: dict[str, object] = {"web_search": True}
@@ -71,13 +71,7 @@ def table(counts: dict[str, Counter[str]], answers: Counter[str], top: int) -> s
 async def run(prompts: Path, limit: int | None, top: int) -> None:
     """Every prompt to every target, then the citation table."""
     async with AsyncExitStack() as stack:
-        if os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD"):
-            client = dfs_async.AsyncClient()
-        else:
-            print("DATAFORSEO_LOGIN / DATAFORSEO_PASSWORD not set: using the embedded emulator")
-            emu = await stack.enter_async_context(Emulator(EmulatorConfig(latency=(0.2, 0.8))))
-            client = dfs_async.AsyncClient(emu.login, emu.password, base_url=emu.base_url)
-        await stack.enter_async_context(client)
+        client = await open_client(stack)
 
         results = await dfs_async.gather_prompts(
             client, read_prompts(prompts, limit), targets=TARGETS

@@ -16,16 +16,15 @@ DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD are set, else the embedded emulator.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from typing import Final
 
 import msgspec
+from _connect import open_client
 from aiohttp import web
 
 import dfs_async
-from dfs_async.testing import Emulator, EmulatorConfig
 
 CLIENT: Final = web.AppKey("client", dfs_async.AsyncClient)
 DEFAULT_MODELS: Final[dict[str, str]] = {
@@ -146,20 +145,11 @@ async def sweep(request: web.Request) -> web.Response:
 
 def make_app(*, emulator: bool | None = None) -> web.Application:
     """The application; ``emulator`` None means: the emulator unless credentials are set."""
-    if emulator is None:
-        emulator = not (
-            os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")
-        )
 
     async def client_ctx(app: web.Application) -> AsyncIterator[None]:
         # Startup runs to the yield, shutdown after it: one client for the app's lifetime.
         async with AsyncExitStack() as stack:
-            if emulator:
-                emu = await stack.enter_async_context(Emulator(EmulatorConfig(latency=(0.2, 0.8))))
-                client = dfs_async.AsyncClient(emu.login, emu.password, base_url=emu.base_url)
-            else:
-                client = dfs_async.AsyncClient()
-            app[CLIENT] = await stack.enter_async_context(client)
+            app[CLIENT] = await open_client(stack, emulator=emulator)
             yield
 
     app = web.Application()

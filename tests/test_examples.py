@@ -27,6 +27,8 @@ def load(name: str) -> ModuleType:
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Examples fall back to the emulator only when no credentials are set."""
+    # Run as scripts, the examples find their shared helper (_connect.py) beside them.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
     monkeypatch.delenv("DATAFORSEO_LOGIN", raising=False)
     monkeypatch.delenv("DATAFORSEO_PASSWORD", raising=False)
 
