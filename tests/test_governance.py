@@ -167,3 +167,25 @@ async def test_another_process_filling_the_window_backs_off_the_whole_client() -
     assert record.codes[40202] > 0
     assert stats.retries.get("40202") == record.codes[40202]
     assert max(record.charges_by_key().values()) == 1
+
+
+async def test_concurrent_sweeps_on_one_client_share_it_fairly() -> None:
+    # A web backend: a long sweep is running when a short request arrives. The short one
+    # queues behind the long one's few waiting workers, not behind its whole input.
+    config = EmulatorConfig(latency=(0.05, 0.05))
+    async with governed(config, live_concurrency=4, rate_limit=60_000) as (client, record):
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        long = asyncio.create_task(
+            gather_prompts(client, prompts(200), platform="gemini", model_name="gemini-2.5-flash")
+        )
+        await asyncio.sleep(0.2)
+        short = await gather_prompts(
+            client, ["quick one", "quick two"], platform="gemini", model_name="gemini-2.5-flash"
+        )
+        short_done = loop.time() - start
+        long_results = await long
+        long_done = loop.time() - start
+    assert all(r.ok for r in short + long_results)
+    assert short_done < long_done / 3
+    assert record.max_in_flight["gemini"] <= 4
