@@ -95,9 +95,8 @@ async def iter_prompts(
     out = sink if isinstance(sink, JsonlSink) or sink is None else JsonlSink(sink)
     if own_sink and out is not None:
         out.open()
-    skip = set(out.done) if out is not None else set()
-    if out is not None and not retry_failed:
-        skip |= out.settled
+    done: set[str] = out.done if out is not None else set()
+    settled: set[str] = out.settled if out is not None and not retry_failed else set()
     budget = Budget(max_cost, estimate=cost_estimate)
     slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
     queues: dict[Platform, asyncio.Queue[_Item | object]] = {}
@@ -118,7 +117,7 @@ async def iter_prompts(
     async def read() -> None:
         try:
             async for item in _items(client, prompts, routes):
-                if item.key in skip:
+                if item.key in done or item.key in settled:
                     continue
                 if isinstance(item, PromptResult):  # invalid: never reaches the network
                     if out is not None:

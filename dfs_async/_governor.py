@@ -7,6 +7,7 @@ account); `LocalGovernor` is the in-process default.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -70,7 +71,7 @@ class Governor(Protocol):
 class LocalGovernor:
     """In-process governor: a `Pacer` for the account and a `SlotPool` per platform."""
 
-    def __init__(self, limits: Limits, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._pacer = Pacer(GCRA(limits.interval, limits.burst), clock)
         self._slots = {p: SlotPool(limits.concurrency_for(p)) for p in PLATFORMS}

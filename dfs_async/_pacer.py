@@ -18,6 +18,7 @@ of the headroom ``h`` absorbs network jitter. Sustained demand runs at ``(1-h)·
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -56,7 +57,7 @@ class GCRA:
 class Pacer:
     """Hands out send permissions in arrival order, spaced by a `GCRA` schedule."""
 
-    def __init__(self, gcra: GCRA, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, gcra: GCRA, clock: Callable[[], float] = time.monotonic) -> None:
         self._gcra = gcra
         self._clock = clock
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -68,7 +69,9 @@ class Pacer:
         return sum(1 for f in self._waiters if not f.done())
 
     def _now(self) -> float:
-        return self._clock() if self._clock else asyncio.get_running_loop().time()
+        # Not loop.time(): uvloop's only advances once a millisecond, which would cap the
+        # pacer at one or two calls per tick whatever the configured rate.
+        return self._clock()
 
     async def acquire(self) -> None:
         """Wait for this call's turn; cancelling the wait returns the token."""

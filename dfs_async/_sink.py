@@ -86,10 +86,11 @@ class JsonlSink:
         """Append and flush the record of ``result``."""
         if self._file is None:
             raise RuntimeError("JsonlSink is not open")
+        # The key sets describe the file as it was opened and are not grown here: a sweep of
+        # millions would otherwise keep every key in memory for nothing.
         record = ResultRecord.of(result)
         self._file.write(self._encoder.encode(record) + b"\n")
         self._file.flush()
-        self._note(record.key, record.ok, record.error is not None and record.error.settled)
 
     def close(self) -> None:
         """Flush and close; safe to call twice."""
