@@ -1,0 +1,60 @@
+"""``python -m benchmarks [governance|cpu|decode|memory|overhead ...] [--quick]``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from . import cpu, decode, governance, memory, overhead
+from ._report import Table, load_average, machine
+
+SUITES: dict[str, ModuleType] = {
+    "governance": governance,
+    "cpu": cpu,
+    "decode": decode,
+    "memory": memory,
+    "overhead": overhead,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen suites (all by default) and print their tables as Markdown."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark dfs_async against its peers on a loopback emulator.",
+    )
+    parser.add_argument(
+        "suites", nargs="*", metavar="SUITE", help=f"any of {', '.join(SUITES)} (default: all)"
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        parser.error(f"invalid choice: {', '.join(unknown)} (choose from {', '.join(SUITES)})")
+    chosen = args.suites or list(SUITES)
+    command = shlex.join(
+        ["python", "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]
+    )
+    print("## dfs_async benchmarks\n", flush=True)
+    print(machine(command) + "\n", flush=True)
+    started = time.perf_counter()
+    for name in chosen:
+        run: Callable[[bool], list[Table]] = SUITES[name].run
+        suite_start = time.perf_counter()
+        for table in run(args.quick):
+            print(table.markdown(), flush=True)
+        print(f"_{name}: {time.perf_counter() - suite_start:.0f} s_\n", flush=True)
+    print(
+        f"_total: {time.perf_counter() - started:.0f} s; load average at the end: "
+        f"{load_average()}_",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""dfs_async itself: `gather_prompts` / `iter_prompts` on an `AsyncClient`, as its README shows."""
+
+from __future__ import annotations
+
+import dfs_async
+from dfs_async._decode import LIVE_DECODER
+
+from .._spec import LIFTED_RATE, TARGETS, RunResult, RunSpec, Work, prompt_text
+from . import Decoder, Peer, Runner
+from ._common import Tally, closed_loop, run_loop
+
+
+def load() -> Runner:
+    """The dfs_async runner."""
+    return lambda spec: run_loop(_main(spec), spec.uvloop)
+
+
+async def _main(spec: RunSpec) -> RunResult:
+    lifted = spec.rate_limit is None
+    client = dfs_async.AsyncClient(
+        spec.login,
+        spec.password,
+        base_url=spec.base_url,
+        rate_limit=LIFTED_RATE if spec.rate_limit is None else spec.rate_limit,
+        rate_period=1.0 if lifted else spec.rate_period,
+        live_concurrency=spec.slots,
+    )
+    targets = [dfs_async.Target(platform, model) for platform, model in TARGETS]
+    prompts = (prompt_text(n) for n in range(spec.calls // len(TARGETS)))
+    tally = Tally()
+    async with client:
+        if spec.mode == "calls":
+
+            async def one(w: Work) -> int | str:
+                try:
+                    response = await client.live(
+                        w.platform, user_prompt=w.prompt, model_name=w.model, tag=w.tag
+                    )
+                except dfs_async.DFSError as exc:
+                    return _error_name(exc)
+                return response.tasks[0].status_code
+
+            return await closed_loop(spec, one)
+        if spec.mode == "stream":
+            async for r in dfs_async.iter_prompts(client, prompts, targets=targets, sink=spec.sink):
+                tally.add(_outcome(r))
+            return tally.result()
+        for r in await dfs_async.gather_prompts(client, prompts, targets=targets):
+            tally.add(_outcome(r))
+    return tally.result()
+
+
+def _outcome(result: dfs_async.PromptResult) -> int | str:
+    if result.error is not None:
+        return _error_name(result.error)
+    return result.status_code or "no status"
+
+
+def _error_name(error: dfs_async.DFSError) -> int | str:
+    if isinstance(error, dfs_async.APIError) and error.status_code:
+        return error.status_code
+    return type(error).__name__
+
+
+def live_decoder() -> tuple[str, Decoder]:
+    """dfs_async's cached msgspec decoder of Live answers."""
+    return "msgspec → dfs_async.LiveResponse Structs (dfs_async)", LIVE_DECODER.decode
+
+
+PEER = Peer(
+    name="dfs_async",
+    about=(
+        "gather_prompts (sweeps), iter_prompts with a JSONL sink (memory), client.live "
+        "(overhead) on AsyncClient(rate_limit, rate_period, live_concurrency=slots); "
+        "GCRA pacing at 98 %, FIFO slots per platform, retries on 40202/40209"
+    ),
+    order=0,
+    modes=frozenset({"sweep", "stream", "calls"}),
+    load=load,
+    decoder=live_decoder,
+    primary=True,
+)
