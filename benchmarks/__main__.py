@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import sys
 import time
@@ -31,6 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "suites", nargs="*", metavar="SUITE", help=f"any of {', '.join(SUITES)} (default: all)"
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
+    parser.add_argument(
+        "--stream-sizes",
+        type=_sizes,
+        metavar="N,N",
+        help="calls per dfs_async run of the memory suite (default 10000,50000,200000)",
+    )
     args = parser.parse_args(argv)
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:
@@ -44,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     for name in chosen:
         run: Callable[[bool], list[Table]] = SUITES[name].run
+        if name == "memory" and args.stream_sizes:
+            run = functools.partial(memory.run, dfs_sizes=args.stream_sizes)
         suite_start = time.perf_counter()
         for table in run(args.quick):
             print(table.markdown(), flush=True)
@@ -54,6 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     return 0
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 10000,1000000: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive numbers: {text!r}")
+    return sizes
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ The emulator enforces the same limits the clients are given (300 calls / 6 s for
 records every arrival. Three scenarios:
 
 - governed: both limits, service time uniform(0.2, 0.4) s, four platforms, every peer;
-- rate only (issue 3a): 300 / 6 s with plenty of slots at zero latency, where a token bucket's
+- rate only: 300 / 6 s with plenty of slots at zero latency, where a token bucket's
   initial burst shows;
-- slots only (issue 3b): 6 slots per platform at 0.2–0.4 s, rate lifted, where slot hand-off
+- slots only: 6 slots per platform at 0.2–0.4 s, rate lifted, where slot hand-off
   shows as occupancy.
 """
 
@@ -54,7 +54,7 @@ SCENARIOS = (
         600,
     ),
     Scenario(
-        "rate only (issue 3a): 300 calls / 6 s, 30 slots, zero latency",
+        "rate only: 300 calls / 6 s, 30 slots, zero latency",
         (0.0, 0.0),
         True,
         False,
@@ -62,7 +62,7 @@ SCENARIOS = (
         None,
     ),
     Scenario(
-        "slots only (issue 3b): 6 slots per platform, service 0.2–0.4 s, rate lifted",
+        "slots only: 6 slots per platform, service 0.2–0.4 s, rate lifted",
         LATENCY,
         False,
         True,

@@ -129,6 +129,8 @@ async def iter_prompts(
                 for _ in range(client.limits.concurrency_for(p) + SPARE_WORKERS):
                     await q.put(_DONE)
             await asyncio.gather(*workers)
+        except asyncio.CancelledError:
+            raise  # the consumer is gone; nobody would take the error
         except BaseException as exc:
             await results.put(exc)
             raise

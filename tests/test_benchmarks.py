@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 TITLES = {
     "governance": (
         "governed: 300 calls / 6 s",
-        "rate only (issue 3a)",
-        "slots only (issue 3b)",
+        "rate only",
+        "slots only",
     ),
     "cpu": ("client CPU per request",),
     "decode": ("decode one Live answer",),
