@@ -1,0 +1,140 @@
+"""The client against the emulator: invalid fields never reach it, every fault becomes the
+right typed error, and a sweep's budget holds with real (varying) costs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+import dfs_async
+from dfs_async import AsyncClient, RetryPolicy, gather_prompts
+from dfs_async.testing import CallInfo, Emulator, EmulatorConfig, Fault
+
+pytestmark = pytest.mark.anyio
+
+MODELS = {
+    "chat_gpt": "gpt-4.1-mini",
+    "claude": "claude-sonnet-4-0",
+    "gemini": "gemini-2.5-flash",
+    "perplexity": "sonar",
+}
+
+# One invalid request per platform and rule family; each must fail before any network call.
+INVALID: list[tuple[str, dict[str, Any], str]] = [
+    ("chat_gpt", {"user_prompt": "x" * 501}, "user_prompt"),
+    ("chat_gpt", {"user_prompt": "q", "max_output_tokens": 8}, "max_output_tokens"),
+    ("chat_gpt", {"user_prompt": "q", "use_reasoning": True}, "use_reasoning"),
+    ("chat_gpt", {"user_prompt": "q", "force_web_search": True}, "force_web_search"),
+    ("claude", {"user_prompt": "q", "temperature": 0.3, "top_p": 0.5}, "top_p"),
+    ("claude", {"user_prompt": "q", "temperature": 1.5}, "temperature"),
+    ("claude", {"user_prompt": "q", "use_reasoning": True, "max_output_tokens": 1024}, ""),
+    (
+        "claude",
+        {"user_prompt": "q", "web_search": True, "web_search_country_iso_code": "XX"},
+        "web_search_country_iso_code",
+    ),
+    ("gemini", {"user_prompt": "q", "web_search_city": "Paris"}, "web_search_city"),
+    ("gemini", {"user_prompt": "q", "tag": "t" * 256}, "tag"),
+    ("perplexity", {"user_prompt": "q", "web_search": True}, "web_search"),
+    (
+        "perplexity",
+        {"user_prompt": "q", "message_chain": [{"role": "ai", "message": "hi"}]},
+        "message_chain",
+    ),
+    ("perplexity", {"user_prompt": "q", "max_output_tokens": 5000}, "max_output_tokens"),
+]
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        yield emu
+
+
+def client_for(emu: Emulator, **kwargs: Any) -> AsyncClient:
+    kwargs.setdefault("rate_limit", 60_000)
+    return AsyncClient(emu.login, emu.password, base_url=emu.base_url, **kwargs)
+
+
+@pytest.mark.parametrize(("platform", "fields", "field"), INVALID)
+async def test_invalid_fields_never_reach_the_server(
+    emulator: Emulator, platform: str, fields: dict[str, Any], field: str
+) -> None:
+    async with client_for(emulator) as client:
+        with pytest.raises(dfs_async.ValidationError) as info:
+            await client.live(platform, model_name=MODELS[platform], **fields)
+    if field:
+        assert info.value.field == field
+    assert emulator.record.calls == []
+
+
+FAULTS: list[tuple[Fault, type[dfs_async.DFSError], int | None]] = [
+    (Fault.SERVER_ERROR, dfs_async.ServerError, 50000),
+    (Fault.TASK_ERROR, dfs_async.ServerError, 50000),
+    (Fault.RATE_LIMIT, dfs_async.RateLimitError, 40202),
+    (Fault.CONCURRENCY, dfs_async.ConcurrencyLimitError, 40209),
+    (Fault.TIMEOUT_50401, dfs_async.ExecutionTimeoutError, 50401),
+    (Fault.HTTP_500_HTML, dfs_async.ServerError, 500),
+    (Fault.HTTP_502_HTML, dfs_async.ServerError, 502),
+    (Fault.HTTP_503_HTML, dfs_async.ServerError, 503),
+    (Fault.RESET, dfs_async.TransportError, None),
+    (Fault.TRUNCATED, dfs_async.DecodeError, None),
+    (Fault.EMPTY_BODY, dfs_async.DecodeError, None),
+    (Fault.HANG, dfs_async.DeadlineExceededError, None),
+]
+
+
+@pytest.mark.parametrize(("fault", "error", "code"), FAULTS)
+async def test_each_fault_becomes_its_typed_error(
+    fault: Fault, error: type[dfs_async.DFSError], code: int | None
+) -> None:
+    def always(call: CallInfo) -> Fault:
+        return fault
+
+    config = EmulatorConfig(latency=(0.0, 0.0), faults=always, hang_seconds=0.5)
+    async with Emulator(config) as emu, client_for(emu, max_retries=0, timeout=0.2) as client:
+        with pytest.raises(error) as info:
+            await client.live("gemini", user_prompt="q", model_name="gemini-2.5-flash")
+    exc = info.value
+    if code is not None:
+        assert isinstance(exc, dfs_async.APIError)
+        assert code == (exc.http_status if code < 1000 else exc.status_code)
+    if isinstance(exc, dfs_async.APIError) and exc.http_status >= 500:
+        assert b"<html" in exc.body.lower()  # the proxy's page is kept
+    if isinstance(exc, dfs_async.DecodeError):
+        assert exc.http_status == 200  # outcome unknown: the server did the work
+    assert len(emu.record.calls) == 1
+
+
+async def test_retryable_faults_are_cured_by_a_retry_and_final_ones_are_not() -> None:
+    def first_attempt(call: CallInfo) -> Fault | None:
+        return Fault.HTTP_502_HTML if call.attempt == 1 else None
+
+    config = EmulatorConfig(latency=(0.0, 0.0), faults=first_attempt)
+    retry = RetryPolicy(max_retries=2, backoff_base=0.01)
+    async with Emulator(config) as emu, client_for(emu, retry=retry) as client:
+        resp = await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
+        assert resp.result is not None
+        assert client.stats.retries == {"502": 1}
+    assert [c.http_status for c in emu.record.calls] == [502, 200]
+
+
+async def test_the_budget_holds_with_varying_real_costs() -> None:
+    config = EmulatorConfig(latency=(0.02, 0.08), seed=4)
+    async with Emulator(config) as emu, client_for(emu, live_concurrency=10) as client:
+        results = await gather_prompts(
+            client,
+            (f"prompt {i} " + "word " * (i % 40) for i in range(200)),
+            platform="chat_gpt",
+            model_name="gpt-4.1-mini",
+            web_search=True,
+            max_cost=1.0,
+        )
+    assert emu.record.total_cost <= 1.0
+    assert emu.record.total_cost == pytest.approx(sum(r.cost for r in results))
+    assert emu.record.total_cost > 0.7  # the cap, not something else, stopped the sweep
+    refused = [r for r in results if isinstance(r.error, dfs_async.BudgetExceededError)]
+    assert refused
+    assert len(emu.record.calls) == 200 - len(refused)
