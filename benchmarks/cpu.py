@@ -8,6 +8,7 @@ floor is taken within its round, so a machine that slows down mid-suite moves bo
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 from dfs_async.testing import EmulatorProcess
@@ -57,6 +58,10 @@ def run(quick: bool = False) -> list[Table]:
             for v in chosen:
                 n = 200 if quick else _size(v.peer)
                 calls[v.label] = n
+                if v.uvloop and importlib.util.find_spec("uvloop") is None:
+                    missing = "not installed (uvloop); pip install -e '.[bench]'"
+                    results[v.label].append(RunResult(unavailable=missing))
+                    continue
                 emulator.reset()
                 spec = spec_for(emulator, v.peer.name, "sweep", n, SLOTS, uvloop=v.uvloop)
                 results[v.label].append(run_child(spec))
