@@ -288,3 +288,36 @@ async def test_user_data_reads_the_account() -> None:
         user = await c.user_data()
     assert (user.login, user.minute_limit, user.balance) == ("me", 2000, 12.5)
     assert t.requests[0][:2] == ("GET", "/v3/appendix/user_data")
+
+
+async def test_nulls_where_the_docs_promise_values_do_not_lose_a_paid_answer() -> None:
+    body = msgspec.json.encode(
+        {
+            "status_code": 20000,
+            "tasks_count": None,
+            "cost": 0.02,
+            "tasks": [
+                {
+                    "status_code": 20000,
+                    "cost": 0.02,
+                    "path": None,
+                    "result": [
+                        {
+                            "model_name": "gpt-4.1-mini",
+                            "money_spent": None,
+                            "items": [{"type": "message", "sections": None}, None],
+                            "fan_out_queries": None,
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    t = ScriptedTransport((200, body))
+    async with client(t) as c:
+        resp = await c.live("chat_gpt", **ASK)
+    assert resp.cost == 0.02
+    assert resp.result is not None
+    assert resp.result.money_spent == 0.0
+    assert resp.result.items[0].sections == []
+    assert resp.result.text == ""
