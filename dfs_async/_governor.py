@@ -123,7 +123,3 @@ class LocalGovernor:
 
     def __repr__(self) -> str:
         return repr(self.state())
-
-
-def _check_protocol(governor: LocalGovernor) -> Governor:
-    return governor  # mypy proves LocalGovernor satisfies Governor
