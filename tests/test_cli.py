@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dfs_async import _cli, read_results
+from dfs_async import _cli_common, read_results
 from dfs_async._cli import main
 from dfs_async.testing import Emulator, EmulatorConfig
 
@@ -26,7 +26,7 @@ TWO_TARGETS = [*TARGET_ARGS, "--platform", "perplexity", "--model", "sonar"]
 @pytest.fixture(autouse=True)
 def fast_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short service times keep each sweep well under a second."""
-    monkeypatch.setattr(_cli, "EMULATOR_LATENCY", (0.0, 0.05))
+    monkeypatch.setattr(_cli_common, "EMULATOR_LATENCY", (0.0, 0.05))
 
 
 @pytest.fixture

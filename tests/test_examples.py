@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from dfs_async import _cli
+from dfs_async import _cli_common
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -77,7 +77,7 @@ def test_demo_readout(
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("best CRM for agencies\nbest VPN\n", encoding="utf-8")
     monkeypatch.setattr(demo, "PROMPTS", prompts)
-    monkeypatch.setattr(_cli, "EMULATOR_LATENCY", (0.0, 0.05))
+    monkeypatch.setattr(_cli_common, "EMULATOR_LATENCY", (0.0, 0.05))
     assert demo.main([]) == 0
     out = capsys.readouterr().out
     assert "ok       8" in out

@@ -1,0 +1,199 @@
+"""``dfs-async sweep``: targets from the arguments, the sweep with its progress and summary."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, aclosing
+from pathlib import Path
+from typing import Final
+
+from . import (
+    AuthError,
+    BillingError,
+    BudgetExceededError,
+    JsonlSink,
+    Platform,
+    Target,
+    iter_prompts,
+)
+from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, connect
+from ._inputs import PromptFileError, PromptInput, UsageError, count_prompts, read_prompts
+from ._progress import Progress
+
+NO_WEB_SEARCH_FIELD: Final[frozenset[Platform]] = frozenset({"perplexity"})
+"""Platforms that reject the ``web_search`` field (Perplexity always searches)."""
+
+
+def targets(args: argparse.Namespace) -> list[Target]:
+    """Pair ``--platform`` and ``--model`` into targets, or raise `UsageError`."""
+    platforms: list[Platform] = args.platform
+    models: list[str] = args.model
+    if not platforms:
+        if len(models) > 1:
+            raise UsageError("several --model need a --platform each")
+        if args.web_search:
+            raise UsageError(
+                "--web-search needs --platform; without it, set web_search in each JSONL request"
+            )
+        return []
+    if len(models) == len(platforms):
+        pairs = list(zip(platforms, models, strict=True))
+    elif len(platforms) == 1 and models:
+        pairs = [(platforms[0], m) for m in models]  # one platform, several of its models
+    elif not models:
+        raise UsageError(
+            "give a --model for each --platform (e.g. --platform claude --model claude-sonnet-4-0)"
+        )
+    else:
+        raise UsageError(
+            f"{len(platforms)} --platform but {len(models)} --model: give one --model per "
+            "--platform, in the same order"
+        )
+    return [
+        Target(
+            p, m, {"web_search": True} if args.web_search and p not in NO_WEB_SEARCH_FIELD else None
+        )
+        for p, m in pairs
+    ]
+
+
+class Sweep:
+    """One ``sweep`` run; holds its counters so that Ctrl-C can still report them."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.targets = targets(args)
+        self.out = Path(args.out)
+        self.progress = Progress()
+        self.read = 0
+        self.skipped: int | None = None
+
+    def run(self) -> int:
+        """Run to the end, or until Ctrl-C, and print the summary."""
+        lines = count_prompts(self.args.prompts)
+        try:
+            code = asyncio.run(self._run(lines))
+        except KeyboardInterrupt:
+            # asyncio.run cancelled the sweep: every result that arrived is in the file.
+            self.progress.close()
+            print(self.progress.summary(skipped=None, out=str(self.out), interrupted=True))
+            return EXIT_INTERRUPTED
+        return code
+
+    async def _run(self, lines: int | None) -> int:
+        args = self.args
+        async with AsyncExitStack() as stack:
+            client = await connect(args, stack)
+            prompts = read_prompts(args.prompts, targeted=bool(self.targets))
+            stack.push_async_callback(prompts.aclose)
+            first = await anext(prompts, None)
+            if isinstance(first, str) and not self.targets:
+                raise UsageError("plain-text prompts need --platform and --model")
+            try:
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                sink = stack.enter_context(JsonlSink(self.out))
+            except OSError as exc:
+                raise UsageError(f"cannot open {self.out}: {exc}") from None
+            # Items an earlier run settled; the sink skips them silently, so this estimates
+            # the work left (exact when the file holds only this sweep's items).
+            known = len(sink.done) + (0 if args.retry_failed else len(sink.settled))
+            per_prompt = max(1, len(self.targets))
+            total = None if lines is None else max(0, lines * per_prompt - known)
+            if (sink.done or sink.failed) and not args.quiet:
+                print(f"dfs-async: {_resume_note(sink, args.retry_failed)}", file=sys.stderr)
+            tty = sys.stderr.isatty()
+            self.progress = Progress(
+                total,
+                stream=None if args.quiet else sys.stderr,
+                tty=tty,
+                width=shutil.get_terminal_size().columns - 1 if tty else None,
+            )
+            stream = iter_prompts(
+                client,
+                self._counted(first, prompts),
+                targets=self.targets or None,
+                model_name=None if self.targets or not args.model else args.model[0],
+                sink=sink,
+                retry_failed=args.retry_failed,
+                max_cost=args.max_cost,
+            )
+            ticker = asyncio.create_task(self._tick())
+            stopped_by: Exception | None = None
+            try:
+                async with aclosing(stream):
+                    async for result in stream:
+                        self.progress.add(result)
+                        if isinstance(result.error, AuthError | BillingError):
+                            # The account refuses every call alike: stop instead of writing a
+                            # failure for each item.
+                            stopped_by = result.error
+                            break
+            except PromptFileError as exc:
+                stopped_by = exc
+            finally:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+            if stopped_by is not None:
+                return self._stopped(stopped_by)
+            self.skipped = self.read * per_prompt - self.progress.done
+        self.progress.close()
+        print(self.progress.summary(skipped=self.skipped, out=str(self.out)))
+        if over := self.progress.failed[BudgetExceededError.__name__]:
+            print(
+                f"dfs-async: {_items(over, 'unsent')} over --max-cost; raise it and re-run "
+                "to send them",
+                file=sys.stderr,
+            )
+        return EXIT_FAILED if self.progress.errors else EXIT_OK
+
+    def _stopped(self, error: Exception) -> int:
+        """Report a sweep stopped early by an input or account error; exit status 2."""
+        self.progress.close()
+        print(f"dfs-async: error: {error}", file=sys.stderr)
+        if isinstance(error, AuthError | BillingError):
+            print(
+                "dfs-async: stopped; once fixed, re-run to resend the "
+                f"{_items(self.progress.errors, 'failed')}",
+                file=sys.stderr,
+            )
+        print(self.progress.summary(skipped=None, out=str(self.out), interrupted=True))
+        return EXIT_USAGE
+
+    async def _counted(
+        self, first: PromptInput | None, rest: AsyncIterator[PromptInput]
+    ) -> AsyncIterator[PromptInput]:
+        """The prompts again, counting them so that skipped items can be told at the end."""
+        if first is None:
+            return
+        self.read += 1
+        yield first
+        async for prompt in rest:
+            self.read += 1
+            yield prompt
+
+    async def _tick(self) -> None:
+        # Keeps ETA and elapsed moving while no result arrives.
+        while True:
+            await asyncio.sleep(self.progress.interval)
+            self.progress.tick()
+
+
+def _resume_note(sink: JsonlSink, retry_failed: bool) -> str:
+    note = f"resuming {sink.path}: {_items(len(sink.done), 'answered')} skipped"
+    resent = len(sink.failed) - (0 if retry_failed else len(sink.settled))
+    if resent:
+        note += f", {_items(resent, 'failed')} sent again"
+    if sink.settled and not retry_failed:
+        kept = _items(len(sink.settled), "failed")
+        note += f", and {kept} kept (invalid or maybe charged; --retry-failed resends them)"
+    return note
+
+
+def _items(n: int, adjective: str) -> str:
+    return f"{n} {adjective} item" + ("" if n == 1 else "s")
