@@ -211,7 +211,13 @@ class AsyncClient:
         self, platform: Platform, request: LiveRequest, *, timeout: float | None = None
     ) -> LiveResponse:
         """Send a request already checked by `prepare`."""
-        body = encode_body(request)
+        return await self.send_live_body(platform, encode_body(request), timeout=timeout)
+
+    async def send_live_body(
+        self, platform: Platform, body: bytes, *, timeout: float | None = None
+    ) -> LiveResponse:
+        """Send a body already encoded from a prepared request (sweeps encode once, for the
+        key and the send)."""
         return await self._send("POST", live_path(platform), body, platform, LIVE_DECODER, timeout)
 
     async def models(self, platform: str) -> list[ModelInfo]:

@@ -24,8 +24,8 @@ from typing import Any, Final, TypeAlias
 from ._budget import Budget
 from ._client import AsyncClient
 from ._errors import DFSError, ValidationError
-from ._requests import LiveRequest
-from ._results import PromptResult, Target, request_key
+from ._requests import LiveRequest, encode_body
+from ._results import PromptResult, Target, body_key, request_key
 from ._sink import JsonlSink
 from ._types import PLATFORMS, Platform, check_platform
 
@@ -40,16 +40,17 @@ _DONE: Final = object()
 
 
 class _Item:
-    __slots__ = ("index", "key", "platform", "request", "target")
+    __slots__ = ("body", "index", "key", "platform", "request", "target")
 
     def __init__(
-        self, index: int, target: int, platform: Platform, request: LiveRequest, key: str
+        self, index: int, target: int, platform: Platform, request: LiveRequest, body: bytes
     ) -> None:
         self.index = index
         self.target = target
         self.platform = platform
         self.request = request
-        self.key = key
+        self.body = body  # encoded once: it makes the key and it is what gets sent
+        self.key = body_key(platform, body)
 
 
 async def iter_prompts(
@@ -198,7 +199,7 @@ async def _work(
             result = _result(item, error=exc)
         else:
             try:
-                response = await client.send_live(item.platform, item.request, timeout=timeout)
+                response = await client.send_live_body(item.platform, item.body, timeout=timeout)
             except DFSError as exc:
                 result = _result(item, error=exc)
             else:
@@ -296,7 +297,7 @@ def _prepare(
             error=exc,
             target=t_index,
         )
-    return _Item(index, t_index, platform, request, request_key(platform, request))
+    return _Item(index, t_index, platform, request, encode_body(request))
 
 
 async def _aiter(prompts: Prompts) -> AsyncIterator[PromptInput]:

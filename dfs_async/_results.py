@@ -21,8 +21,12 @@ def request_key(platform: Platform | None, request: LiveRequest) -> str:
     Two runs of the same sweep give the same keys, which is how a re-run knows what it has
     already paid for. ``encode_body`` emits fields in declaration order, so it is canonical.
     """
-    digest = hashlib.sha256((platform or "").encode() + b"\0" + encode_body(request)).hexdigest()
-    return digest[:32]
+    return body_key(platform, encode_body(request))
+
+
+def body_key(platform: Platform | None, body: bytes) -> str:
+    """`request_key` from the already encoded body of the request."""
+    return hashlib.sha256((platform or "").encode() + b"\0" + body).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ import msgspec
 
 from dfs_async import JsonlSink, LiveRequest, PromptResult, ValidationError, read_results
 from dfs_async._decode import LIVE_DECODER
-from dfs_async._results import request_key
+from dfs_async._requests import encode_body
+from dfs_async._results import body_key, request_key
 
 from ._fakes import OK_BODY
 
@@ -86,3 +87,4 @@ def test_keys_are_stable_and_depend_on_every_sent_field() -> None:
         "claude", LiveRequest(user_prompt="q", model_name="m", tag="u")
     )
     assert len(request_key("claude", a)) == 32
+    assert request_key("claude", a) == body_key("claude", encode_body(a))
