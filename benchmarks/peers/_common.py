@@ -80,6 +80,30 @@ async def closed_loop(spec: RunSpec, call: Callable[[Work], Awaitable[int | str]
     return tally.result(rtts)
 
 
+Outcome = tuple[int | str, dict[str, Any] | None]
+"""A raw-aiohttp call's status (code, ``HTTP nnn`` or exception name) and decoded body."""
+
+
+async def gather_or_loop(
+    spec: RunSpec, one: Callable[[Work], Awaitable[Outcome]]
+) -> tuple[RunResult, list[Outcome]]:
+    """Calls mode: a `closed_loop` over ``one``; else every call gathered at once, tallied.
+
+    The gathered outcomes are returned too (empty in calls mode), for peers that write them.
+    """
+    if spec.mode == "calls":
+
+        async def status(w: Work) -> int | str:
+            return (await one(w))[0]
+
+        return await closed_loop(spec, status), []
+    outcomes = await asyncio.gather(*(one(w) for w in work(spec)))
+    tally = Tally()
+    for code, _ in outcomes:
+        tally.add(code)
+    return tally.result(), outcomes
+
+
 # -- raw aiohttp + json.loads: the naive, aiometer and floor peers ---------------------------
 
 

@@ -4,13 +4,12 @@ concurrency. What the HTTP round trip itself costs; it breaks the account's limi
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from dfs_async import PLATFORMS
 
-from .._spec import RunResult, RunSpec, Work, work
+from .._spec import RunResult, RunSpec, Work
 from . import Peer, Runner
-from ._common import Tally, closed_loop, post, run_loop, session
+from ._common import Outcome, gather_or_loop, post, run_loop, session
 
 
 def load() -> Runner:
@@ -22,21 +21,13 @@ async def _main(spec: RunSpec) -> RunResult:
     bound = asyncio.Semaphore(spec.slots * len(PLATFORMS))  # the same total as the others
     async with session(spec) as http:
 
-        async def one(w: Work) -> tuple[int | str, dict[str, Any] | None]:
+        async def one(w: Work) -> Outcome:
             async with bound:
                 return await post(http, spec, w)
 
-        async def status(w: Work) -> int | str:
-            return (await one(w))[0]
-
-        if spec.mode == "calls":
-            return await closed_loop(spec, status)
         # Decoded answers are kept, as gather keeps them, like every other peer's results.
-        results = await asyncio.gather(*(one(w) for w in work(spec)))
-    tally = Tally()
-    for code, _ in results:
-        tally.add(code)
-    return tally.result()
+        result, _ = await gather_or_loop(spec, one)
+    return result
 
 
 PEER = Peer(

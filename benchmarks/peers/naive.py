@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from dfs_async import PLATFORMS
 
-from .._spec import LIFTED_RATE, RunResult, RunSpec, Work, work
+from .._spec import LIFTED_RATE, RunResult, RunSpec, Work
 from . import Decoder, Peer, Runner
-from ._common import Tally, closed_loop, post, run_loop, session, write_jsonl
+from ._common import Outcome, gather_or_loop, post, run_loop, session, write_jsonl
 
 
 def load() -> Runner:
@@ -32,22 +31,14 @@ async def _main(spec: RunSpec) -> RunResult:
     slots = {p: asyncio.Semaphore(spec.slots) for p in PLATFORMS}
     async with session(spec) as http:
 
-        async def one(w: Work) -> tuple[int | str, dict[str, Any] | None]:
+        async def one(w: Work) -> Outcome:
             async with slots[w.platform], limiter:
                 return await post(http, spec, w)
 
-        async def status(w: Work) -> int | str:
-            return (await one(w))[0]
-
-        if spec.mode == "calls":
-            return await closed_loop(spec, status)
-        results = await asyncio.gather(*(one(w) for w in work(spec)))
-    tally = Tally()
-    for code, _ in results:
-        tally.add(code)
+        result, outcomes = await gather_or_loop(spec, one)
     if spec.mode == "stream" and spec.sink is not None:
-        write_jsonl(spec.sink, (envelope for _, envelope in results))
-    return tally.result()
+        write_jsonl(spec.sink, (envelope for _, envelope in outcomes))
+    return result
 
 
 def json_loads() -> tuple[str, Decoder]:
