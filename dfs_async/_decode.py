@@ -52,7 +52,10 @@ def _decode_with_nulls(body: bytes, decoder: msgspec.json.Decoder[EnvelopeT]) ->
     for the extra pass.
     """
     try:
-        return msgspec.convert(_without_nulls(msgspec.json.decode(body)), decoder.type)
+        converted: EnvelopeT = msgspec.convert(
+            _without_nulls(msgspec.json.decode(body)), decoder.type
+        )
+        return converted
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"not a DataForSEO envelope: {exc}", http_status=200, body=body) from None
 
