@@ -25,7 +25,7 @@ from ._errors import (
     ValidationError,
 )
 from ._fanout import gather_prompts, iter_prompts
-from ._governor import Governor, GovernorState, LocalGovernor, PlatformState
+from ._governance import Governor, GovernorState, LocalGovernor, PlatformState
 from ._models import (
     Annotation,
     Item,

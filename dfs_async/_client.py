@@ -33,7 +33,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._governor import Governor, LocalGovernor
+from ._governance import Governor, LocalGovernor
 from ._models import LiveResponse, ModelInfo, UserData
 from ._requests import LiveRequest, build_request, encode_body, merge
 from ._retry import backoff, error_key, rate_limit_pause, should_retry

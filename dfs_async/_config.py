@@ -60,7 +60,8 @@ class Limits:
         if not 0 <= headroom < 1:
             raise ValidationError("headroom", f"must be in [0, 1), got {headroom}")
         # A window of rate_period holds at most floor(rate_limit·(1-headroom)) paced calls
-        # plus the burst plus one late-wake credit (see _pacer); that must fit in rate_limit.
+        # plus the burst plus one late-wake credit (see _governance/_pacer.py); that must fit
+        # in rate_limit.
         if math.floor(self.rate_limit * (1.0 - headroom)) + self.burst + 1 > self.rate_limit:
             raise ValidationError(
                 "burst",

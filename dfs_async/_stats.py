@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ._governor import GovernorState
+from ._governance import GovernorState
 from ._types import PLATFORMS, Platform
 
 

@@ -9,7 +9,7 @@ from bisect import bisect_right
 import pytest
 
 from dfs_async import Limits, ValidationError
-from dfs_async._pacer import GCRA, Pacer
+from dfs_async._governance._pacer import GCRA, Pacer
 
 
 def max_in_window(times: list[float], period: float) -> int:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from dfs_async._slots import SlotPool
+from dfs_async._governance._slots import SlotPool
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,7 @@
+"""Admission control for one account: pacing, per-platform slots, and the governors that
+combine them. `Governor` is the one seam; `LocalGovernor` is the in-process default."""
+
+from ._local import LocalGovernor
+from ._protocol import Governor, GovernorState, PlatformState
+
+__all__ = ["Governor", "GovernorState", "LocalGovernor", "PlatformState"]
