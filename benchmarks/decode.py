@@ -1,8 +1,8 @@
 """Decode speed of a Live answer: msgspec Structs vs ``json.loads`` vs the official models.
 
-Two bodies: the real ChatGPT Live answer from the shared fixtures (``../shared`` beside the
-repo, or ``$DFS_SHARED_DIR``), and a large synthetic one built here from it (many items and
-annotations; labelled synthetic). Each decoder turns bytes into its user-facing objects.
+Two bodies: the real ChatGPT Live answer from DataForSEO's docs (``tests/fixtures/dataforseo/``
+in this repository), and a large synthetic one built here from it (many items and annotations;
+labelled synthetic). Each decoder turns bytes into its user-facing objects.
 Runs interleave the decoders, and each ratio to json.loads is taken within its run.
 """
 
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import timeit
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -22,14 +20,9 @@ from ._report import Spread, Table
 from ._runner import REPO
 from .peers import Decoder, all_peers
 
-FIXTURE = Path("fixtures/dataforseo/chat_gpt_live_response.json")
+FIXTURE: Final = REPO / "tests" / "fixtures" / "dataforseo" / "chat_gpt_live_response.json"
 RUNS = 5
 REFERENCE = ("msgspec.json.decode → dicts (reference, untyped)", msgspec.json.decode)
-
-
-def shared_dir() -> Path:
-    """``$DFS_SHARED_DIR``, or ``../shared`` beside the repository."""
-    return Path(os.environ.get("DFS_SHARED_DIR") or REPO.parent / "shared")
 
 
 def synthetic(
@@ -103,15 +96,9 @@ def run(quick: bool = False) -> list[Table]:
         "decode one Live answer into the objects the user gets",
         ("decoder", "body", "µs / decode", "× json.loads", "MB/s"),
     )
-    fixture = shared_dir() / FIXTURE
-    bodies: list[tuple[str, bytes]] = []
-    if fixture.is_file():
-        raw = fixture.read_bytes()
-        bodies.append((f"real ChatGPT answer, {len(raw) / 1024:.1f} KB", raw))
-        base = json.loads(raw)
-    else:
-        table.notes.append(f"{fixture} not found (set DFS_SHARED_DIR): real answer skipped.")
-        base = _fallback()
+    raw = FIXTURE.read_bytes()
+    bodies = [(f"real ChatGPT answer, {len(raw) / 1024:.1f} KB", raw)]
+    base = json.loads(raw)
     big = synthetic(base) if not quick else synthetic(base, messages=2, reasoning=2)
     shape = "2 × 4 × 25" if quick else "20 messages × 4 sections × 25 annotations"
     bodies.append((f"SYNTHETIC: {shape}, {len(big) / 1024:.0f} KB", big))
@@ -174,52 +161,3 @@ def _verdict(table: Table) -> list[str]:
                 f"Goal (dfs_async faster than json.loads), {row[1]}: {verdict}, {ratio:.2f}×."
             )
     return lines
-
-
-def _fallback() -> dict[str, Any]:
-    """A minimal Live answer to grow the synthetic body from when the fixture is missing."""
-    cite = {
-        "type": "url_citation",
-        "title": "Example",
-        "url": "https://example.com",
-        "start_index": 0,
-        "end_index": 10,
-    }
-    return {
-        "version": "0.1",
-        "status_code": 20000,
-        "status_message": "Ok.",
-        "time": "1 sec.",
-        "cost": 0.01,
-        "tasks_count": 1,
-        "tasks_error": 0,
-        "tasks": [
-            {
-                "id": "x",
-                "status_code": 20000,
-                "status_message": "Ok.",
-                "time": "1 sec.",
-                "cost": 0.01,
-                "result_count": 1,
-                "path": ["v3"],
-                "data": {},
-                "result": [
-                    {
-                        "model_name": "gpt-4.1-mini",
-                        "items": [
-                            {
-                                "type": "reasoning",
-                                "sections": [{"type": "summary_text", "text": "t"}],
-                            },
-                            {
-                                "type": "message",
-                                "sections": [
-                                    {"type": "text", "text": "answer", "annotations": [cite]}
-                                ],
-                            },
-                        ],
-                    }
-                ],
-            }
-        ],
-    }

@@ -9,16 +9,10 @@ import msgspec
 
 import dfs_async
 
-FIXTURE = (
-    Path(__file__).resolve().parents[2] / "shared/fixtures/dataforseo/chat_gpt_live_response.json"
-)
-OK_BODY = (
-    FIXTURE.read_bytes()
-    if FIXTURE.exists()
-    else msgspec.json.encode(
-        {"status_code": 20000, "cost": 0.01, "tasks": [{"status_code": 20000, "cost": 0.01}]}
-    )
-)
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dataforseo"
+"""DataForSEO's published example bodies, copied into the repository (see SOURCES.md there)."""
+
+OK_BODY = (FIXTURES / "chat_gpt_live_response.json").read_bytes()
 
 Reply = tuple[int, bytes] | BaseException | float
 """An HTTP answer, an exception to raise, or seconds to hang before answering OK."""

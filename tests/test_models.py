@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -23,25 +21,11 @@ from dfs_async import (
 from dfs_async._errors import error_for_code, error_for_http
 from dfs_async._models import LiveTask, StatusEnvelope
 
-
-def _fixtures_dir() -> Path | None:
-    # The fixtures live beside the repo in shared/; DFS_SHARED_DIR points there elsewhere.
-    candidates = [Path(__file__).resolve().parents[2] / "shared"]
-    if env := os.environ.get("DFS_SHARED_DIR"):
-        candidates.append(Path(env))
-    for shared in candidates:
-        if (shared / "fixtures" / "dataforseo").is_dir():
-            return shared / "fixtures" / "dataforseo"
-    return None
-
-
-FIXTURES = _fixtures_dir()
-needs_fixtures = pytest.mark.skipif(FIXTURES is None, reason="shared/fixtures/dataforseo absent")
+from ._fakes import FIXTURES
 
 
 def fixture(name: str) -> bytes:
     """The raw bytes of one fixture file."""
-    assert FIXTURES is not None
     return (FIXTURES / name).read_bytes()
 
 
@@ -109,20 +93,16 @@ TRUNCATED = [
 ]
 
 
-@needs_fixtures
 def test_every_json_fixture_is_covered() -> None:
-    assert FIXTURES is not None
     assert {p.name for p in FIXTURES.glob("*.json")} == set(JSON_FIXTURES)
     assert {p.name for p in FIXTURES.glob("*.txt")} == set(TRUNCATED)
 
 
-@needs_fixtures
 @pytest.mark.parametrize("name", sorted(JSON_FIXTURES))
 def test_json_fixture_decodes(name: str) -> None:
     JSON_FIXTURES[name](fixture(name))
 
 
-@needs_fixtures
 @pytest.mark.parametrize("name", TRUNCATED)
 def test_truncated_fixture_fails_to_decode(name: str) -> None:
     lines = fixture(name).decode().splitlines()
@@ -134,7 +114,6 @@ def test_truncated_fixture_fails_to_decode(name: str) -> None:
         msgspec.json.decode(body, type=LiveResponse)
 
 
-@needs_fixtures
 def test_chat_gpt_live_response_values() -> None:
     response = msgspec.json.decode(fixture("chat_gpt_live_response.json"), type=LiveResponse)
     assert (response.status_code, response.tasks_count, response.tasks_error) == (20000, 1, 0)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,6 +13,8 @@ from dfs_async._models import ModelInfo
 from dfs_async._requests import ChainMessage, LiveRequest
 from dfs_async._types import PLATFORMS, Platform
 from dfs_async._validation import CLAUDE_COUNTRIES, validate_request
+
+from ._fakes import FIXTURES
 
 REASONING = ModelInfo(model_name="o3", web_search_supported=True, reasoning=True)
 PLAIN = ModelInfo(model_name="gpt-4.1-mini", web_search_supported=True, reasoning=False)
@@ -314,14 +314,8 @@ def test_perplexity_chain_rejects(roles: tuple[str, ...], needle: str) -> None:
 
 
 def _fixture_request() -> LiveRequest:
-    # Same lookup as test_models: the repo's sibling shared/ folder, else $DFS_SHARED_DIR.
-    name = Path("fixtures", "dataforseo", "chat_gpt_live_request_example.json")
-    path = Path(__file__).resolve().parents[2] / "shared" / name
-    if not path.exists():
-        path = Path(os.environ.get("DFS_SHARED_DIR", "/nonexistent")) / name
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    (request,) = msgspec.json.decode(path.read_bytes(), type=list[LiveRequest])
+    raw = (FIXTURES / "chat_gpt_live_request_example.json").read_bytes()
+    (request,) = msgspec.json.decode(raw, type=list[LiveRequest])
     return request
 
 
