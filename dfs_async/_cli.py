@@ -13,6 +13,7 @@ from . import (
     PLATFORMS,
     CredentialsError,
     DFSError,
+    ResultsFileError,
     ValidationError,
 )
 from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, connect
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _emulate(args)
     except SystemExit as exc:  # argparse's own usage errors and --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    except (UsageError, CredentialsError, ValidationError) as exc:
+    except (UsageError, CredentialsError, ValidationError, ResultsFileError) as exc:
         print(f"dfs-async: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from . import (
     BudgetExceededError,
     JsonlSink,
     Platform,
+    ResultsFileError,
     Target,
     iter_prompts,
 )
@@ -72,6 +74,13 @@ class Sweep:
         self.progress = Progress()
         self.read = 0
         self.skipped: int | None = None
+        self.sink: JsonlSink | None = None
+        prompts = args.prompts
+        same = prompts != "-" and self.out.exists() and os.path.exists(prompts)
+        if same and os.path.samefile(prompts, self.out):
+            raise UsageError(
+                f"--out {args.out} is the prompts file; give another file for the results"
+            )
 
     def run(self) -> int:
         """Run to the end, or until Ctrl-C, and print the summary."""
@@ -81,30 +90,32 @@ class Sweep:
         except KeyboardInterrupt:
             # asyncio.run cancelled the sweep: every result that arrived is in the file.
             self.progress.close()
-            print(self.progress.summary(skipped=None, out=str(self.out), interrupted=True))
+            print(self._summary(skipped=None, interrupted=True))
             return EXIT_INTERRUPTED
         return code
 
     async def _run(self, lines: int | None) -> int:
         args = self.args
         async with AsyncExitStack() as stack:
-            client = await connect(args, stack)
+            client = await connect(args, stack)  # checks credentials; sends nothing
             prompts = read_prompts(args.prompts, targeted=bool(self.targets))
             stack.push_async_callback(prompts.aclose)
             first = await anext(prompts, None)
             if isinstance(first, str) and not self.targets:
                 raise UsageError("plain-text prompts need --platform and --model")
+            # The results file before anything is sent: one that cannot be used stops here.
             try:
                 self.out.parent.mkdir(parents=True, exist_ok=True)
-                sink = stack.enter_context(JsonlSink(self.out))
             except OSError as exc:
-                raise UsageError(f"cannot open {self.out}: {exc}") from None
+                raise UsageError(f"cannot create the folder of --out {self.out}: {exc}") from None
+            sink = stack.enter_context(JsonlSink(self.out))
+            self.sink = sink
             # Items an earlier run settled; the sink skips them silently, so this estimates
             # the work left (exact when the file holds only this sweep's items).
             known = len(sink.done) + (0 if args.retry_failed else len(sink.settled))
             per_prompt = max(1, len(self.targets))
             total = None if lines is None else max(0, lines * per_prompt - known)
-            if (sink.done or sink.failed) and not args.quiet:
+            if (sink.done or sink.failed or sink.unreadable_lines) and not args.quiet:
                 print(f"dfs-async: {_resume_note(sink, args.retry_failed)}", file=sys.stderr)
             tty = sys.stderr.isatty()
             self.progress = Progress(
@@ -133,7 +144,9 @@ class Sweep:
                             # failure for each item.
                             stopped_by = result.error
                             break
-            except PromptFileError as exc:
+            except (PromptFileError, ResultsFileError) as exc:
+                # A bad prompts line, or results that can no longer be written (disk full):
+                # every result recorded so far stays in the file.
                 stopped_by = exc
             finally:
                 ticker.cancel()
@@ -143,7 +156,7 @@ class Sweep:
                 return self._stopped(stopped_by)
             self.skipped = self.read * per_prompt - self.progress.done
         self.progress.close()
-        print(self.progress.summary(skipped=self.skipped, out=str(self.out)))
+        print(self._summary(skipped=self.skipped))
         if over := self.progress.failed[BudgetExceededError.__name__]:
             print(
                 f"dfs-async: {_items(over, 'unsent')} over --max-cost; raise it and re-run "
@@ -151,6 +164,16 @@ class Sweep:
                 file=sys.stderr,
             )
         return EXIT_FAILED if self.progress.errors else EXIT_OK
+
+    def _summary(self, *, skipped: int | None, interrupted: bool = False) -> str:
+        sink = self.sink
+        return self.progress.summary(
+            skipped=skipped,
+            out=str(self.out),
+            interrupted=interrupted,
+            unreadable=sink.unreadable_lines if sink else 0,
+            first_unreadable=sink.first_unreadable_line if sink else None,
+        )
 
     def _stopped(self, error: Exception) -> int:
         """Report a sweep stopped early by an input or account error; exit status 2."""
@@ -162,7 +185,7 @@ class Sweep:
                 f"{_items(self.progress.errors, 'failed')}",
                 file=sys.stderr,
             )
-        print(self.progress.summary(skipped=None, out=str(self.out), interrupted=True))
+        print(self._summary(skipped=None, interrupted=True))
         return EXIT_USAGE
 
     async def _counted(
@@ -192,7 +215,15 @@ def _resume_note(sink: JsonlSink, retry_failed: bool) -> str:
     if sink.settled and not retry_failed:
         kept = _items(len(sink.settled), "failed")
         note += f", and {kept} kept (invalid or maybe charged; --retry-failed resends them)"
+    if sink.unreadable_lines:
+        note += "; " + unreadable_note(sink.unreadable_lines, sink.first_unreadable_line)
     return note
+
+
+def unreadable_note(count: int, first: int | None) -> str:
+    """``2 unreadable lines skipped (first: line 10)``: damaged lines of a results file."""
+    lines = "line" if count == 1 else "lines"
+    return f"{count} unreadable {lines} skipped (first: line {first}); their items are sent again"
 
 
 def _items(n: int, adjective: str) -> str:

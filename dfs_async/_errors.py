@@ -10,6 +10,8 @@ Exception tree::
     │   └── QueueTimeoutError                  waited too long for a slot or a rate token
     ├── TransportError                         connection refused/reset, DNS, TLS
     ├── DecodeError                            the body is not the JSON envelope we expect
+    ├── ResultsFileError                       a results file that cannot be used or written
+    │   └── ResultsFileInUseError              another sink holds the file's lock
     └── APIError                               DataForSEO answered with an error status code
         ├── AuthError                          401, 40100, 40104, 40201, 40207
         ├── BillingError                       402, 40200, 40204, 40210
@@ -29,6 +31,7 @@ and rewords its messages.
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 RAW_BODY_LIMIT: Final = 2048
@@ -83,6 +86,28 @@ class DecodeError(DFSError):
         self.http_status = http_status
         self.body = body[:RAW_BODY_LIMIT]
         """The first `RAW_BODY_LIMIT` bytes of the raw body."""
+
+
+class ResultsFileError(DFSError):
+    """A results file cannot be used: not a results file, unreadable, or a write failed."""
+
+    def __init__(self, path: object, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+
+
+class ResultsFileInUseError(ResultsFileError):
+    """Another `JsonlSink` (in this process or another one) has the results file open."""
+
+    def __init__(self, path: object, pid: int | None) -> None:
+        holder = "another process" if pid is None else f"process {pid}"
+        if pid is not None and pid == os.getpid():
+            holder = "another sink in this process"
+        super().__init__(
+            path, f"in use by {holder}; two sweeps cannot share a results file, wait for it to end"
+        )
+        self.pid = pid
+        """The holder's process id, when the system tells it."""
 
 
 class APIError(DFSError):

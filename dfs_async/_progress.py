@@ -180,10 +180,18 @@ class Progress:
             self.draw()  # a log keeps every line: add one only if the count moved
 
     def summary(
-        self, *, skipped: int | None, out: str | None = None, interrupted: bool = False
+        self,
+        *,
+        skipped: int | None,
+        out: str | None = None,
+        interrupted: bool = False,
+        unreadable: int = 0,
+        first_unreadable: int | None = None,
     ) -> str:
         """The end-of-run report: ok, failures by cause, skipped, cost, elapsed and rate."""
         return format_summary(
+            unreadable=unreadable,
+            first_unreadable=first_unreadable,
             ok=self.ok,
             failed=self.failed,
             skipped=skipped,
@@ -203,6 +211,8 @@ def format_summary(
     elapsed: float,
     out: str | None = None,
     interrupted: bool = False,
+    unreadable: int = 0,
+    first_unreadable: int | None = None,
 ) -> str:
     """The summary block printed when a sweep ends."""
     errors = failed.total()
@@ -215,6 +225,12 @@ def format_summary(
     rows.append(("rate", format_rate(ok + errors, elapsed)))
     if out is not None:
         rows.append(("results", out))
+    if unreadable:
+        # Damaged lines of the results file as it was opened: skipped, never rewritten.
+        lines = "line" if unreadable == 1 else "lines"
+        rows.append(
+            ("unreadable", f"{unreadable} {lines} skipped (first: line {first_unreadable})")
+        )
     width = max(len(name) for name, _ in rows)
     head = "sweep interrupted" if interrupted else "sweep finished"
     return "\n".join([head, *(f"  {name:<{width}}  {value}" for name, value in rows)])

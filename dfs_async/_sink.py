@@ -1,14 +1,39 @@
-"""Durable sweeps: one JSON line per finished item, written as it arrives, read back to resume."""
+"""Durable sweeps: one JSON line per finished item, written as it arrives, read back to resume.
+
+A results file is only ever appended to. Reading it back skips a line it cannot decode (a
+damaged line costs that one record, never the ones after it); the only bytes ever removed are a
+record torn by a crash mid-write at the very end. A file that holds no record at all is not a
+results file and is refused untouched, and an open sink holds an exclusive lock on its file, so
+two sweeps can never interleave their writes or pay twice for the same items.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Self
+from typing import Final, Self, TypeVar
 
 import msgspec
 
+from ._errors import ResultsFileError, ResultsFileInUseError
 from ._results import PromptResult, ResultRecord
+
+if sys.platform != "win32":
+    import fcntl
+
+_BOM: Final = b"\xef\xbb\xbf"
+_RECORD_START: Final = b'{"key":'
+"""How every record begins (``key`` is `ResultRecord`'s first field): tells a torn record."""
+
+RecordT = TypeVar("RecordT")
+
+# Sinks open in this process, by (device, inode): a second one on the same file gets a clear
+# error instead of a lock conflict with itself.
+_OPEN: dict[tuple[int, int], JsonlSink] = {}
 
 
 class _Settled(msgspec.Struct):
@@ -21,13 +46,64 @@ class _KeyStatus(msgspec.Struct):
     error: _Settled | None = None
 
 
+@dataclass(slots=True)
+class _Scan:
+    """What reading a results file found."""
+
+    records: int = 0
+    unreadable: int = 0
+    first_unreadable: int | None = None
+    keep: int = 0
+    """Bytes to keep: the whole file but a torn final record."""
+    size: int = 0
+    ends_open: bool = False
+    """The last kept line has no newline; one is written before the next record."""
+    torn_record: bool = False
+
+
+def _scan(
+    lines: Iterable[bytes],
+    decoder: msgspec.json.Decoder[RecordT],
+    on_record: Callable[[RecordT], None],
+) -> _Scan:
+    scan = _Scan()
+    for number, line in enumerate(lines, start=1):
+        scan.size += len(line)
+        text = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
+        complete = text.endswith(b"\n")
+        if not text.strip():
+            scan.keep = scan.size
+            scan.ends_open = not complete and bool(text)
+            continue  # a blank line holds nothing to lose
+        try:
+            record = decoder.decode(text)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            if not complete and text.startswith(_RECORD_START):
+                # A record torn by a crash mid-write (the last line, since it has no newline):
+                # the only bytes ever dropped. ``keep`` still ends the line before it.
+                scan.torn_record = True
+                break
+            scan.unreadable += 1
+            if scan.first_unreadable is None:
+                scan.first_unreadable = number
+        else:
+            scan.records += 1
+            on_record(record)
+        scan.keep = scan.size
+        scan.ends_open = not complete
+    return scan
+
+
 class JsonlSink:
     """Appends a `ResultRecord` per result to ``path`` and flushes it at once.
 
-    Opening reads what an earlier run wrote: keys answered (`done`), keys that failed
-    (`failed`), and among those the `settled` ones, which a re-run leaves alone unless asked
-    (invalid requests, and calls that may have been charged). A torn last line, left by a
-    crash mid-write, is ignored and overwritten.
+    Opening takes an exclusive lock on the file (`ResultsFileInUseError` while another sink,
+    in any process, holds it) and reads what an earlier run wrote: keys answered (`done`),
+    keys that failed (`failed`), and among those the `settled` ones, which a re-run leaves
+    alone unless asked (invalid requests, and calls that may have been charged). Lines that
+    cannot be read are skipped and counted (`unreadable_lines`, `first_unreadable_line`); a
+    record torn by a crash at the end of the file is dropped. An existing file that holds no
+    record is refused with `ResultsFileError` and left untouched.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -35,7 +111,14 @@ class JsonlSink:
         self.done: set[str] = set()
         self.failed: set[str] = set()
         self.settled: set[str] = set()
-        self._file: IO[bytes] | None = None
+        self.unreadable_lines = 0
+        """Lines of the file, as opened, that are not records (skipped, kept in the file)."""
+        self.first_unreadable_line: int | None = None
+        """1-based number of the first of those lines."""
+        self._fd: int | None = None
+        self._id: tuple[int, int] | None = None
+        self._end = 0
+        self._broken: ResultsFileError | None = None
         self._encoder = msgspec.json.Encoder()
 
     def __enter__(self) -> Self:
@@ -46,29 +129,45 @@ class JsonlSink:
         self.close()
 
     def open(self) -> None:
-        """Read earlier results, then open for appending."""
-        valid_end = self._load()
-        self._file = open(self.path, "r+b" if self.path.exists() else "wb")  # noqa: SIM115
-        # Drop a torn tail so the next record starts on a clean line.
-        self._file.truncate(valid_end)
-        self._file.seek(valid_end)
+        """Lock the file, read earlier results, then open it for appending."""
+        if self._fd is not None:
+            raise RuntimeError("JsonlSink is already open")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ResultsFileError(self.path, f"cannot open: {exc.strerror or exc}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ResultsFileError(self.path, "is not a regular file")
+            self._id = _lock(self.path, fd, self)
+            scan = self._load(fd)
+            if scan.records == 0 and scan.unreadable:
+                raise ResultsFileError(
+                    self.path,
+                    "exists and is not a results file (no line is a dfs_async result); "
+                    "it was left untouched: give a new file or an earlier run's results",
+                )
+            if scan.keep < scan.size:
+                os.ftruncate(fd, scan.keep)  # a torn final record, never anything else
+            if scan.ends_open:
+                _write_all(fd, b"\n")
+        except BaseException:
+            self._release(fd)
+            raise
+        self.unreadable_lines = scan.unreadable
+        self.first_unreadable_line = scan.first_unreadable
+        self._end = os.fstat(fd).st_size
+        self._fd = fd
 
-    def _load(self) -> int:
-        if not self.path.exists():
-            return 0
+    def _load(self, fd: int) -> _Scan:
         decoder = msgspec.json.Decoder(_KeyStatus)
-        valid_end = 0
-        with open(self.path, "rb") as f:
-            for line in f:
-                if not line.endswith(b"\n"):
-                    break  # torn last line
-                try:
-                    rec = decoder.decode(line)
-                except msgspec.DecodeError:
-                    break  # a torn line that happens to end a block; nothing after it counts
-                valid_end += len(line)
-                self._note(rec.key, rec.ok, rec.error is not None and rec.error.settled)
-        return valid_end
+
+        def note(rec: _KeyStatus) -> None:
+            self._note(rec.key, rec.ok, rec.error is not None and rec.error.settled)
+
+        # A duplicate shares the offset and the lock; closing it releases neither.
+        with open(os.dup(fd), "rb") as reader:
+            return _scan(reader, decoder, note)
 
     def _note(self, key: str, ok: bool, settled: bool) -> None:
         if ok:
@@ -83,33 +182,97 @@ class JsonlSink:
                 self.settled.discard(key)
 
     def write(self, result: PromptResult) -> None:
-        """Append and flush the record of ``result``."""
-        if self._file is None:
-            raise RuntimeError("JsonlSink is not open")
+        """Append and flush the record of ``result``; `ResultsFileError` if it cannot be."""
+        if self._fd is None:
+            raise RuntimeError("JsonlSink is not open; use 'with JsonlSink(path)' or open()")
+        if self._broken is not None:
+            raise self._broken
         # The key sets describe the file as it was opened and are not grown here: a sweep of
         # millions would otherwise keep every key in memory for nothing.
-        record = ResultRecord.of(result)
-        self._file.write(self._encoder.encode(record) + b"\n")
-        self._file.flush()
+        line = self._encoder.encode(ResultRecord.of(result)) + b"\n"
+        try:
+            _write_all(self._fd, line)
+        except OSError as exc:
+            # Disk full, quota: drop the partial line so every recorded line stays whole, and
+            # refuse further writes, which would be lost the same way.
+            try:
+                if os.fstat(self._fd).st_size > self._end:
+                    os.ftruncate(self._fd, self._end)
+            except OSError:
+                pass
+            self._broken = ResultsFileError(self.path, f"cannot write: {exc.strerror or exc}")
+            raise self._broken from None
+        self._end += len(line)
 
     def close(self) -> None:
-        """Flush and close; safe to call twice."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Release the lock and close; safe to call twice."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            self._release(fd)
+
+    def _release(self, fd: int) -> None:
+        if self._id is not None and _OPEN.get(self._id) is self:
+            del _OPEN[self._id]
+        self._id = None
+        os.close(fd)  # releases the lock
 
 
-def read_results(path: str | os.PathLike[str]) -> list[ResultRecord]:
-    """Every complete record of a results file, last record per key winning."""
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _lock(path: Path, fd: int, sink: JsonlSink) -> tuple[int, int]:
+    """Take the file's exclusive lock for ``sink``, or raise `ResultsFileInUseError`."""
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino)
+    if key in _OPEN:
+        raise ResultsFileInUseError(path, os.getpid())
+    if sys.platform != "win32":
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ResultsFileInUseError(path, _lock_holder(st)) from None
+    _OPEN[key] = sink
+    return key
+
+
+def _lock_holder(st: os.stat_result) -> int | None:
+    """The pid holding a lock on the file, from ``/proc/locks`` (Linux); None elsewhere."""
+    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                # "1: FLOCK  ADVISORY  WRITE 4242 fe:00:2146519 0 EOF"
+                if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device:
+                    pid = int(fields[4])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def read_results(path: str | os.PathLike[str], *, strict: bool = False) -> list[ResultRecord]:
+    """Every record of a results file, last record per key winning.
+
+    Lines that are not records are skipped (``strict=True`` raises `ResultsFileError` naming
+    the first one instead); a record torn at the end of the file, by a crash or by a sweep
+    still writing, is left out.
+    """
     decoder = msgspec.json.Decoder(ResultRecord)
     latest: dict[str, ResultRecord] = {}
+
+    def keep(rec: ResultRecord) -> None:
+        latest[rec.key] = rec
+
     with open(path, "rb") as f:
-        for line in f:
-            if not line.endswith(b"\n"):
-                break
-            try:
-                rec = decoder.decode(line)
-            except msgspec.DecodeError:
-                break
-            latest[rec.key] = rec
+        scan = _scan(f, decoder, keep)
+    if strict and scan.first_unreadable is not None:
+        raise ResultsFileError(
+            path,
+            f"line {scan.first_unreadable} is not a result record "
+            f"({scan.unreadable} such lines in all)",
+        )
     return list(latest.values())

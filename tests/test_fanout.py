@@ -229,3 +229,19 @@ async def test_a_rerun_resends_what_was_never_sent_but_not_what_may_be_charged(
     assert [r.index for r in again] == [2, 3]
     assert all(r.ok for r in again)
     assert len(t.bodies) == 4
+
+
+async def test_two_sweeps_on_one_results_path_in_one_process(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    t = EchoTransport(latency=0.01)
+    async with client(t) as c:
+        first = iter_prompts(c, ["a", "b"], platform="claude", model_name="m", sink=out)
+        async with aclosing(first):
+            got = [await anext(first)]
+            second = iter_prompts(c, ["a", "b"], platform="claude", model_name="m", sink=out)
+            with pytest.raises(dfs_async.ResultsFileInUseError, match="in this process"):
+                await anext(second)
+            got += [r async for r in first]
+    assert sorted(r.request.user_prompt for r in got) == ["a", "b"]
+    assert len(t.bodies) == 2  # the refused sweep sent nothing
+    assert len(read_results(out, strict=True)) == 2
