@@ -306,14 +306,15 @@ class AsyncClient:
             stats.in_flight[platform] += 1
         sent_at = asyncio.get_running_loop().time()
         # Until an answer (or a broken connection) comes back, the server may be running the
-        # call: a deadline or a cancellation leaves its slot held (see Governor.release).
+        # call: a deadline or a cancellation leaves its slot held (see Governor.release). A
+        # body cut off after its status line is an answer: the server has finished.
         abandoned = True
         try:
             http_status, payload = await self._transport.request(
                 method, path, body, timeout if timeout is not None else self.timeout
             )
             abandoned = False
-        except TransportError:
+        except (TransportError, DecodeError):
             abandoned = False
             raise
         finally:

@@ -75,7 +75,8 @@ class TransportError(DFSError):
     def __init__(self, message: str, *, sent: bool = True) -> None:
         super().__init__(message)
         self.sent = sent
-        """False when the request surely never reached the server (connect failed)."""
+        """False when the request surely never reached the server whole (refused, or reset
+        while connecting or writing): safe to resend. True: DataForSEO may have run it."""
 
 
 class DecodeError(DFSError):

@@ -2,8 +2,10 @@
 
 Decisions use status codes and exception types, never message text. A call is resent only if
 its outcome is known to be "not done, not charged": a charged answer is never resent, and a
-call whose fate is unknown (deadline passed after the send, body cut off after HTTP 200) only
-when the policy opts in, since DataForSEO may have run and billed it.
+call whose fate is unknown (deadline passed after the send, connection lost or garbage answered
+after the whole request was written, body cut off after HTTP 200) only when the policy opts in,
+since DataForSEO may have run and billed it. Only a connection that failed before the request
+was written (refused, reset while connecting or writing) is safe to resend.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def outcome_unknown(error: DFSError) -> bool:
         return False  # never sent
     if isinstance(error, DeadlineExceededError):
         return True
+    if isinstance(error, TransportError):
+        return error.sent
     return isinstance(error, DecodeError) and error.http_status == 200
 
 
@@ -52,8 +56,8 @@ def should_retry(error: DFSError, policy: RetryPolicy) -> bool:
     if isinstance(error, APIError):
         charged = error.cost > 0
         return not charged and (error.retryable or error.status_code in policy.retry_codes)
-    if isinstance(error, TransportError):
-        return True  # the connection broke before any answer arrived
+    if isinstance(error, TransportError) and not error.sent:
+        return True  # the request never reached the server whole: nothing can have run
     return outcome_unknown(error) and policy.retry_unknown_outcome
 
 

@@ -93,9 +93,14 @@ class AiohttpTransport:
     ) -> tuple[int, bytes]:
         """Send and read the whole body; the deadline covers both."""
         session = self._session or self._open()
+        # Tells whether the whole request reached the socket: a failure before that point
+        # cannot have started a task at DataForSEO; after it, the outcome is unknown.
+        tracker = aiohttp.UploadTracker()
         try:
             async with asyncio.timeout(timeout):
-                async with session.request(method, path, data=body) as response:
+                async with session.request(
+                    method, path, data=body, upload_tracker=tracker
+                ) as response:
                     try:
                         return response.status, await response.read()
                     except aiohttp.ClientPayloadError as exc:
@@ -111,7 +116,15 @@ class AiohttpTransport:
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(f"cannot connect to {self._base_url}: {exc}", sent=False) from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise TransportError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            sent = _written(tracker)
+            after = (
+                "after the request was sent; DataForSEO may run and charge it"
+                if sent
+                else ("before the request was sent")
+            )
+            raise TransportError(
+                f"{method} {path}: {type(exc).__name__}: {exc} ({after})", sent=sent
+            ) from exc
 
     async def aclose(self) -> None:
         """Close the session; later requests raise."""
@@ -119,6 +132,14 @@ class AiohttpTransport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _written(tracker: aiohttp.UploadTracker) -> bool:
+    """Whether the request may have reached the server whole (unknown counts as yes)."""
+    done = tracker.upload_complete
+    if not done.done():
+        return True  # still writing when the exchange failed: some of it may have gone
+    return done.cancelled() or done.exception() is None
 
 
 def _is_loopback(host: str) -> bool:

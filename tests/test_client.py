@@ -137,7 +137,7 @@ async def test_html_502_keeps_the_raw_body_and_is_retried() -> None:
         (200, envelope(40209)),
         (500, b"oops"),
         (503, b""),
-        dfs_async.TransportError("connection reset"),
+        dfs_async.TransportError("connection refused", sent=False),
     ],
 )
 async def test_transient_failures_are_retried_until_answered(transient: Reply) -> None:

@@ -3,6 +3,7 @@ right typed error, and a sweep's budget holds with real (varying) costs."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -81,6 +82,7 @@ FAULTS: list[tuple[Fault, type[dfs_async.DFSError], int | None]] = [
     (Fault.HTTP_503_HTML, dfs_async.ServerError, 503),
     (Fault.RESET, dfs_async.TransportError, None),
     (Fault.TRUNCATED, dfs_async.DecodeError, None),
+    (Fault.CUT_OFF, dfs_async.DecodeError, None),
     (Fault.EMPTY_BODY, dfs_async.DecodeError, None),
     (Fault.HANG, dfs_async.DeadlineExceededError, None),
 ]
@@ -138,3 +140,25 @@ async def test_the_budget_holds_with_varying_real_costs() -> None:
     refused = [r for r in results if isinstance(r.error, dfs_async.BudgetExceededError)]
     assert refused
     assert len(emu.record.calls) == 200 - len(refused)
+
+
+@pytest.mark.parametrize("fault", [Fault.CUT_OFF, Fault.TRUNCATED, Fault.EMPTY_BODY])
+async def test_a_cut_off_200_frees_its_slot_at_once(fault: Fault) -> None:
+    # The server answered (and charged): it has finished, so the one slot must not stay held
+    # for live_execution_limit. The charge is unknown to the client, hence no resend.
+    def first(call: CallInfo) -> Fault | None:
+        return fault if call.request is not None and call.request.user_prompt == "q" else None
+
+    config = EmulatorConfig(latency=(0.0, 0.0), faults=first)
+    limits = {"live_concurrency": 1, "live_execution_limit": 60.0}
+    async with Emulator(config) as emu, client_for(emu, **limits) as client:
+        with pytest.raises(dfs_async.DecodeError):
+            await client.live("gemini", user_prompt="q", model_name="gemini-2.5-flash")
+        assert client.stats.governor.platforms["gemini"].held == 0
+        assert emu.record.in_flight["gemini"] == 0
+        async with asyncio.timeout(5):  # would wait 60 s for a held slot
+            await client.live("gemini", user_prompt="again", model_name="gemini-2.5-flash")
+    cut, answered = emu.record.calls
+    assert (cut.fault, cut.http_status, answered.fault) == (fault.value, 200, None)
+    assert cut.charged > 0 and emu.record.max_in_flight["gemini"] == 1
+    assert answered.arrived - cut.finished < 2.0  # the slot came back with the answer

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 import dfs_async
-from dfs_async import AiohttpTransport, AsyncClient
+from dfs_async import AiohttpTransport, AsyncClient, RetryPolicy
 
 from ._fakes import OK_BODY
 
@@ -134,3 +134,89 @@ async def test_html_from_a_proxy_keeps_status_and_body() -> None:
     assert info.value.http_status == 502
     assert info.value.body == html
     assert info.value.retryable is True
+
+
+class RawServer:
+    """A bare asyncio server that reads each whole request, then misbehaves as told.
+
+    ``answer`` is written back once the request is read (None: close without a byte), so a
+    test sees exactly how many complete requests the server received.
+    """
+
+    def __init__(self, answer: bytes | None) -> None:
+        self.answer = answer
+        self.requests: list[bytes] = []
+        self.url = ""
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            body = await reader.readexactly(length)
+            self.requests.append(head + body)
+            if self.answer is not None:
+                writer.write(self.answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+CUT_AFTER_THE_REQUEST = [
+    pytest.param(None, id="closed after reading the request"),
+    pytest.param(b"HELLO garbage\r\n\r\n", id="garbage status line"),
+]
+
+
+@pytest.mark.parametrize("answer", CUT_AFTER_THE_REQUEST)
+async def test_a_connection_lost_after_the_request_was_written_is_not_resent(
+    answer: bytes | None,
+) -> None:
+    async with RawServer(answer) as server:
+        retry = RetryPolicy(max_retries=2, backoff_base=0.001)
+        async with AsyncClient("u", "p", base_url=server.url, retry=retry) as client:
+            with pytest.raises(dfs_async.TransportError) as info:
+                await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
+            assert client.stats.retries == {}
+    assert len(server.requests) == 1  # the server got it whole once and may have charged it
+    assert b'"user_prompt":"q"' in server.requests[0]
+    assert info.value.sent is True
+    assert "may run and charge" in str(info.value)
+
+
+@pytest.mark.parametrize("answer", CUT_AFTER_THE_REQUEST)
+async def test_resending_an_unknown_outcome_is_opt_in(answer: bytes | None) -> None:
+    async with RawServer(answer) as server:
+        retry = RetryPolicy(max_retries=2, backoff_base=0.001, retry_unknown_outcome=True)
+        async with AsyncClient("u", "p", base_url=server.url, retry=retry) as client:
+            with pytest.raises(dfs_async.TransportError):
+                await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
+    assert len(server.requests) == 3
+
+
+async def test_a_refused_connection_is_resent_since_nothing_reached_the_server() -> None:
+    async with RawServer(None) as server:
+        url = server.url  # the port is free again once the server has closed
+    retry = RetryPolicy(max_retries=2, backoff_base=0.001)
+    async with AsyncClient("u", "p", base_url=url, retry=retry) as client:
+        with pytest.raises(dfs_async.TransportError) as info:
+            await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
+        assert client.stats.retries == {"TransportError": 2}
+    assert info.value.sent is False

@@ -220,7 +220,23 @@ class EmulatorApp:
                 return endpoints.task_error(route, call.arrived, task, code, message)
             return endpoints.success(route, call.key, call.arrived, task, live, model)
 
+        if fault is Fault.CUT_OFF:
+            return await self._cut_off(request, call, normal)
         return self._reply(request, call, route, task, fault, normal)
+
+    async def _cut_off(
+        self, request: web.Request, call: _Call, normal: _Normal
+    ) -> web.StreamResponse:
+        """Announce the whole answer, send half of it, and drop the connection."""
+        body, _, charge = normal()
+        self._respond(call, b"", 0, charge)  # the work was done and paid for
+        response = web.StreamResponse(headers={"Content-Type": _JSON})
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+        if request.transport is not None:
+            request.transport.close()
+        return response
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ class Fault(enum.StrEnum):
     """The TCP connection is dropped without a byte of response, not charged."""
     TRUNCATED = "truncated"
     """HTTP 200 whose JSON body is cut in half; the work was done, so it is charged."""
+    CUT_OFF = "cut_off"
+    """HTTP 200 announcing the whole body's length, closed halfway through it; charged."""
     EMPTY_BODY = "empty_body"
     """HTTP 200 with an empty body; the work was done, so it is charged."""
     HANG = "hang"
