@@ -6,7 +6,14 @@ from typing import Final, TypeVar
 
 import msgspec
 
-from ._errors import RAW_BODY_LIMIT, APIError, DecodeError, error_for_code, error_for_http
+from ._errors import (
+    HTTP_STATUSES,
+    RAW_BODY_LIMIT,
+    APIError,
+    DecodeError,
+    error_for_code,
+    error_for_http,
+)
 from ._models import LiveResponse, ModelsResponse, StatusEnvelope, UserDataResponse
 
 SUCCESS_CODES: Final = frozenset({20000, 20100})
@@ -74,7 +81,7 @@ def _http_error(http_status: int, body: bytes) -> APIError | DecodeError:
         status = _STATUS_DECODER.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         # HTML from a proxy, or nothing: keep the status and the raw body.
-        if http_status >= 500 or http_status in (401, 402, 404, 429):
+        if http_status >= 500 or http_status in HTTP_STATUSES:
             err = error_for_http(http_status, None, f"HTTP {http_status}")
             err.body = body[:RAW_BODY_LIMIT]
             return err

@@ -13,13 +13,13 @@ Exception tree::
     ├── ResultsFileError                       a results file that cannot be used or written
     │   └── ResultsFileInUseError              another sink holds the file's lock
     └── APIError                               DataForSEO answered with an error status code
-        ├── AuthError                          401, 40100, 40104, 40201, 40207
+        ├── AuthError                          401, 403, 40100, 40104, 40201, 40207
         ├── BillingError                       402, 40200, 40204, 40210
         │   └── CostLimitError                 40203: the account's daily spend cap
         ├── RateLimitError                     40202 (and a proxy's 429)
         ├── ConcurrencyLimitError              40209
         ├── DuplicateTaskLimitError            40205, 40206
-        ├── InvalidRequestError                40000-40006, 40501-40506, 50100
+        ├── InvalidRequestError                400, 40000-40006, 40501-40506, 50100
         ├── NotFoundError                      404, 40400-40403
         ├── TaskPendingError                   40601, 40602
         └── ServerError                        500/502/503/504, 50000-50304, 40101, 40103
@@ -234,8 +234,10 @@ _CODE_TABLE: Final[dict[int, type[APIError]]] = {
 }
 
 _HTTP_TABLE: Final[dict[int, type[APIError]]] = {
+    400: InvalidRequestError,
     401: AuthError,
     402: BillingError,
+    403: AuthError,  # access denied: IP not in the account's allow-list, or account blocked
     404: NotFoundError,
     429: RateLimitError,
     500: ServerError,
@@ -243,6 +245,9 @@ _HTTP_TABLE: Final[dict[int, type[APIError]]] = {
     503: ServerError,
     504: ServerError,
 }
+
+HTTP_STATUSES: Final = frozenset(_HTTP_TABLE)
+"""HTTP statuses that are an API error by themselves, whatever the body (a proxy's HTML)."""
 
 # Retryable per API.md §7.2. 40101/40103/50304 are ServerErrors but only some are worth a
 # resend: 40101 (upstream failed after DataForSEO's own retries) is billable, 50304 is a

@@ -7,6 +7,7 @@ tagged union, so an item type DataForSEO adds tomorrow decodes instead of failin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import msgspec
@@ -17,9 +18,17 @@ class Annotation(msgspec.Struct, frozen=True, gc=False):
 
     title: str | None = None
     url: str | None = None
+    """The link as the platform gives it; for Gemini a Vertex AI grounding redirect."""
+    direct_url: str | None = None
+    """The cited page itself, where ``url`` is a redirect to it (Gemini)."""
     start_index: int | None = None
     end_index: int | None = None
     text: str | None = None
+
+    @property
+    def source_url(self) -> str | None:
+        """The cited page: ``direct_url`` when present, else ``url``; count domains on this."""
+        return self.direct_url or self.url
 
 
 class Section(msgspec.Struct, frozen=True):
@@ -49,7 +58,20 @@ class LiveResult(msgspec.Struct, frozen=True):
     money_spent: float = 0.0
     datetime: str = ""
     items: list[Item] = []
-    fan_out_queries: list[str] | None = None
+    fan_out_raw: object = msgspec.field(default=None, name="fan_out_queries")
+    """``fan_out_queries`` exactly as sent: the official schema types Perplexity's as anything."""
+
+    @property
+    def fan_out_queries(self) -> list[str] | None:
+        """The related searches the model ran: the strings of ``fan_out_queries``, or None."""
+        raw = self.fan_out_raw
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return [raw]
+        if isinstance(raw, list):
+            return [q for q in raw if isinstance(q, str)]
+        return []
 
     @property
     def text(self) -> str:
@@ -89,10 +111,17 @@ class UserData(msgspec.Struct, frozen=True):
 
     @property
     def minute_limit(self) -> int | None:
-        """The account's calls-per-minute limit (``rates.limits.minute.total``), if reported."""
-        minute = self.rates.get("limits", {}).get("minute")
+        """The account's calls-per-minute limit (``rates.limits.minute.total``), if reported.
+
+        The official schema types it as a number (``2000.0``); a fraction rounds down, since
+        the limit is a count of calls.
+        """
+        limits = self.rates.get("limits") or {}
+        minute = limits.get("minute") if isinstance(limits, dict) else None
         total = minute.get("total") if isinstance(minute, dict) else minute
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
+        if isinstance(total, bool) or not isinstance(total, int | float):
+            return None
+        return int(total) if math.isfinite(total) and total >= 1 else None
 
     @property
     def balance(self) -> float | None:

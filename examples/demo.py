@@ -47,7 +47,7 @@ def readout(records: Sequence[dfs_async.ResultRecord]) -> str:
             continue
         ok[platform] += 1
         domains = cited.setdefault(platform, Counter())
-        domains.update(domain(a.url) for a in result.annotations() if a.url)
+        domains.update(domain(a.source_url) for a in result.annotations() if a.source_url)
     lines = [f"{'platform':<11} {'ok':>3} {'cost':>8}  top cited domains"]
     for platform, _ in TARGETS:
         top = ", ".join(f"{d} ({n})" for d, n in cited.get(platform, Counter()).most_common(3))

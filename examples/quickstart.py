@@ -32,7 +32,7 @@ async def run() -> None:
         sources = list(result.annotations())  # what it cited
         print("\nsources:" if sources else "\nno sources cited this time")
         for source in sources:
-            print(f"  {source.title} <{source.url}>")
+            print(f"  {source.title} <{source.source_url}>")
         print(f"\n{result.model_name}: {result.input_tokens} tokens in, ", end="")
         print(f"{result.output_tokens} out, ${resp.cost:.4f}")
 

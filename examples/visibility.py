@@ -50,7 +50,9 @@ def count_citations(results: Sequence[dfs_async.PromptResult]) -> dict[str, Coun
     for r in results:
         answer = r.response.result if r.response is not None else None
         if answer is not None and r.platform is not None:
-            counts[r.platform].update({domain(a.url) for a in answer.annotations() if a.url})
+            counts[r.platform].update(
+                {domain(a.source_url) for a in answer.annotations() if a.source_url}
+            )
     return counts
 
 

@@ -68,7 +68,7 @@ def answer_of(result: dfs_async.PromptResult) -> Answer:
         model=live.model_name if live else result.request.model_name,
         ok=result.ok,
         text=live.text if live else "",
-        citations=[Citation(a.title, a.url) for a in live.annotations()] if live else [],
+        citations=[Citation(a.title, a.source_url) for a in live.annotations()] if live else [],
         cost=result.cost,
         error=None if result.error is None else str(result.error),
     )
@@ -117,7 +117,7 @@ async def ask(request: web.Request) -> web.Response:
             model=live.model_name if live else None,
             ok=live is not None,
             text=live.text if live else "",
-            citations=[Citation(a.title, a.url) for a in live.annotations()] if live else [],
+            citations=[Citation(a.title, a.source_url) for a in live.annotations()] if live else [],
             cost=resp.cost,
         )
     )

@@ -92,6 +92,10 @@ async def test_close_twice_is_safe_and_closed_clients_refuse_reuse() -> None:
     [
         ((401, envelope(40100)), dfs_async.AuthError),
         ((402, b""), dfs_async.BillingError),
+        ((400, b"<html>400 Bad Request</html>"), dfs_async.InvalidRequestError),
+        ((400, envelope(40501)), dfs_async.InvalidRequestError),
+        ((403, b"<html>403 Forbidden</html>"), dfs_async.AuthError),
+        ((403, envelope(40207)), dfs_async.AuthError),
         ((404, envelope(40400)), dfs_async.NotFoundError),
         ((200, envelope(40203)), dfs_async.CostLimitError),
         ((200, envelope(20000, task_code=40501)), dfs_async.InvalidRequestError),

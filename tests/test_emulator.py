@@ -126,6 +126,11 @@ async def test_live_answer_mirrors_the_fixture(
     assert result.fan_out_queries and result.text
     for note in result.annotations():
         assert note.url and note.url.startswith("https://") and note.title
+        if platform == "gemini":  # a grounding redirect, and the page it leads to
+            assert note.url.startswith("https://vertexaisearch.cloud.google.com/")
+            assert note.direct_url and note.source_url == note.direct_url != note.url
+        else:
+            assert note.direct_url is None and note.source_url == note.url
         if platform in ("chat_gpt", "gemini"):
             assert note.start_index is not None and note.end_index is not None
             assert result.text[note.start_index : note.end_index] == note.text
@@ -233,7 +238,7 @@ async def test_platforms_cite_different_domains(http: aiohttp.ClientSession) -> 
             body = task(platform, user_prompt=f"best project management software {i}", **fields)
             _, answer = await live(http, platform, [body])
             assert answer.result is not None
-            domains.update((n.url or "").split("/")[2] for n in answer.result.annotations())
+            domains.update((n.source_url or "").split("/")[2] for n in answer.result.annotations())
         assert len(domains) >= 8
         top[platform] = [domain for domain, _ in domains.most_common(3)]
     assert len({tuple(t) for t in top.values()}) == len(PLATFORMS)

@@ -79,6 +79,10 @@ def test_defaults_of_structured_fields() -> None:
 
 # (HTTP status, body code or None, class, status_code kept, retryable)
 HTTP: list[tuple[int, int | None, type[APIError], int, bool]] = [
+    (400, None, InvalidRequestError, 400, False),
+    (400, 40501, InvalidRequestError, 40501, False),
+    (403, None, AuthError, 403, False),
+    (403, 40207, AuthError, 40207, False),  # IP not allowed, with DataForSEO's own code
     (401, None, AuthError, 401, False),
     (401, 40100, AuthError, 40100, False),
     (401, 40104, AuthError, 40104, False),

@@ -68,6 +68,7 @@ def test_visibility_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert header.split() == ["domain", "chat_gpt", "claude", "gemini", "perplexity"]
     assert len(rows) == 4
     assert all(re.fullmatch(r"\S+( +\d/2){4}", row) for row in rows)
+    assert "vertexaisearch" not in out  # Gemini's sources count by their direct_url
 
 
 def test_demo_readout(
@@ -83,6 +84,8 @@ def test_demo_readout(
     assert "ok       8" in out
     for platform in ("chat_gpt", "claude", "gemini", "perplexity"):
         assert re.search(rf"^{platform} +2 +0\.\d{{4}}  ", out, re.M)
+    gemini = re.search(r"^gemini .*$", out, re.M)
+    assert gemini and "(" in gemini[0] and "vertexaisearch" not in gemini[0]  # real sources
 
 
 @pytest.mark.anyio

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from dfs_async import (
+    Annotation,
     AuthError,
     CostLimitError,
     DuplicateTaskLimitError,
@@ -195,6 +196,51 @@ def test_annotations_null_empty_and_list() -> None:
     assert list(result.annotations()) == [annotation]
 
 
+# Synthetic: a Gemini answer as the official schema describes it (AnnotationInfo): `url` is a
+# Vertex AI grounding redirect, `direct_url` the cited page.
+GEMINI_ANNOTATIONS = b"""[
+  {"title": "wikipedia.org", "direct_url": "https://en.wikipedia.org/wiki/Parc_Asterix",
+   "url": "https://vertexaisearch.cloud.google.com/grounding-api-redirect/AUZIYQE1"},
+  {"title": "example.com", "url": "https://www.example.com/a", "direct_url": null},
+  {"title": "no link"}
+]"""
+
+
+def test_annotation_source_is_direct_url_else_url() -> None:
+    redirect, plain, bare = msgspec.json.decode(GEMINI_ANNOTATIONS, type=list[Annotation])
+    assert redirect.url is not None and redirect.url.startswith("https://vertexaisearch.")
+    assert (
+        redirect.source_url == redirect.direct_url == "https://en.wikipedia.org/wiki/Parc_Asterix"
+    )
+    assert plain.source_url == plain.url == "https://www.example.com/a"
+    assert bare.source_url is None
+    # The field round-trips: a results file keeps both links.
+    assert msgspec.json.decode(msgspec.json.encode(redirect), type=Annotation) == redirect
+
+
+@pytest.mark.parametrize(
+    ("raw", "queries"),
+    [
+        (b'["a", "b"]', ["a", "b"]),
+        (b"[]", []),
+        (b"null", None),
+        (b'"one query"', ["one query"]),  # a bare string
+        (b'["a", null, 3, {"query": "b"}]', ["a"]),  # only the strings are queries
+        (b'{"queries": ["a"]}', []),
+        (b"7", []),
+    ],
+)
+def test_fan_out_queries_never_fail_a_paid_answer(raw: bytes, queries: list[str] | None) -> None:
+    # The official schema types Perplexity's fan_out_queries as anything (Any).
+    body = b'{"tasks": [{"result": [{"money_spent": 0.01, "fan_out_queries": ' + raw + b"}]}]}"
+    result = msgspec.json.decode(body, type=LiveResponse).result
+    assert result is not None and result.money_spent == 0.01
+    assert result.fan_out_queries == queries
+    assert result.fan_out_raw == msgspec.json.decode(raw)  # kept as sent
+    # Written back (a results file), the raw value keeps its JSON name.
+    assert msgspec.json.decode(msgspec.json.encode(result))["fan_out_queries"] == result.fan_out_raw
+
+
 @pytest.mark.parametrize(
     "tasks",
     [b"[]", b'[{"id": "t", "status_code": 40501, "result": null}]', b'[{"result": []}]'],
@@ -256,6 +302,12 @@ def test_user_data_response() -> None:
     ("rates", "limit"),
     [
         ({"limits": {"minute": {"total": 10000}}}, 10000),
+        ({"limits": {"minute": {"total": 2000.0}}}, 2000),  # the official schema's number
+        ({"limits": {"minute": {"total": 2000.0, "ai_optimization": {"llm_responses": {}}}}}, 2000),
+        ({"limits": {"minute": {"total": 0.5}}}, None),
+        ({"limits": {"minute": {"total": float("nan")}}}, None),
+        ({"limits": {"minute": None}}, None),
+        ({"limits": None}, None),
         ({"limits": {"minute": 2000}}, 2000),  # a flat number is read too
         ({"limits": {"minute": {"serp": 2000}}}, None),
         ({"limits": {"minute": {"total": True}}}, None),

@@ -162,7 +162,7 @@ def synthesise(
         paragraphs = [
             [t.replace("{topic}", topic).replace("{Topic}", title) for t in para] for para in fitted
         ]
-    cited: dict[tuple[int, int], tuple[str, str]] = {}
+    cited: dict[tuple[int, int], tuple[str, str, str | None]] = {}
     if web and not plan.empty_citations:
         for p, s, site, ident, sub in plan.cites:
             if p < len(paragraphs) and s < len(paragraphs[p]):
@@ -261,7 +261,7 @@ def _fit(paragraphs: tuple[tuple[str, ...], ...], sentences: int) -> list[tuple[
 def _render(
     platform: Platform,
     paragraphs: list[list[str]],
-    cited: dict[tuple[int, int], tuple[str, str]],
+    cited: dict[tuple[int, int], tuple[str, str, str | None]],
 ) -> tuple[str, list[dict[str, object]]]:
     """The message text with its citation markers, and the annotations pointing into it."""
     if not cited:
@@ -284,19 +284,13 @@ def _render(
             cite = cited.get((p, s))
             if cite is None:
                 continue
-            title, url = cite
+            title, url, direct_url = cite
+            note: dict[str, object] = {"title": title, "url": url}
+            if direct_url is not None:
+                note["direct_url"] = direct_url
             if indexed:
-                annotations.append(
-                    {
-                        "title": title,
-                        "url": url,
-                        "start_index": start,
-                        "end_index": pos,
-                        "text": sentence,
-                    }
-                )
-            else:
-                annotations.append({"title": title, "url": url})
+                note.update(start_index=start, end_index=pos, text=sentence)
+            annotations.append(note)
             if platform == "chat_gpt":
                 marker = f" ([{url.split('/')[2].removeprefix('www.')}]({url}))"
             elif platform == "perplexity":

@@ -141,24 +141,24 @@ class Endpoints:
         arrivals = self.record.arrivals
         last_minute = len(arrivals) - bisect.bisect_right(arrivals, monotonic() - 60.0)
         spent = round(self.spent, 7)
+        # Shaped like the official schema (AppendixUserDataResultInfo): figures are numbers
+        # (sent as floats), the account-wide one is `total`, a section's own `total_<section>`
+        # and `<section>` holds its per-endpoint figures.
         account = {
             "login": config.login,
             "timezone": "UTC",
             "rates": {
-                "limits": {
-                    "day": {"total": minute * 1440, "ai_optimization": minute * 1440},
-                    "minute": {"total": minute, "ai_optimization": minute},
-                },
+                "limits": {"day": _limits(minute * 1440.0), "minute": _limits(float(minute))},
                 "statistics": {
-                    "day": {"total": len(arrivals)},
-                    "minute": {"total": last_minute},
+                    "day": {"total": float(len(arrivals))},
+                    "minute": {"total": float(last_minute)},
                 },
             },
             "money": {
-                "total": config.balance,
+                "total": float(config.balance),
                 "balance": round(config.balance - spent, 7),
-                "limits": {},
-                "statistics": {"day": {"total": spent}},
+                "limits": {},  # no cost cap set
+                "statistics": {"day": {"total": spent, "total_ai_optimization": spent}},
             },
             "price": {},
             "backlinks_subscription_expiry_date": None,
@@ -177,6 +177,17 @@ class Endpoints:
             result=result,
         )
         return env.envelope(20000, elapsed=elapsed + _ENVELOPE_OVERHEAD, tasks=[one]), 20000, 0.0
+
+
+def _limits(total: float) -> dict[str, object]:
+    """A limit of ``rates.limits``: the account's, AI Optimization's and each LLM Responses
+    endpoint's, all the account's figure (the emulator has one limit for every call)."""
+    endpoints = ("live", "task_post", "tasks_ready", "task_get", "models")
+    return {
+        "total": total,
+        "ai_optimization": {"llm_responses": dict.fromkeys(endpoints, total)},
+        "total_ai_optimization": total,
+    }
 
 
 def parse_body(body: bytes) -> tuple[dict[str, object] | None, int]:

@@ -113,13 +113,24 @@ def topic_forms(topic: str) -> dict[str, object]:
     }
 
 
+GROUNDING_REDIRECT: Final = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/"
+"""Where Gemini's ``url`` points: a Vertex AI redirect; ``direct_url`` is the page itself."""
+
+
 def citation(
     platform: Platform, site: Site, forms: dict[str, object], ident: str, sub: str
-) -> tuple[str, str]:
-    """A plausible (title, url) of a page of ``site`` about a topic (see `topic_forms`)."""
+) -> tuple[str, str, str | None]:
+    """A plausible (title, url, direct_url) of a page of ``site`` about a topic.
+
+    ``forms`` comes from `topic_forms`. Only Gemini sends a ``direct_url``: its ``url`` is a
+    grounding redirect to the page, as the official schema describes.
+    """
     if site.personal:
         forms = {**forms, "sub": sub, "id": ident[:7], "vid": ident + "Q"}
     url = f"https://{site.domain}{site.path.format_map(forms)}"
+    title = site.title.format_map(forms)
     if platform == "chat_gpt":  # as in the fixture: OpenAI tags the links it cites
         url += ("&" if "?" in url else "?") + "utm_source=openai"
-    return site.title.format_map(forms), url
+    elif platform == "gemini":
+        return title, f"{GROUNDING_REDIRECT}AUZIYQ{ident.upper()}{len(url):03d}", url
+    return title, url, None
