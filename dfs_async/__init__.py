@@ -1,5 +1,6 @@
 """dfs_async: an asyncio client for DataForSEO's AI Optimization LLM Responses API."""
 
+from ._budget import DEFAULT_COSTS
 from ._client import AsyncClient
 from ._config import Limits, RetryPolicy
 from ._errors import (
@@ -49,6 +50,7 @@ from ._types import PLATFORMS, Platform
 from ._version import __version__
 
 __all__ = [
+    "DEFAULT_COSTS",
     "PLATFORMS",
     "APIError",
     "AiohttpTransport",

@@ -1,42 +1,124 @@
-"""A sweep's spending cap, checked before each send with calls in flight reserved.
+"""A sweep's spending cap: every call in flight reserves an estimate until its cost is known.
 
-Checking only what has been spent lets 120 calls in flight all pass the check and then
-overspend together; so every admitted call reserves an estimate until its real cost is known.
+Checking only what has been spent would let 120 calls in flight pass the check together and
+then overspend; so each call holds a reservation while it runs. A call that does not fit only
+because of those reservations waits for calls in flight to settle; it is refused only when
+what is spent plus its own estimate would cross the cap, which no later answer can undo.
+
+Estimates are per target (platform, model, web search): the dearest answer seen so far plus
+`COST_HEADROOM`, since answers vary in length; before a target's first answer, the sweep's
+``cost_estimate`` or the platform's entry in `DEFAULT_COSTS`. A call whose charge is unknown
+(deadline passed after the send, connection lost after it, body cut off after HTTP 200) is
+counted at its estimate.
+
+The cap holds exactly as long as no call costs more than its reservation: the dearest
+answers seen so far of its target and a quarter more.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, TypeAlias
+
 from ._errors import BudgetExceededError
+from ._types import Platform
+
+DEFAULT_COSTS: Final[Mapping[Platform, float]] = MappingProxyType(
+    {"chat_gpt": 0.10, "claude": 0.07, "gemini": 0.05, "perplexity": 0.02}
+)
+"""USD assumed per Live call before a target's first answer: a little above what users of the
+real API measure with web search on (about $0.08 ChatGPT, $0.05 Claude, $0.04 Gemini, under
+$0.01 Perplexity), so that the first calls of a sweep cannot overspend."""
+
+COST_HEADROOM: Final = 0.25
+"""Share added to the dearest answer seen, for answers longer than any seen so far."""
+
+_ROUNDING: Final = 1e-9
+"""Sums of float costs drift by far less than this; a call that fits exactly still fits."""
+
+PriceKey: TypeAlias = tuple[Platform, str | None, bool]
+"""What a call's price depends on: platform, model, web search."""
 
 
 class Budget:
-    """Admits calls while spent + reserved + one more estimate stays within ``max_cost``."""
+    """Admits calls while what is spent, reserved and one more estimate fits in ``max_cost``.
 
-    def __init__(self, max_cost: float | None, *, estimate: float = 0.05) -> None:
+    ``spent`` may start above zero (a resumed results file); ``seen`` gives the dearest cost
+    already known per target; ``default`` replaces `DEFAULT_COSTS` for every platform.
+    """
+
+    def __init__(
+        self,
+        max_cost: float | None,
+        *,
+        spent: float = 0.0,
+        default: float | None = None,
+        seen: Mapping[PriceKey, float] | None = None,
+    ) -> None:
         self.max_cost = max_cost
-        self.spent = 0.0
+        self.spent = spent
+        """USD charged, with unknown charges counted at their estimate."""
         self.reserved = 0.0
-        self.estimate = estimate
-        """USD reserved per call in flight; grows to the dearest call seen."""
-        self.exhausted = False
+        """USD held for calls in flight."""
+        self.unknown = 0
+        """Calls whose charge is unknown, counted at their estimate."""
+        self.unknown_cost = 0.0
+        """The estimates counted for those calls."""
+        self.refused = 0
+        self._default = default
+        self._dearest: dict[PriceKey, float] = dict(seen or {})
+        self._in_flight: Counter[PriceKey] = Counter()
+        self._settled: asyncio.Event | None = None
 
-    def admit(self) -> float:
-        """Reserve room for one call, returning the amount; raise if it may not go."""
-        if self.max_cost is None:
-            return 0.0
-        if self.exhausted or self.spent + self.reserved + self.estimate > self.max_cost:
-            # Once closed, stay closed: later cheap calls must not slip past earlier ones.
-            self.exhausted = True
-            raise BudgetExceededError(
-                f"max_cost ${self.max_cost:.4f} reached: ${self.spent:.4f} spent, "
-                f"${self.reserved:.4f} reserved for calls in flight; not sent"
-            )
-        self.reserved += self.estimate
-        return self.estimate
+    def estimate(self, key: PriceKey) -> float:
+        """USD one more call of this target is expected to cost at most."""
+        dearest = self._dearest.get(key)
+        if dearest is not None:
+            return dearest * (1.0 + COST_HEADROOM)
+        return self._default if self._default is not None else DEFAULT_COSTS[key[0]]
 
-    def settle(self, reserved: float, cost: float) -> None:
-        """Replace a call's reservation by what it really cost."""
-        self.reserved -= reserved
-        self.spent += cost
-        if cost > self.estimate:
-            self.estimate = cost
+    async def admit(self, key: PriceKey) -> float:
+        """Reserve room for one call and return the amount; raise if it may not go.
+
+        Waits while the call fits once calls in flight have settled; raises
+        `BudgetExceededError` once it cannot fit whatever they cost.
+        """
+        cap = self.max_cost
+        while True:
+            estimate = self.estimate(key)
+            if cap is None or self.spent + self.reserved + estimate <= cap + _ROUNDING:
+                break
+            # A target with no answer yet may still learn a lower estimate from its first.
+            learning = key not in self._dearest and self._in_flight[key] > 0
+            if self.spent + estimate > cap + _ROUNDING and not learning:
+                self.refused += 1
+                raise BudgetExceededError(
+                    f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and the next "
+                    f"{key[0]} call is estimated at ${estimate:.4f}; not sent"
+                )
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            await self._settled.wait()
+        self.reserved += estimate
+        self._in_flight[key] += 1
+        return estimate
+
+    def settle(self, key: PriceKey, reserved: float, cost: float | None) -> None:
+        """Replace a call's reservation by its cost (None: unknown, counted as reserved)."""
+        self.reserved = max(0.0, self.reserved - reserved)
+        self._in_flight[key] -= 1
+        if cost is None:
+            self.unknown += 1
+            self.unknown_cost += reserved
+            self.spent += reserved
+        else:
+            self.spent += cost
+            if cost > self._dearest.get(key, 0.0):
+                self._dearest[key] = cost
+        if self._settled is not None:
+            # Wake every waiter; each checks again whether its call fits now.
+            self._settled.set()
+            self._settled = None

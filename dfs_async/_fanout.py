@@ -26,6 +26,7 @@ from ._client import AsyncClient
 from ._errors import DFSError, ValidationError
 from ._requests import LiveRequest, encode_body
 from ._results import PromptResult, Target, body_key, request_key
+from ._retry import outcome_unknown
 from ._sink import JsonlSink
 from ._types import PLATFORMS, Platform, check_platform
 
@@ -63,7 +64,7 @@ async def iter_prompts(
     sink: str | os.PathLike[str] | JsonlSink | None = None,
     retry_failed: bool = False,
     max_cost: float | None = None,
-    cost_estimate: float = 0.05,
+    cost_estimate: float | None = None,
     timeout: float | None = None,
     **fields: Any,
 ) -> AsyncGenerator[PromptResult, None]:
@@ -86,8 +87,13 @@ async def iter_prompts(
         requests and calls that may have been charged (deadline passed, body cut off).
         Other failures (never sent, over budget, transient errors) are always resent.
     max_cost, cost_estimate:
-        Stop sending before ``max_cost`` USD could be crossed, reserving ``cost_estimate`` (or
-        the dearest call seen) per call in flight; the rest end with `BudgetExceededError`.
+        Spend up to ``max_cost`` USD and not past it. Each call in flight reserves an estimate
+        of its cost: the dearest answer of its target (platform, model, web search) seen so
+        far plus a quarter, or before the first one ``cost_estimate`` (default: the platform's
+        entry in `DEFAULT_COSTS`). A call that does not fit because of calls in flight waits
+        for them; one that would cross the cap whatever they cost ends with
+        `BudgetExceededError`, unsent. A call whose charge is unknown (answer lost after the
+        send) counts at its estimate, kept in ``PromptResult.cost_estimate``.
 
     Break out early with ``contextlib.aclosing`` so the sweep stops at once.
     """
@@ -98,7 +104,7 @@ async def iter_prompts(
         out.open()
     done: set[str] = out.done if out is not None else set()
     settled: set[str] = out.settled if out is not None and not retry_failed else set()
-    budget = Budget(max_cost, estimate=cost_estimate)
+    budget = Budget(max_cost, default=cost_estimate)
     slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
     queues: dict[Platform, asyncio.Queue[_Item | object]] = {}
     results: asyncio.Queue[PromptResult | BaseException | object] = asyncio.Queue(
@@ -193,18 +199,25 @@ async def _work(
         item = await queue.get()
         if not isinstance(item, _Item):
             return
+        price = (item.platform, item.request.model_name, item.request.web_search is True)
         try:
-            reserved = budget.admit()
+            reserved = await budget.admit(price)
         except DFSError as exc:
             result = _result(item, error=exc)
         else:
             try:
                 response = await client.send_live_body(item.platform, item.body, timeout=timeout)
             except DFSError as exc:
-                result = _result(item, error=exc)
+                # An answer lost after the send may still be billed: count its estimate.
+                unknown = reserved if outcome_unknown(exc) else None
+                result = _result(item, error=exc, cost_estimate=unknown)
+            except BaseException:
+                budget.settle(price, reserved, None)  # cancelled: it may have been sent
+                raise
             else:
                 result = _result(item, response=response)
-            budget.settle(reserved, result.cost)
+            known = result.cost_estimate is None
+            budget.settle(price, reserved, result.cost if known else None)
         if sink is not None:
             sink.write(result)  # durable before anything else can go wrong
         await results.put(result)

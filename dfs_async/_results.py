@@ -52,6 +52,9 @@ class PromptResult:
     error: DFSError | None = None
     target: int = 0
     """Position of the target in ``targets`` (0 with a single target)."""
+    cost_estimate: float | None = None
+    """Set when the charge is unknown (the answer was lost after the send, so DataForSEO may
+    have billed it): the USD a sweep counted for it against ``max_cost``."""
 
     @property
     def ok(self) -> bool:
@@ -60,7 +63,8 @@ class PromptResult:
 
     @property
     def cost(self) -> float:
-        """USD charged for this prompt (an error may be charged too)."""
+        """USD known to be charged for this prompt (an error may be charged too); 0.0 when the
+        charge is unknown (see ``cost_estimate``)."""
         if self.response is not None:
             return self.response.cost
         return self.error.cost if isinstance(self.error, APIError) else 0.0
@@ -96,6 +100,8 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     status_code: int | None = None
     cost: float = 0.0
     target: int = 0
+    cost_estimate: float | None = None
+    """USD counted for a call whose charge is unknown (``cost`` is then 0.0)."""
     error: ErrorRecord | None = None
     response: LiveResponse | None = None
 
@@ -113,6 +119,7 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
             status_code=result.status_code,
             cost=result.cost,
             target=result.target,
+            cost_estimate=result.cost_estimate,
             error=None
             if error is None
             else ErrorRecord(
