@@ -41,9 +41,11 @@ from ._models import (
     UserData,
     UserDataResponse,
 )
+from ._receiver import CallbackReceiver, Delivery
 from ._requests import ChainMessage, LiveRequest
 from ._results import ErrorRecord, PromptResult, ResultRecord, Target, request_key
 from ._sink import JsonlSink, read_results
+from ._standard_models import PostedTask, ReadyTask, TaskPostResponse, TasksReadyResponse
 from ._stats import ClientStats
 from ._transport import AiohttpTransport, Transport
 from ._types import PLATFORMS, Platform
@@ -59,6 +61,7 @@ __all__ = [
     "AuthError",
     "BillingError",
     "BudgetExceededError",
+    "CallbackReceiver",
     "ChainMessage",
     "ClientStats",
     "ConcurrencyLimitError",
@@ -67,6 +70,7 @@ __all__ = [
     "DFSError",
     "DeadlineExceededError",
     "DecodeError",
+    "Delivery",
     "DuplicateTaskLimitError",
     "ErrorRecord",
     "ExecutionTimeoutError",
@@ -86,9 +90,11 @@ __all__ = [
     "NotFoundError",
     "Platform",
     "PlatformState",
+    "PostedTask",
     "PromptResult",
     "QueueTimeoutError",
     "RateLimitError",
+    "ReadyTask",
     "ResultRecord",
     "ResultsFileError",
     "ResultsFileInUseError",
@@ -97,6 +103,8 @@ __all__ = [
     "ServerError",
     "Target",
     "TaskPendingError",
+    "TaskPostResponse",
+    "TasksReadyResponse",
     "Transport",
     "TransportError",
     "UserData",

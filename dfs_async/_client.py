@@ -7,7 +7,7 @@ import logging
 import math
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -18,6 +18,8 @@ from ._config import (
     DEFAULT_LIVE_EXECUTION_LIMIT,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_PERIOD,
+    DEFAULT_TASKS_READY_LIMIT,
+    DEFAULT_TASKS_READY_PERIOD,
     DEFAULT_TIMEOUT,
     Limits,
     RetryPolicy,
@@ -37,6 +39,8 @@ from ._governance import Governor, LocalGovernor
 from ._models import LiveResponse, ModelInfo, UserData
 from ._requests import LiveRequest, build_request, encode_body, merge
 from ._retry import backoff, error_key, rate_limit_pause, should_retry
+from ._standard import StandardCalls
+from ._standard_models import ReadyTask, TaskPostResponse
 from ._stats import ClientStats, StatsRecorder
 from ._transport import AiohttpTransport, Transport, basic_auth, check_base_url
 from ._types import (
@@ -73,6 +77,8 @@ class AsyncClient:
         Live calls in flight per platform (an int, or a mapping per platform).
     live_execution_limit:
         How long an abandoned Live call keeps its slot after it was sent.
+    tasks_ready_limit, tasks_ready_period:
+        The Standard method's tasks_ready pace (20 calls a minute by default).
     max_retries, retry:
         Resends of transient failures; ``retry`` gives the full `RetryPolicy`.
     queue_timeout:
@@ -94,6 +100,8 @@ class AsyncClient:
         burst: int = 1,
         live_concurrency: int | Mapping[Platform, int] = DEFAULT_LIVE_CONCURRENCY,
         live_execution_limit: float = DEFAULT_LIVE_EXECUTION_LIMIT,
+        tasks_ready_limit: int = DEFAULT_TASKS_READY_LIMIT,
+        tasks_ready_period: float = DEFAULT_TASKS_READY_PERIOD,
         max_retries: int = 5,
         retry: RetryPolicy | None = None,
         queue_timeout: float | None = None,
@@ -107,6 +115,8 @@ class AsyncClient:
             burst=burst,
             live_concurrency=live_concurrency,
             live_execution_limit=live_execution_limit,
+            tasks_ready_limit=tasks_ready_limit,
+            tasks_ready_period=tasks_ready_period,
         )
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         for name, value in (("timeout", timeout), ("queue_timeout", queue_timeout)):
@@ -129,6 +139,7 @@ class AsyncClient:
         self._stats = StatsRecorder()
         self._rng = random.Random()
         self._models: dict[Platform, dict[str, ModelInfo]] = {}
+        self._standard = StandardCalls(self)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -220,6 +231,46 @@ class AsyncClient:
         key and the send)."""
         return await self._send("POST", live_path(platform), body, platform, LIVE_DECODER, timeout)
 
+    async def task_post(
+        self,
+        platform: str,
+        requests: Sequence[LiveRequest | Mapping[str, Any]],
+        /,
+        *,
+        postback_url: str | None = None,
+        pingback_url: str | None = None,
+        timeout: float | None = None,
+    ) -> TaskPostResponse:
+        """Post up to 100 Standard tasks in one call; each `PostedTask` gives its id or error.
+
+        Requests are validated like Live ones before anything is sent (more than 100, or
+        Perplexity, raise `ValidationError`); a task without a ``tag`` is tagged with its
+        request key so that tasks_ready can identify it. The call is resent only when the
+        server surely created nothing; otherwise its error is raised.
+        """
+        return await self._standard.post(
+            platform,
+            requests,
+            postback_url=postback_url,
+            pingback_url=pingback_url,
+            timeout=timeout,
+        )
+
+    async def tasks_ready(self, platform: str) -> list[ReadyTask]:
+        """Finished Standard tasks not collected yet (up to 1000), paced at 20 calls a minute."""
+        return await self._standard.ready(platform)
+
+    async def task_get(
+        self, platform: str, task_id: str, /, *, wait: float = 0.0, timeout: float | None = None
+    ) -> LiveResponse:
+        """A Standard task's result, decoded like a Live answer.
+
+        An unfinished task raises `TaskPendingError` (40601/40602), at once or, with ``wait``
+        seconds, after polling with backoff; an unknown or expired id raises `NotFoundError`
+        (40401/40403).
+        """
+        return await self._standard.get(platform, task_id, wait=wait, timeout=timeout)
+
     async def models(self, platform: str) -> list[ModelInfo]:
         """The models ``platform`` offers; also remembered to check later requests."""
         checked = check_platform(platform)
@@ -287,6 +338,8 @@ class AsyncClient:
         platform: Platform | None,
         decoder: msgspec.json.Decoder[EnvelopeT],
         timeout: float | None,
+        *,
+        check_task: bool = True,
     ) -> EnvelopeT:
         governor = self.governor
         if self.queue_timeout is None:
@@ -322,7 +375,7 @@ class AsyncClient:
                 stats.in_flight[platform] -= 1
             governor.release(platform, abandoned_at=sent_at if abandoned else None)
         try:
-            envelope = decode_envelope(http_status, payload, decoder)
+            envelope = decode_envelope(http_status, payload, decoder, check_task=check_task)
         except APIError as exc:
             stats.cost += exc.cost
             raise

@@ -18,6 +18,9 @@ DEFAULT_LIVE_CONCURRENCY = 30
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_LIVE_EXECUTION_LIMIT = 120.0
 """How long DataForSEO may keep running a Live task (API.md §2)."""
+DEFAULT_TASKS_READY_LIMIT = 20
+DEFAULT_TASKS_READY_PERIOD = 60.0
+"""tasks_ready allows 20 calls a minute (API.md §2), apart from the account's rate."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +42,9 @@ class Limits:
     live_execution_limit:
         How long the server may keep running a call the client gave up on; its slot stays
         taken that long after the send.
+    tasks_ready_limit, tasks_ready_period:
+        At most ``tasks_ready_limit`` tasks_ready calls in any ``tasks_ready_period`` seconds
+        (all platforms together), on top of the account's rate.
     """
 
     rate_limit: int = DEFAULT_RATE_LIMIT
@@ -47,6 +53,8 @@ class Limits:
     headroom: float | None = None
     live_concurrency: int | Mapping[Platform, int] = DEFAULT_LIVE_CONCURRENCY
     live_execution_limit: float = DEFAULT_LIVE_EXECUTION_LIMIT
+    tasks_ready_limit: int = DEFAULT_TASKS_READY_LIMIT
+    tasks_ready_period: float = DEFAULT_TASKS_READY_PERIOD
 
     def __post_init__(self) -> None:
         _positive("rate_limit", self.rate_limit)
@@ -69,6 +77,8 @@ class Limits:
                 f"{self.rate_limit} calls in one window; lower burst or raise headroom",
             )
         _positive("live_execution_limit", self.live_execution_limit)
+        _positive("tasks_ready_limit", self.tasks_ready_limit)
+        _positive("tasks_ready_period", self.tasks_ready_period)
         if isinstance(self.live_concurrency, Mapping):
             unknown = set(self.live_concurrency) - set(PLATFORMS)
             if unknown:

@@ -15,21 +15,39 @@ from ._errors import (
     error_for_http,
 )
 from ._models import LiveResponse, ModelsResponse, StatusEnvelope, UserDataResponse
+from ._standard_models import TaskPostResponse, TasksReadyResponse
 
 SUCCESS_CODES: Final = frozenset({20000, 20100})
 
-EnvelopeT = TypeVar("EnvelopeT", LiveResponse, ModelsResponse, UserDataResponse)
+EnvelopeT = TypeVar(
+    "EnvelopeT",
+    LiveResponse,
+    ModelsResponse,
+    UserDataResponse,
+    TaskPostResponse,
+    TasksReadyResponse,
+)
 
 LIVE_DECODER: Final = msgspec.json.Decoder(LiveResponse)
 MODELS_DECODER: Final = msgspec.json.Decoder(ModelsResponse)
 USER_DATA_DECODER: Final = msgspec.json.Decoder(UserDataResponse)
+TASK_POST_DECODER: Final = msgspec.json.Decoder(TaskPostResponse)
+TASKS_READY_DECODER: Final = msgspec.json.Decoder(TasksReadyResponse)
 _STATUS_DECODER: Final = msgspec.json.Decoder(StatusEnvelope)
 
 
 def decode_envelope(
-    http_status: int, body: bytes, decoder: msgspec.json.Decoder[EnvelopeT]
+    http_status: int,
+    body: bytes,
+    decoder: msgspec.json.Decoder[EnvelopeT],
+    *,
+    check_task: bool = True,
 ) -> EnvelopeT:
-    """Decode a successful answer, or raise the `APIError` / `DecodeError` it stands for."""
+    """Decode a successful answer, or raise the `APIError` / `DecodeError` it stands for.
+
+    ``check_task=False`` leaves task-level codes to the caller (task_post answers one task per
+    task sent, each accepted or refused on its own).
+    """
     if http_status != 200:
         raise _http_error(http_status, body)
     try:
@@ -40,6 +58,8 @@ def decode_envelope(
         raise DecodeError(f"not a DataForSEO envelope: {exc}", http_status=200, body=body) from None
     if envelope.status_code not in SUCCESS_CODES:
         raise error_for_code(envelope.status_code, envelope.status_message, cost=envelope.cost)
+    if not check_task:
+        return envelope
     if not envelope.tasks:
         raise DecodeError("the envelope holds no task", http_status=200, body=body)
     task = envelope.tasks[0]

@@ -24,6 +24,7 @@ from ._config import EmulatorConfig, Fault
 from ._endpoints import Endpoints, Route, decode_task, parse_body
 from ._faults import choose_fault
 from ._record import CallRecord, ServerRecord
+from ._standard import StandardDesk
 
 _JSON: Final = "application/json"
 _Normal = Callable[[], tuple[bytes, int, float]]
@@ -74,6 +75,7 @@ class EmulatorApp:
         self.config = config
         self.record = record
         self.endpoints = Endpoints(config, record)
+        self.standard = StandardDesk(config, record, self.endpoints)
         credentials = f"{config.login}:{config.password}".encode()
         self._auth = "Basic " + base64.b64encode(credentials).decode()
         self._window: deque[float] = deque()
@@ -86,7 +88,7 @@ class EmulatorApp:
         app = web.Application()
         app.router.add_get("/_emulator/record", self._get_record)
         app.router.add_post("/_emulator/reset", self._post_reset)
-        for path in self.endpoints.routes:  # plain routes resolve by a dict lookup, fast
+        for path in [*self.endpoints.routes, *self.standard.routes]:  # dict lookup, fast
             app.router.add_route("*", path, self._handle)
         app.router.add_route("*", "/{tail:.*}", self._handle)  # anything else: 404, recorded
         return app
@@ -147,7 +149,9 @@ class EmulatorApp:
         return over
 
     async def _dispatch(self, request: web.Request, call: _Call, over: bool) -> web.StreamResponse:
-        route = self.endpoints.routes.get(call.path)
+        route = self.endpoints.routes.get(call.path) or self.standard.routes.get(call.path)
+        if route is None and (got := self.standard.match(call.path)) is not None:
+            route = got[0]
         call.key = route.key if route is not None else env.raw_key(call.path.encode())
         if request.headers.get("Authorization") != self._auth and not self._authorised(request):
             return self._error(call, 40100, http_status=401)
@@ -158,6 +162,8 @@ class EmulatorApp:
             return self._error(call, 40402, http_status=405)
         if route.kind == "live":
             return await self._live(request, call, route, over)
+        if route.kind in ("task_post", "tasks_ready", "task_get"):
+            return await self.standard.handle(self, request, call, route, over)
         call.attempt = self._count(call.key)
         if over:
             return self._error(call, 40202)

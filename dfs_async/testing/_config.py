@@ -103,6 +103,18 @@ class EmulatorConfig:
         All randomness (latency, faults, answers) derives from it.
     balance:
         The account's money before any charge.
+    standard_delay:
+        Uniform ``(lo, hi)`` seconds from task_post until a Standard task is finished (the
+        real API takes minutes, up to 72 hours).
+    task_post_limit:
+        Tasks one task_post call may hold; the rest are refused with 40006.
+    tasks_ready_limit, tasks_ready_period:
+        A tasks_ready call arriving while this many already arrived in the last period (all
+        platforms together) is answered 40202; None for no limit.
+    results_ttl:
+        Seconds after posting until task_get answers 40403 Results Expired (30 days).
+    callback_timeout:
+        Seconds a postback or pingback receiver has to answer before delivery counts as failed.
     """
 
     login: str = "emulator"
@@ -119,6 +131,12 @@ class EmulatorConfig:
     hang_seconds: float = 120.0
     seed: int = 0
     balance: float = 100.0
+    standard_delay: LatencyRange = (30.0, 120.0)
+    task_post_limit: int = 100
+    tasks_ready_limit: int | None = 20
+    tasks_ready_period: float = 60.0
+    results_ttl: float = 30 * 86400.0
+    callback_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         _check_latency("latency", self.latency)
@@ -143,6 +161,17 @@ class EmulatorConfig:
             raise ValueError("fault_rate is set but fault_kinds is empty")
         if not self.hang_seconds >= 0:
             raise ValueError(f"hang_seconds must be >= 0, got {self.hang_seconds}")
+        _check_latency("standard_delay", self.standard_delay)
+        if self.task_post_limit < 1:
+            raise ValueError(f"task_post_limit must be at least 1, got {self.task_post_limit}")
+        if self.tasks_ready_limit is not None and self.tasks_ready_limit < 1:
+            raise ValueError(
+                f"tasks_ready_limit must be at least 1 (or None), got {self.tasks_ready_limit}"
+            )
+        for name in ("tasks_ready_period", "results_ttl", "callback_timeout"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value}")
 
     def latency_of(self, platform: Platform) -> LatencyRange:
         """The service-time range of ``platform``'s Live calls."""
@@ -169,8 +198,9 @@ class EmulatorConfig:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("the emulator config must be a JSON object")
-        if "latency" in data:
-            data["latency"] = _pair(data["latency"])
+        for name in ("latency", "standard_delay"):
+            if name in data:
+                data[name] = _pair(data[name])
         if "latency_by_platform" in data:
             data["latency_by_platform"] = {
                 p: _pair(v) for p, v in data["latency_by_platform"].items()

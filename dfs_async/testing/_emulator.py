@@ -120,6 +120,7 @@ class Emulator:
         if runner is None:
             return
         self._app.cancel_in_flight()
+        await self._app.standard.aclose()
         await runner.cleanup()
         self._base_url = self._port = None
 

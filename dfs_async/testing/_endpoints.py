@@ -37,7 +37,7 @@ _MISSING_FIELD: Final = re.compile(r"Object missing required field `([^`]*)`")
 class Route:
     """One API endpoint: what it is, for which platform, and what its tasks echo."""
 
-    kind: Literal["live", "models", "user_data"]
+    kind: Literal["live", "models", "user_data", "task_post", "tasks_ready", "task_get"]
     platform: Platform | None
     method: str
     key: str

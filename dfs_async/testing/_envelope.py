@@ -142,7 +142,7 @@ def envelope(
 ) -> bytes:
     """The whole answer, encoded; ``tasks_error`` counts the tasks that did not succeed."""
     tasks = tasks or []
-    errors = sum(1 for t in tasks if t["status_code"] != 20000)
+    errors = sum(1 for t in tasks if t["status_code"] not in (20000, 20100))
     return encoder.encode(
         {
             "version": VERSION,

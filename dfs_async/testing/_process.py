@@ -41,6 +41,12 @@ class ConfigOverrides(TypedDict, total=False):
     hang_seconds: float
     seed: int
     balance: float
+    standard_delay: LatencyRange
+    task_post_limit: int
+    tasks_ready_limit: int | None
+    tasks_ready_period: float
+    results_ttl: float
+    callback_timeout: float
 
 
 class EmulatorProcess:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import msgspec
 
 from .._types import PLATFORMS, Platform
+from ._standard_record import StandardRecord
 
 
 class CallRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -61,6 +62,8 @@ class ServerRecord:
         """The most Live calls of each platform that held a slot at once."""
         self.generation = 0
         """Bumped by `reset`, so calls that arrived before it are not recorded."""
+        self.standard = StandardRecord()
+        """The Standard method: tasks posted, collected, delivered; tasks_ready calls."""
         self._open: dict[int, tuple[Platform, float]] = {}
         self._next = 0
 
@@ -74,6 +77,7 @@ class ServerRecord:
         self.codes = Counter()
         self.total_cost = 0.0
         self.max_in_flight = dict(self.in_flight)
+        self.standard = StandardRecord()
 
     # -- written by the emulator; O(1) each ----------------------------------------------
 
@@ -113,8 +117,15 @@ class ServerRecord:
         return best
 
     def charges_by_key(self) -> Counter[str]:
-        """How many charged answers each request key got; above 1 means it was paid twice."""
-        return Counter(call.key for call in self.calls if call.charged > 0)
+        """How many charged answers each request key got; above 1 means it was paid twice.
+
+        A Standard task is charged when posted, so each created task counts under its key.
+        """
+        charges = Counter(
+            call.key for call in self.calls if call.charged > 0 and not _is_post(call)
+        )
+        charges.update(post.key for post in self.standard.posts)
+        return charges
 
     def occupancy(self, platform: Platform, start: float, end: float, limit: int) -> float:
         """Share of ``limit`` slots of ``platform`` busy over [start, end], from 0.0 to 1.0."""
@@ -140,6 +151,7 @@ class ServerRecord:
             "max_in_flight": dict(self.max_in_flight),
             "in_flight": dict(self.in_flight),
             "charged_twice": sum(1 for n in self.charges_by_key().values() if n > 1),
+            "standard": self.standard.to_dict(),
         }
         if calls:
             data["calls"] = msgspec.to_builtins(self.calls)
@@ -159,6 +171,9 @@ class ServerRecord:
             msgspec.convert(data.get("max_in_flight", {}), dict[Platform, int])
         )
         record.in_flight.update(msgspec.convert(data.get("in_flight", {}), dict[Platform, int]))
+        standard = data.get("standard")
+        if isinstance(standard, Mapping):
+            record.standard = StandardRecord.from_dict(standard)
         return record
 
     def __repr__(self) -> str:
@@ -166,3 +181,8 @@ class ServerRecord:
             f"ServerRecord(calls={len(self.calls)}, total_cost={self.total_cost:.6f}, "
             f"max_in_flight={self.max_in_flight}, codes={dict(self.codes)})"
         )
+
+
+def _is_post(call: CallRecord) -> bool:
+    # A task_post call's charge is the sum over its tasks, each counted under its own key.
+    return call.path.endswith("/task_post")
