@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
+from ._errors import APIError, error_for_code
 from ._models import _EnvelopeBase, _TaskBase
 
 TASK_CREATED = 20100
@@ -27,6 +28,15 @@ class PostedTask(_TaskBase, frozen=True, kw_only=True):
     def ok(self) -> bool:
         """True when DataForSEO created the task (20100)."""
         return self.status_code == TASK_CREATED
+
+    @property
+    def error(self) -> APIError | None:
+        """The typed error that refused the task (40006 over the limit, 40501, ...), if any."""
+        if self.ok:
+            return None
+        return error_for_code(
+            self.status_code, self.status_message, task_id=self.id or None, cost=self.cost
+        )
 
     @property
     def tag(self) -> str | None:

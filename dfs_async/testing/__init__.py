@@ -13,6 +13,7 @@ from ._emulator import Emulator, serve
 from ._envelope import task_key
 from ._process import EmulatorProcess
 from ._record import CallRecord, ServerRecord
+from ._standard_record import PostRecord, StandardRecord
 
 __all__ = [
     "CallInfo",
@@ -21,7 +22,9 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorProcess",
     "Fault",
+    "PostRecord",
     "ServerRecord",
+    "StandardRecord",
     "serve",
     "task_key",
 ]

@@ -118,7 +118,11 @@ class StandardDesk:
         self, app: EmulatorApp, request: web.Request, call: _Call, route: Route, over: bool
     ) -> web.StreamResponse:
         """Answer one Standard call that passed auth and routing."""
-        body = await request.read() if route.kind == "task_post" else b""
+        posted: list[object] | int = 0
+        if route.kind == "task_post":
+            posted = self._parse(await request.read())
+            if isinstance(posted, list):
+                self.record.standard.post_sizes.append(len(posted))
         if route.kind == "task_get":  # one key per task id, so attempts count per task
             call.key = env.raw_key(f"GET {call.path}".encode())
         call.attempt = app._count(call.key)
@@ -131,8 +135,10 @@ class StandardDesk:
         fault = call.fault = app._choose(call, route, None)
         if fault in (Fault.RATE_LIMIT, Fault.CONCURRENCY):
             return app._error(call, 40202 if fault is Fault.RATE_LIMIT else 40209)
-        if route.kind == "task_post":
-            return await self._post(app, request, call, route, body, fault)
+        if isinstance(posted, int) and route.kind == "task_post":
+            return app._error(call, posted)
+        if isinstance(posted, list):
+            return await self._post(app, request, call, route, posted, fault)
         if fault is Fault.HANG:
             await app._hold(call, self.config.hang_seconds)
         if route.kind == "tasks_ready":
@@ -150,18 +156,9 @@ class StandardDesk:
         request: web.Request,
         call: _Call,
         route: Route,
-        body: bytes,
+        tasks: list[object],
         fault: Fault | None,
     ) -> web.StreamResponse:
-        try:
-            tasks = env.decoder.decode(body) if body.strip() else None
-        except ValueError:
-            return app._error(call, 40503)
-        if not tasks:
-            return app._error(call, 40502)
-        if not isinstance(tasks, list):
-            return app._error(call, 40503)
-        self.record.standard.post_sizes.append(len(tasks))
         if fault is Fault.SERVER_ERROR:
             return app._error(call, 50000)
         refuse = (
@@ -183,6 +180,17 @@ class StandardDesk:
         if fault is Fault.HANG:
             await app._hold(call, self.config.hang_seconds)
         return app._reply(request, call, route, None, fault, lambda: (answer, 20000, 0.0))
+
+    @staticmethod
+    def _parse(body: bytes) -> list[object] | int:
+        """The tasks of a task_post body, or the envelope code refusing it."""
+        try:
+            tasks = env.decoder.decode(body) if body.strip() else None
+        except ValueError:
+            return 40503
+        if not tasks:
+            return 40502
+        return tasks if isinstance(tasks, list) else 40503
 
     def _create(
         self, route: Route, call: _Call, index: int, task: object, refuse: int | None
