@@ -37,7 +37,7 @@ from ._errors import (
 )
 from ._governance import Governor, LocalGovernor
 from ._models import LiveResponse, ModelInfo, UserData
-from ._requests import LiveRequest, build_request, encode_body, merge
+from ._requests import LiveRequest, build_request, check_types, encode_body, merge
 from ._retry import backoff, error_key, rate_limit_pause, should_retry
 from ._standard import StandardCalls
 from ._standard_models import ReadyTask, TaskPostResponse
@@ -192,6 +192,7 @@ class AsyncClient:
             request = build_request(fields)
         elif fields:
             request = merge(request, fields)
+        check_types(request)
         if request.platform is not None and request.platform != checked:
             raise ValidationError(
                 "platform", f"the request is for {request.platform!r}, sent to {checked!r}"

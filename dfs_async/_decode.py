@@ -11,6 +11,7 @@ from ._errors import (
     RAW_BODY_LIMIT,
     APIError,
     DecodeError,
+    DFSError,
     error_for_code,
     error_for_http,
 )
@@ -47,7 +48,24 @@ def decode_envelope(
 
     ``check_task=False`` leaves task-level codes to the caller (task_post answers one task per
     task sent, each accepted or refused on its own).
+
+    Nothing else escapes: a body is untrusted input, and whatever it holds (invalid UTF-8,
+    nesting deep enough to exhaust the stack, wrong types anywhere) is a `DecodeError` that
+    keeps the raw body, never an exception that would kill a sweep's worker.
     """
+    try:
+        return _decode(http_status, body, decoder, check_task)
+    except DFSError:
+        raise
+    except Exception as exc:
+        raise DecodeError(
+            f"unreadable answer ({type(exc).__name__}: {exc})", http_status=http_status, body=body
+        ) from None
+
+
+def _decode(
+    http_status: int, body: bytes, decoder: msgspec.json.Decoder[EnvelopeT], check_task: bool
+) -> EnvelopeT:
     if http_status != 200:
         raise _http_error(http_status, body)
     try:

@@ -38,6 +38,7 @@ SPARE_WORKERS: Final = 2
 PLATFORM_BUFFER: Final = 256
 """Prompts read ahead per platform, so a slow platform's backlog lets the others run on."""
 _DONE: Final = object()
+_FAILED: Final = object()
 
 
 class _Item:
@@ -98,6 +99,8 @@ async def iter_prompts(
     Break out early with ``contextlib.aclosing`` so the sweep stops at once.
     """
     routes = _routes(platform, model_name, targets, fields)
+    if isinstance(sink, JsonlSink) and not sink.is_open:
+        raise RuntimeError("the JsonlSink is not open; use 'with JsonlSink(path) as sink:'")
     own_sink = sink is not None and not isinstance(sink, JsonlSink)
     out = sink if isinstance(sink, JsonlSink) or sink is None else JsonlSink(sink)
     if own_sink and out is not None:
@@ -107,10 +110,19 @@ async def iter_prompts(
     budget = Budget(max_cost, default=cost_estimate)
     slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
     queues: dict[Platform, asyncio.Queue[_Item | object]] = {}
-    results: asyncio.Queue[PromptResult | BaseException | object] = asyncio.Queue(
-        maxsize=max(64, slot_total)
-    )
+    results: asyncio.Queue[PromptResult | object] = asyncio.Queue(maxsize=max(64, slot_total))
     workers: list[asyncio.Task[None]] = []
+    failure: list[BaseException] = []
+
+    def on_done(task: asyncio.Task[None]) -> None:
+        # Any task that dies (a worker or the reader) ends the sweep with its exception at
+        # once. Without this, the reader would wait forever on a full queue that no worker
+        # drains any more, and the consumer forever on results that never come.
+        if task.cancelled() or (exc := task.exception()) is None or failure:
+            return
+        failure.append(exc)
+        if not results.full():  # else the consumer is not waiting: it checks before its next get
+            results.put_nowait(_FAILED)
 
     def queue_for(p: Platform) -> asyncio.Queue[_Item | object]:
         q = queues.get(p)
@@ -118,41 +130,39 @@ async def iter_prompts(
             limit = client.limits.concurrency_for(p)
             q = queues[p] = asyncio.Queue(maxsize=max(limit, PLATFORM_BUFFER))
             for _ in range(limit + SPARE_WORKERS):
-                workers.append(asyncio.create_task(_work(client, q, results, budget, out, timeout)))
+                worker = asyncio.create_task(_work(client, q, results, budget, out, timeout))
+                worker.add_done_callback(on_done)
+                workers.append(worker)
         return q
 
     async def read() -> None:
-        try:
-            async for item in _items(client, prompts, routes):
-                if item.key in done or item.key in settled:
-                    continue
-                if isinstance(item, PromptResult):  # invalid: never reaches the network
-                    if out is not None:
-                        out.write(item)
-                    await results.put(item)
-                else:
-                    await queue_for(item.platform).put(item)
-            for p, q in queues.items():
-                for _ in range(client.limits.concurrency_for(p) + SPARE_WORKERS):
-                    await q.put(_DONE)
-            await asyncio.gather(*workers)
-        except asyncio.CancelledError:
-            raise  # the consumer is gone; nobody would take the error
-        except BaseException as exc:
-            await results.put(exc)
-            raise
+        async for item in _items(client, prompts, routes):
+            if item.key in done or item.key in settled:
+                continue
+            if isinstance(item, PromptResult):  # invalid: never reaches the network
+                if out is not None:
+                    out.write(item)
+                await results.put(item)
+            else:
+                await queue_for(item.platform).put(item)
+        for p, q in queues.items():
+            for _ in range(client.limits.concurrency_for(p) + SPARE_WORKERS):
+                await q.put(_DONE)
+        await asyncio.gather(*workers)
         await results.put(_DONE)
 
     reader = asyncio.create_task(read())
+    reader.add_done_callback(on_done)
     try:
         while True:
+            if failure:
+                # Results already written stay in the sink; the rest of the sweep stops here.
+                raise failure[0]
             got = await results.get()
             if got is _DONE:
                 break
-            if isinstance(got, BaseException):
-                raise got
-            assert isinstance(got, PromptResult)
-            yield got
+            if isinstance(got, PromptResult):
+                yield got
     finally:
         for task in (reader, *workers):
             task.cancel()
@@ -189,7 +199,7 @@ async def gather_prompts(
 async def _work(
     client: AsyncClient,
     queue: asyncio.Queue[_Item | object],
-    results: asyncio.Queue[PromptResult | BaseException | object],
+    results: asyncio.Queue[PromptResult | object],
     budget: Budget,
     sink: JsonlSink | None,
     timeout: float | None,
@@ -302,15 +312,25 @@ def _prepare(
             platform, request = client.prepare(platform, request, **route.defaults)
     except DFSError as exc:
         failed = request or LiveRequest(user_prompt=str(prompt))
+        known = platform if platform in PLATFORMS else None
         return PromptResult(
             index=index,
-            platform=platform,
+            platform=known,
             request=failed,
-            key=request_key(platform, failed),
+            key=_invalid_key(known, failed),
             error=exc,
             target=t_index,
         )
     return _Item(index, t_index, platform, request, encode_body(request))
+
+
+def _invalid_key(platform: Platform | None, request: LiveRequest) -> str:
+    """The key of an invalid item, which may hold values the encoder refuses."""
+    try:
+        return request_key(platform, request)
+    except (TypeError, ValueError, OverflowError):  # a lone surrogate, a foreign object
+        # The repr is as stable across runs as the values it shows.
+        return body_key(platform, repr(request).encode("utf-8", "backslashreplace"))
 
 
 async def _aiter(prompts: Prompts) -> AsyncIterator[PromptInput]:

@@ -77,6 +77,36 @@ def merge(request: LiveRequest, defaults: dict[str, Any]) -> LiveRequest:
 
 
 _encoder = msgspec.json.Encoder()
+_strict_decoder = msgspec.json.Decoder(LiveRequest)
+
+
+def check_types(request: LiveRequest) -> None:
+    """Raise `ValidationError` for a field whose value has the wrong type or cannot be sent.
+
+    A `LiveRequest` built directly (or filled from defaults) is not type-checked by msgspec:
+    ``tag=7``, ``web_search="yes"``, a chain turn without ``message`` or a prompt holding a
+    lone surrogate would otherwise crash the limit checks, fail the encoder mid-sweep, or
+    reach the server as a 40501. Encoding the request and decoding it back with the strict
+    decoder checks every field against its declared type, nested ones included.
+    """
+    try:
+        body = _encoder.encode(request)
+    except (TypeError, ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        field = _unencodable_field(request)
+        raise ValidationError(field, f"cannot be sent as JSON ({exc})") from None
+    try:
+        _strict_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ValidationError(_field_of(str(exc)), str(exc)) from None
+
+
+def _unencodable_field(request: LiveRequest) -> str:
+    for name in request.__struct_fields__:
+        try:
+            _encoder.encode(getattr(request, name))
+        except (TypeError, ValueError, OverflowError):
+            return name
+    return "request"
 
 
 def encode_body(request: LiveRequest) -> bytes:

@@ -112,9 +112,9 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
         return cls(
             key=result.key,
             index=result.index,
-            platform=result.platform,
-            model_name=result.request.model_name,
-            prompt=result.request.user_prompt,
+            platform=_text(result.platform),
+            model_name=_text(result.request.model_name),
+            prompt=_text(result.request.user_prompt) or "",
             ok=result.ok,
             status_code=result.status_code,
             cost=result.cost,
@@ -124,9 +124,25 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
             if error is None
             else ErrorRecord(
                 type=type(error).__name__,
-                message=str(error),
+                message=_text(str(error)) or "",
                 status_code=error.status_code if isinstance(error, APIError) else None,
                 settled=settled(error),
             ),
             response=result.response,
         )
+
+
+def _text(value: object) -> str | None:
+    """A string the record can hold: an invalid item may carry a lone surrogate or a non-string
+    (``model_name=5``), and its record must still be written and read back."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return repr(value)
+    if value.isascii():
+        return value
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode()
+    return value

@@ -128,6 +128,11 @@ class JsonlSink:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def is_open(self) -> bool:
+        """True between `open` and `close`."""
+        return self._fd is not None
+
     def open(self) -> None:
         """Lock the file, read earlier results, then open it for appending."""
         if self._fd is not None:

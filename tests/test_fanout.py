@@ -245,3 +245,50 @@ async def test_two_sweeps_on_one_results_path_in_one_process(tmp_path: Path) -> 
     assert sorted(r.request.user_prompt for r in got) == ["a", "b"]
     assert len(t.bodies) == 2  # the refused sweep sent nothing
     assert len(read_results(out, strict=True)) == 2
+
+
+BAD_ITEMS: list[tuple[str | LiveRequest, str]] = [
+    ("bad \udcff prompt", "user_prompt"),
+    (LiveRequest(user_prompt="q", tag=7), "tag"),  # type: ignore[arg-type]
+    (LiveRequest(user_prompt="q", model_name=5), "model_name"),  # type: ignore[arg-type]
+    (LiveRequest(user_prompt="q", message_chain=({"role": "user"},)), "message_chain"),  # type: ignore[arg-type]
+    (LiveRequest(user_prompt="q", web_search="yes"), "web_search"),  # type: ignore[arg-type]
+    (LiveRequest(user_prompt="q", system_message=["a"]), "system_message"),  # type: ignore[arg-type]
+    (LiveRequest(user_prompt="q", temperature=True), "temperature"),
+    (LiveRequest(user_prompt="q \ud800", platform="claude", model_name="m"), "user_prompt"),
+]
+
+
+async def test_bad_content_and_field_types_are_item_errors_before_any_call(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "r.jsonl"
+    prompts: list[str | LiveRequest] = ["fine", *(p for p, _ in BAD_ITEMS), "also fine"]
+    t = EchoTransport()
+    async with client(t) as c:
+        results = await gather_prompts(
+            c, prompts, platform="claude", model_name="claude-sonnet-4-0", sink=out
+        )
+    assert sorted(t.prompts()) == ["also fine", "fine"]  # nothing bad reached the network
+    assert [r.ok for r in results] == [True] + [False] * len(BAD_ITEMS) + [True]
+    for r, (_, field) in zip(results[1:-1], BAD_ITEMS, strict=True):
+        assert isinstance(r.error, dfs_async.ValidationError), r.error
+        assert r.error.field == field
+    # Every item is on disk and reads back; a re-run skips the invalid ones, sending nothing.
+    assert len(read_results(out, strict=True)) == len(prompts)
+    async with client(t) as c:
+        again = await gather_prompts(
+            c, prompts, platform="claude", model_name="claude-sonnet-4-0", sink=out
+        )
+    assert again == []
+    assert len(t.bodies) == 2
+
+
+async def test_a_targets_fields_are_type_checked_for_request_prompts() -> None:
+    t = EchoTransport()
+    targets = [Target("claude", "claude-sonnet-4-0", {"web_search": "yes"})]
+    prompts: list[str | LiveRequest] = ["text", LiveRequest(user_prompt="object")]
+    async with client(t) as c:
+        results = await gather_prompts(c, prompts, targets=targets)
+    assert [type(r.error).__name__ for r in results] == ["ValidationError"] * 2
+    assert t.bodies == []

@@ -13,6 +13,7 @@ from dfs_async._requests import (
     ChainMessage,
     LiveRequest,
     build_request,
+    check_types,
     encode_body,
     merge,
 )
@@ -151,3 +152,37 @@ def test_encode_body_round_trips_every_field() -> None:
     assert set(fields) == REQUEST_FIELDS - {"platform"}  # the test covers every sent field
     (task,) = _decode(encode_body(build_request({**fields, "platform": "claude"})))
     assert task == fields
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"tag": 7}, "tag"),
+        ({"model_name": 5}, "model_name"),
+        ({"web_search": "yes"}, "web_search"),
+        ({"system_message": ["a"]}, "system_message"),
+        ({"message_chain": ({"role": "user"},)}, "message_chain"),
+        ({"message_chain": (ChainMessage("user", 3),)}, "message_chain"),  # type: ignore[arg-type]
+        ({"platform": "bing"}, "platform"),
+        ({"user_prompt": "lone \udcff surrogate"}, "user_prompt"),
+        ({"system_message": "\ud800"}, "system_message"),
+        ({"tag": object()}, "tag"),
+    ],
+)
+def test_check_types_names_the_bad_field(fields: dict[str, Any], field: str) -> None:
+    request = msgspec.structs.replace(LiveRequest(user_prompt="q", model_name="m"), **fields)
+    with pytest.raises(ValidationError) as info:
+        check_types(request)
+    assert info.value.field == field
+
+
+def test_check_types_accepts_every_well_typed_request() -> None:
+    check_types(
+        LiveRequest(
+            user_prompt="é ok 🙂",
+            model_name="m",
+            platform="claude",
+            temperature=1,  # an int is a fine float
+            message_chain=(ChainMessage("user", "a"), ChainMessage("ai", "b")),
+        )
+    )
