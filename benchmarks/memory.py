@@ -10,6 +10,10 @@ child's ``ru_maxrss`` starts at its parent's peak.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,6 +32,9 @@ SIZES: dict[str, tuple[int, ...]] = {
 ~2,700 calls/s, over the whole suite's 10-minute budget; 200k is the largest that fits."""
 DEFAULT_SIZES = (10_000, 100_000)
 QUICK_SIZES = (400, 2_000)
+RESUME_SIZES = (100_000, 1_000_000)
+"""Records in the results file a resumed sweep opens."""
+QUICK_RESUME_SIZES = (2_000,)
 
 
 def run(quick: bool = False, dfs_sizes: tuple[int, ...] | None = None) -> list[Table]:
@@ -83,4 +90,58 @@ def run(quick: bool = False, dfs_sizes: tuple[int, ...] | None = None) -> list[T
         "A 1M-call dfs_async run takes about 6 minutes at ~2.7k calls/s, more than the whole "
         "suite's budget; `python -m benchmarks memory --stream-sizes 10000,1000000` runs it.",
     ]
-    return [table]
+    return [table, resume_table(quick)]
+
+
+def resume_table(quick: bool = False) -> Table:
+    """Peak RSS of opening a results file of N records to resume it."""
+    table = Table(
+        "peak RSS of resuming: opening a results file of N records (its key sets)",
+        ("key sets", "records", "RSS after imports", "peak RSS", "growth", "per record", "wall"),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for records in QUICK_RESUME_SIZES if quick else RESUME_SIZES:
+            path = Path(tmp) / f"resume-{records}.jsonl"
+            _write_results(path, records)
+            for kind in ("dfs_async", "set[str]"):
+                child = subprocess.run(
+                    [sys.executable, "-m", "benchmarks._resume_child", kind, str(path)],
+                    capture_output=True,
+                    check=True,
+                    text=True,
+                    timeout=600,
+                )
+                got = json.loads(child.stdout)
+                assert got["keys"] == records
+                growth = (got["peak_kb"] - got["before_kb"]) / 1024
+                table.add(
+                    kind,
+                    f"{records:,}",
+                    f"{got['before_kb'] / 1024:.0f} MB",
+                    f"{got['peak_kb'] / 1024:.0f} MB",
+                    f"{growth:.0f} MB",
+                    f"{growth * 1024 * 1024 / records:.0f} B",
+                    f"{got['wall']:.1f} s",
+                )
+            path.unlink()
+    table.notes += [
+        "dfs_async: JsonlSink keeps 64-bit digests of the keys (KeySet, an open-addressing "
+        "table of unsigned ints at most half full). set[str]: the same file read into plain "
+        "sets of key strings, as the sink did before; both in the same run, each in a fresh "
+        "child (peak RSS is its VmHWM).",
+        "Records are answered items without the response body (a real file's bodies make it "
+        "bigger on disk, not in memory: lines are read one at a time).",
+    ]
+    return table
+
+
+def _write_results(path: Path, records: int) -> None:
+    """A results file of ``records`` answered items with distinct keys."""
+    with path.open("wb") as f:
+        for i in range(records):
+            key = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()[:32]
+            f.write(
+                b'{"key":"%s","index":%d,"platform":"claude","model_name":"claude-sonnet-4-0",'
+                b'"prompt":"prompt number %d","ok":true,"status_code":20000,"cost":0.0037}\n'
+                % (key.encode(), i, i)
+            )

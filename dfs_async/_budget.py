@@ -43,11 +43,40 @@ PriceKey: TypeAlias = tuple[Platform, str | None, bool]
 """What a call's price depends on: platform, model, web search."""
 
 
+class CostsSeen:
+    """Answers' costs per target: how many, their total, and the dearest."""
+
+    def __init__(self, other: CostsSeen | None = None) -> None:
+        self._by_target: dict[PriceKey, list[float]] = (
+            {k: list(v) for k, v in other._by_target.items()} if other is not None else {}
+        )
+
+    def add(self, key: PriceKey, cost: float) -> None:
+        """Count one charged answer (callers leave out uncharged and unknown ones)."""
+        seen = self._by_target.get(key)
+        if seen is None:
+            self._by_target[key] = [1, cost, cost]
+        else:
+            seen[0] += 1
+            seen[1] += cost
+            seen[2] = max(seen[2], cost)
+
+    def dearest(self, key: PriceKey) -> float | None:
+        """The highest cost seen for ``key``, or None before its first answer."""
+        seen = self._by_target.get(key)
+        return seen[2] if seen is not None else None
+
+    def mean(self, key: PriceKey) -> float | None:
+        """The average cost seen for ``key``, or None before its first answer."""
+        seen = self._by_target.get(key)
+        return seen[1] / seen[0] if seen is not None else None
+
+
 class Budget:
     """Admits calls while what is spent, reserved and one more estimate fits in ``max_cost``.
 
-    ``spent`` may start above zero (a resumed results file); ``seen`` gives the dearest cost
-    already known per target; ``default`` replaces `DEFAULT_COSTS` for every platform.
+    ``spent`` may start above zero (a resumed results file); ``seen`` gives the costs already
+    known per target; ``default`` replaces `DEFAULT_COSTS` for every platform.
     """
 
     def __init__(
@@ -56,7 +85,7 @@ class Budget:
         *,
         spent: float = 0.0,
         default: float | None = None,
-        seen: Mapping[PriceKey, float] | None = None,
+        seen: CostsSeen | None = None,
     ) -> None:
         self.max_cost = max_cost
         self.spent = spent
@@ -69,13 +98,13 @@ class Budget:
         """The estimates counted for those calls."""
         self.refused = 0
         self._default = default
-        self._dearest: dict[PriceKey, float] = dict(seen or {})
+        self._seen = CostsSeen(seen)
         self._in_flight: Counter[PriceKey] = Counter()
         self._settled: asyncio.Event | None = None
 
     def estimate(self, key: PriceKey) -> float:
         """USD one more call of this target is expected to cost at most."""
-        dearest = self._dearest.get(key)
+        dearest = self._seen.dearest(key)
         if dearest is not None:
             return dearest * (1.0 + COST_HEADROOM)
         return self._default if self._default is not None else DEFAULT_COSTS[key[0]]
@@ -92,7 +121,7 @@ class Budget:
             if cap is None or self.spent + self.reserved + estimate <= cap + _ROUNDING:
                 break
             # A target with no answer yet may still learn a lower estimate from its first.
-            learning = key not in self._dearest and self._in_flight[key] > 0
+            learning = self._seen.dearest(key) is None and self._in_flight[key] > 0
             if self.spent + estimate > cap + _ROUNDING and not learning:
                 self.refused += 1
                 raise BudgetExceededError(
@@ -116,8 +145,8 @@ class Budget:
             self.spent += reserved
         else:
             self.spent += cost
-            if cost > self._dearest.get(key, 0.0):
-                self._dearest[key] = cost
+            if cost > 0:
+                self._seen.add(key, cost)
         if self._settled is not None:
             # Wake every waiter; each checks again whether its call fits now.
             self._settled.set()

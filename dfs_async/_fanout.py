@@ -14,6 +14,7 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Container,
     Iterable,
     Mapping,
     Sequence,
@@ -94,7 +95,9 @@ async def iter_prompts(
         entry in `DEFAULT_COSTS`). A call that does not fit because of calls in flight waits
         for them; one that would cross the cap whatever they cost ends with
         `BudgetExceededError`, unsent. A call whose charge is unknown (answer lost after the
-        send) counts at its estimate, kept in ``PromptResult.cost_estimate``.
+        send) counts at its estimate, kept in ``PromptResult.cost_estimate``. With a sink, the
+        cap covers the whole results file: what its records already cost counts against it,
+        and their costs seed the estimates.
 
     Break out early with ``contextlib.aclosing`` so the sweep stops at once.
     """
@@ -105,9 +108,15 @@ async def iter_prompts(
     out = sink if isinstance(sink, JsonlSink) or sink is None else JsonlSink(sink)
     if own_sink and out is not None:
         out.open()
-    done: set[str] = out.done if out is not None else set()
-    settled: set[str] = out.settled if out is not None and not retry_failed else set()
-    budget = Budget(max_cost, default=cost_estimate)
+    done: Container[str] = out.done if out is not None else set()
+    settled: Container[str] = out.settled if out is not None and not retry_failed else set()
+    # The cap covers the whole results file: what its records already cost counts.
+    budget = Budget(
+        max_cost,
+        spent=out.spent if out is not None else 0.0,
+        default=cost_estimate,
+        seen=out.costs if out is not None else None,
+    )
     slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
     queues: dict[Platform, asyncio.Queue[_Item | object]] = {}
     results: asyncio.Queue[PromptResult | object] = asyncio.Queue(maxsize=max(64, slot_total))

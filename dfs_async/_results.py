@@ -102,6 +102,8 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     target: int = 0
     cost_estimate: float | None = None
     """USD counted for a call whose charge is unknown (``cost`` is then 0.0)."""
+    web_search: bool = False
+    """Whether web search was asked for (with platform and model, what the price depends on)."""
     error: ErrorRecord | None = None
     response: LiveResponse | None = None
 
@@ -120,6 +122,7 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
             cost=result.cost,
             target=result.target,
             cost_estimate=result.cost_estimate,
+            web_search=result.request.web_search is True,
             error=None
             if error is None
             else ErrorRecord(

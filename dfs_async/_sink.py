@@ -19,8 +19,11 @@ from typing import Final, Self, TypeVar
 
 import msgspec
 
+from ._budget import CostsSeen
 from ._errors import ResultsFileError, ResultsFileInUseError
+from ._keyset import KeySet
 from ._results import PromptResult, ResultRecord
+from ._types import PLATFORMS
 
 if sys.platform != "win32":
     import fcntl
@@ -44,6 +47,11 @@ class _KeyStatus(msgspec.Struct):
     key: str
     ok: bool
     error: _Settled | None = None
+    platform: str | None = None
+    model_name: str | None = None
+    web_search: bool = False
+    cost: float = 0.0
+    cost_estimate: float | None = None
 
 
 @dataclass(slots=True)
@@ -108,9 +116,15 @@ class JsonlSink:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.done: set[str] = set()
-        self.failed: set[str] = set()
-        self.settled: set[str] = set()
+        # Digests, 8 bytes a key: a million-record file resumes in a few MB (see KeySet).
+        self.done = KeySet()
+        self.failed = KeySet()
+        self.settled = KeySet()
+        self.spent = 0.0
+        """USD the file's records cost, charges of unknown amount counted at their estimate:
+        a resumed sweep's ``max_cost`` covers the whole file, so it starts from here."""
+        self.costs = CostsSeen()
+        """Costs of the file's answers per target, for the estimates of the calls left."""
         self.unreadable_lines = 0
         """Lines of the file, as opened, that are not records (skipped, kept in the file)."""
         self.first_unreadable_line: int | None = None
@@ -169,6 +183,10 @@ class JsonlSink:
 
         def note(rec: _KeyStatus) -> None:
             self._note(rec.key, rec.ok, rec.error is not None and rec.error.settled)
+            self.spent += rec.cost + (rec.cost_estimate or 0.0)
+            platform = rec.platform
+            if rec.cost > 0 and platform in PLATFORMS:
+                self.costs.add((platform, rec.model_name, rec.web_search), rec.cost)
 
         # A duplicate shares the offset and the lock; closing it releases neither.
         with open(os.dup(fd), "rb") as reader:

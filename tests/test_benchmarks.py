@@ -22,7 +22,7 @@ TITLES = {
     ),
     "cpu": ("client CPU per request",),
     "decode": ("decode one Live answer",),
-    "memory": ("peak RSS of a streaming sweep",),
+    "memory": ("peak RSS of a streaming sweep", "peak RSS of resuming"),
     "overhead": ("added latency per call",),
 }
 

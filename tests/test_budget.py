@@ -141,3 +141,29 @@ async def test_a_cut_off_answer_is_recorded_as_unknown_and_counted_against_the_c
     assert emu.record.total_cost <= 0.2
     counted = sum(r.cost + (r.cost_estimate or 0.0) for r in results)
     assert counted >= emu.record.total_cost
+
+
+async def test_a_resumed_sweep_counts_what_the_file_already_spent(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    _, emu = await sweep(None)
+    cap = emu.record.total_cost / 2
+    config = EmulatorConfig(latency=(0.01, 0.03), seed=3)
+    async with (
+        Emulator(config) as emu,
+        dfs_async.AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, rate_limit=60_000, live_concurrency=10
+        ) as client,
+    ):
+        # A first run without a cap answers a third of the items, then the sweep is resumed
+        # with one: the cap covers the whole file, both runs together.
+        await gather_prompts(client, PROMPTS[: len(PROMPTS) // 3], targets=TARGETS, sink=out)
+        first = emu.record.total_cost
+        again = await gather_prompts(client, PROMPTS, targets=TARGETS, sink=out, max_cost=cap)
+        assert 0 < first < emu.record.total_cost <= cap
+        assert emu.record.total_cost >= 0.9 * cap
+        assert max(emu.record.charges_by_key().values()) == 1
+        assert any(isinstance(r.error, BudgetExceededError) for r in again)
+        # A third run with the same cap: the file has spent it, nothing more is sent.
+        calls = len(emu.record.calls)
+        await gather_prompts(client, PROMPTS, targets=TARGETS, sink=out, max_cost=cap)
+        assert len(emu.record.calls) == calls
