@@ -69,10 +69,9 @@ def _decode(
     if http_status != 200:
         raise _http_error(http_status, body)
     try:
+        # One pass: the Structs read a null as absent themselves (dfs_async._nulls).
         envelope = decoder.decode(body)
-    except msgspec.ValidationError:
-        envelope = _decode_with_nulls(body, decoder)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"not a DataForSEO envelope: {exc}", http_status=200, body=body) from None
     if envelope.status_code not in SUCCESS_CODES:
         raise error_for_code(envelope.status_code, envelope.status_message, cost=envelope.cost)
@@ -86,31 +85,6 @@ def _decode(
             task.status_code, task.status_message, task_id=task.id or None, cost=task.cost
         )
     return envelope
-
-
-def _decode_with_nulls(body: bytes, decoder: msgspec.json.Decoder[EnvelopeT]) -> EnvelopeT:
-    """Decode again with every ``null`` read as "absent": a field takes its default, a list
-    drops the element.
-
-    The API sends ``null`` where the docs promise a list or a number now and then; failing a
-    charged answer over it would lose a result that was paid for. Only this slow path pays
-    for the extra pass.
-    """
-    try:
-        converted: EnvelopeT = msgspec.convert(
-            _without_nulls(msgspec.json.decode(body)), decoder.type
-        )
-        return converted
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DecodeError(f"not a DataForSEO envelope: {exc}", http_status=200, body=body) from None
-
-
-def _without_nulls(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value if v is not None]
-    return value
 
 
 def _http_error(http_status: int, body: bytes) -> APIError | DecodeError:

@@ -2,7 +2,8 @@
 
 Every field has a default, because the API adds fields over time and omits others on errors;
 unknown keys are ignored (msgspec's default). Item ``type`` is a plain string rather than a
-tagged union, so an item type DataForSEO adds tomorrow decodes instead of failing.
+tagged union, so an item type DataForSEO adds tomorrow decodes instead of failing. A field
+written ``OrNull[T]`` also takes ``null`` and reads it as absent (see `dfs_async._nulls`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 from collections.abc import Iterator
 
 import msgspec
+
+from ._nulls import NullTolerant, OrNull
 
 
 class Annotation(msgspec.Struct, frozen=True, gc=False):
@@ -31,33 +34,33 @@ class Annotation(msgspec.Struct, frozen=True, gc=False):
         return self.direct_url or self.url
 
 
-class Section(msgspec.Struct, frozen=True):
+class Section(NullTolerant, frozen=True):
     """A part of an item: ``summary_text`` for reasoning, ``text`` for a message."""
 
-    type: str = ""
-    text: str = ""
-    annotations: list[Annotation] | None = None
+    type: OrNull[str] = ""
+    text: OrNull[str] = ""
+    annotations: list[OrNull[Annotation]] | None = None
     """None when web search was off; empty when it found nothing to cite."""
 
 
-class Item(msgspec.Struct, frozen=True):
+class Item(NullTolerant, frozen=True):
     """A response item; ``type`` is ``"reasoning"``, ``"message"``, or one added later."""
 
-    type: str = ""
-    sections: list[Section] = []
+    type: OrNull[str] = ""
+    sections: OrNull[list[OrNull[Section]]] = msgspec.field(default_factory=list)
 
 
-class LiveResult(msgspec.Struct, frozen=True):
+class LiveResult(NullTolerant, frozen=True):
     """The model's answer to one Live task."""
 
-    model_name: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
+    model_name: OrNull[str] = ""
+    input_tokens: OrNull[int] = 0
+    output_tokens: OrNull[int] = 0
     reasoning_tokens: int | None = None
-    web_search: bool = False
-    money_spent: float = 0.0
-    datetime: str = ""
-    items: list[Item] = []
+    web_search: OrNull[bool] = False
+    money_spent: OrNull[float] = 0.0
+    datetime: OrNull[str] = ""
+    items: OrNull[list[OrNull[Item]]] = msgspec.field(default_factory=list)
     fan_out_raw: object = msgspec.field(default=None, name="fan_out_queries")
     """``fan_out_queries`` exactly as sent: the official schema types Perplexity's as anything."""
 
@@ -88,24 +91,24 @@ class LiveResult(msgspec.Struct, frozen=True):
                     yield from section.annotations or ()
 
 
-class ModelInfo(msgspec.Struct, frozen=True):
+class ModelInfo(NullTolerant, frozen=True):
     """One model a platform offers."""
 
-    model_name: str = ""
-    web_search_supported: bool = False
-    task_post_supported: bool = False
+    model_name: OrNull[str] = ""
+    web_search_supported: OrNull[bool] = False
+    task_post_supported: OrNull[bool] = False
     reasoning: bool | None = None
     """Referenced by the request docs but missing from the official schema; None if absent."""
 
 
-class UserData(msgspec.Struct, frozen=True):
+class UserData(NullTolerant, frozen=True):
     """The account: limits, usage and money (``/v3/appendix/user_data``)."""
 
-    login: str = ""
-    timezone: str = ""
-    rates: dict[str, dict[str, object]] = {}
-    money: dict[str, object] = {}
-    price: dict[str, object] = {}
+    login: OrNull[str] = ""
+    timezone: OrNull[str] = ""
+    rates: OrNull[dict[str, OrNull[dict[str, object]]]] = msgspec.field(default_factory=dict)
+    money: OrNull[dict[str, object]] = msgspec.field(default_factory=dict)
+    price: OrNull[dict[str, object]] = msgspec.field(default_factory=dict)
     backlinks_subscription_expiry_date: str | None = None
     llm_mentions_subscription_expiry_date: str | None = None
 
@@ -130,49 +133,49 @@ class UserData(msgspec.Struct, frozen=True):
         return float(value) if isinstance(value, int | float) else None
 
 
-class _TaskBase(msgspec.Struct, frozen=True, kw_only=True):
-    id: str = ""
-    status_code: int = 0
-    status_message: str = ""
-    time: str = ""
-    cost: float = 0.0
-    result_count: int = 0
-    path: list[str] = []
+class _TaskBase(NullTolerant, frozen=True, kw_only=True):
+    id: OrNull[str] = ""
+    status_code: OrNull[int] = 0
+    status_message: OrNull[str] = ""
+    time: OrNull[str] = ""
+    cost: OrNull[float] = 0.0
+    result_count: OrNull[int] = 0
+    path: OrNull[list[OrNull[str]]] = msgspec.field(default_factory=list)
     data: dict[str, object] | None = None
 
 
 class LiveTask(_TaskBase, frozen=True, kw_only=True):
     """One task of a Live answer; ``result`` is None when the task failed."""
 
-    result: list[LiveResult] | None = None
+    result: list[OrNull[LiveResult]] | None = None
 
 
 class ModelsTask(_TaskBase, frozen=True, kw_only=True):
     """The task of a Models answer."""
 
-    result: list[ModelInfo] | None = None
+    result: list[OrNull[ModelInfo]] | None = None
 
 
 class UserDataTask(_TaskBase, frozen=True, kw_only=True):
     """The task of a user_data answer."""
 
-    result: list[UserData] | None = None
+    result: list[OrNull[UserData]] | None = None
 
 
-class _EnvelopeBase(msgspec.Struct, frozen=True, kw_only=True):
-    version: str = ""
-    status_code: int = 0
-    status_message: str = ""
-    time: str = ""
-    cost: float = 0.0
-    tasks_count: int = 0
-    tasks_error: int = 0
+class _EnvelopeBase(NullTolerant, frozen=True, kw_only=True):
+    version: OrNull[str] = ""
+    status_code: OrNull[int] = 0
+    status_message: OrNull[str] = ""
+    time: OrNull[str] = ""
+    cost: OrNull[float] = 0.0
+    tasks_count: OrNull[int] = 0
+    tasks_error: OrNull[int] = 0
 
 
 class LiveResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a Live call."""
 
-    tasks: list[LiveTask] = []
+    tasks: OrNull[list[OrNull[LiveTask]]] = msgspec.field(default_factory=list)
 
     @property
     def result(self) -> LiveResult | None:
@@ -185,16 +188,16 @@ class LiveResponse(_EnvelopeBase, frozen=True, kw_only=True):
 class ModelsResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a Models call."""
 
-    tasks: list[ModelsTask] = []
+    tasks: OrNull[list[OrNull[ModelsTask]]] = msgspec.field(default_factory=list)
 
 
 class UserDataResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a user_data call."""
 
-    tasks: list[UserDataTask] = []
+    tasks: OrNull[list[OrNull[UserDataTask]]] = msgspec.field(default_factory=list)
 
 
 class StatusEnvelope(_EnvelopeBase, frozen=True, kw_only=True):
     """Just the status fields of any envelope; used to read error bodies."""
 
-    tasks: list[_TaskBase] | None = None
+    tasks: list[OrNull[_TaskBase]] | None = None

@@ -20,7 +20,8 @@ from dfs_async import (
     UserDataResponse,
 )
 from dfs_async._errors import error_for_code, error_for_http
-from dfs_async._models import LiveTask, StatusEnvelope
+from dfs_async._models import Item, LiveTask, ModelInfo, StatusEnvelope
+from dfs_async._standard_models import TaskPostResponse, TasksReadyResponse
 
 from ._fakes import FIXTURES
 
@@ -241,6 +242,91 @@ def test_fan_out_queries_never_fail_a_paid_answer(raw: bytes, queries: list[str]
     assert msgspec.json.decode(msgspec.json.encode(result))["fan_out_queries"] == result.fan_out_raw
 
 
+# Synthetic: every place the official schema allows a null (it makes every field and list
+# element nullable), sent as null. The public type must decode it in one pass.
+NULLS_LIVE = b"""{
+  "version": null, "status_code": 20000, "status_message": null, "time": null, "cost": null,
+  "tasks_count": null, "tasks_error": null,
+  "tasks": [null, {
+    "id": null, "status_code": 20000, "status_message": null, "time": null, "cost": null,
+    "result_count": null, "path": ["v3", null, "live"], "data": {"tag": null},
+    "result": [null, {
+      "model_name": null, "input_tokens": null, "output_tokens": null,
+      "reasoning_tokens": null, "web_search": null, "money_spent": null, "datetime": null,
+      "fan_out_queries": null,
+      "items": [
+        null,
+        {"type": "image_carousel", "sections": null},
+        {"type": null, "sections": [null]},
+        {"type": "message", "sections": [
+          null,
+          {"type": null, "text": null, "annotations": null},
+          {"type": "text", "text": "cited", "annotations": [null, {"url": "https://a"}, null]}
+        ]}
+      ]
+    }]
+  }]
+}"""
+
+
+def test_public_type_reads_null_as_absent() -> None:
+    response = msgspec.json.decode(NULLS_LIVE, type=LiveResponse)
+    assert (response.version, response.status_message, response.cost) == ("", "", 0.0)
+    assert (response.tasks_count, response.tasks_error) == (0, 0)
+    (task,) = response.tasks  # the null task is dropped
+    assert (task.id, task.cost, task.result_count, task.path) == ("", 0.0, 0, ["v3", "live"])
+    assert task.data == {"tag": None}  # free-form objects keep their nulls
+    result = response.result
+    assert result is not None and task.result is not None and len(task.result) == 1
+    assert (result.model_name, result.input_tokens, result.output_tokens) == ("", 0, 0)
+    assert (result.web_search, result.money_spent, result.datetime) == (False, 0.0, "")
+    assert result.reasoning_tokens is None and result.fan_out_queries is None
+    assert [(i.type, len(i.sections)) for i in result.items] == [
+        ("image_carousel", 0),
+        ("", 0),
+        ("message", 2),
+    ]
+    blank, cited = result.items[2].sections
+    assert (blank.type, blank.text, blank.annotations) == ("", "", None)
+    assert cited.annotations == [Annotation(url="https://a")]
+    assert result.text == "\n\ncited"
+    assert [a.url for a in result.annotations()] == ["https://a"]
+
+
+def test_null_envelope_fields_and_other_endpoints() -> None:
+    empty = msgspec.json.decode(b'{"tasks": null, "cost": null}', type=LiveResponse)
+    assert (empty.tasks, empty.cost, empty.result) == ([], 0.0, None)
+    models = msgspec.json.decode(
+        b'{"tasks": [{"result": [null, {"model_name": "m", "web_search_supported": null,'
+        b' "task_post_supported": null, "reasoning": null}]}]}',
+        type=ModelsResponse,
+    )
+    assert models.tasks[0].result == [ModelInfo(model_name="m")]
+    users = msgspec.json.decode(
+        b'{"tasks": [{"result": [{"login": null, "timezone": null, "money": null,'
+        b' "price": null, "rates": {"limits": null, "statistics": {"minute": {"total": 3}}}}]}]}',
+        type=UserDataResponse,
+    )
+    assert users.tasks[0].result is not None
+    (user,) = users.tasks[0].result
+    assert (user.login, user.money, user.price, user.balance) == ("", {}, {}, None)
+    assert user.rates == {"statistics": {"minute": {"total": 3}}}
+    assert user.minute_limit is None
+
+
+def test_wrong_types_still_fail_to_decode() -> None:
+    # Tolerating null is not tolerating anything: a string where a number belongs is refused.
+    for body in (b'{"cost": "free"}', b'{"tasks": {}}', b'{"tasks": [{"result": [{"items": 3}]}]}'):
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.json.decode(body, type=LiveResponse)
+
+
+def test_defaults_are_never_shared() -> None:
+    first, second = LiveResponse(), msgspec.json.decode(b'{"tasks": null}', type=LiveResponse)
+    assert first.tasks == second.tasks == [] and first.tasks is not second.tasks
+    assert Item().sections is not Item().sections
+
+
 @pytest.mark.parametrize(
     "tasks",
     [b"[]", b'[{"id": "t", "status_code": 40501, "result": null}]', b'[{"result": []}]'],
@@ -326,3 +412,18 @@ def test_minute_limit(rates: dict[str, dict[str, object]], limit: int | None) ->
 )
 def test_balance(money: dict[str, object], balance: float | None) -> None:
     assert UserData(money=money).balance == balance
+
+
+def test_standard_method_answers_read_null_as_absent() -> None:
+    posted = msgspec.json.decode(
+        b'{"status_code": 20000, "tasks": [null, {"id": "t", "status_code": 20100,'
+        b' "cost": null, "data": {"tag": "a"}}]}',
+        type=TaskPostResponse,
+    )
+    assert posted.ids_by_tag == {"a": "t"} and posted.tasks[0].cost == 0.0
+    ready = msgspec.json.decode(
+        b'{"tasks": [{"result": [null, {"id": null, "tag": "b"}, {"id": "c"}]}, null]}',
+        type=TasksReadyResponse,
+    )
+    assert [(r.id, r.tag) for r in ready.ready] == [("", "b"), ("c", None)]
+    assert msgspec.json.decode(b'{"tasks": null}', type=TasksReadyResponse).ready == []
