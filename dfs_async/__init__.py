@@ -16,6 +16,7 @@ from ._errors import (
     DFSError,
     DuplicateTaskLimitError,
     ExecutionTimeoutError,
+    GovernorUnavailableError,
     InvalidRequestError,
     NotFoundError,
     QueueTimeoutError,
@@ -28,7 +29,7 @@ from ._errors import (
     ValidationError,
 )
 from ._fanout import gather_prompts, iter_prompts
-from ._governance import Governor, GovernorState, LocalGovernor, PlatformState
+from ._governance import Governor, GovernorState, LocalGovernor, PlatformState, RedisGovernor
 from ._models import (
     Annotation,
     Item,
@@ -76,6 +77,7 @@ __all__ = [
     "ExecutionTimeoutError",
     "Governor",
     "GovernorState",
+    "GovernorUnavailableError",
     "InvalidRequestError",
     "Item",
     "JsonlSink",
@@ -95,6 +97,7 @@ __all__ = [
     "QueueTimeoutError",
     "RateLimitError",
     "ReadyTask",
+    "RedisGovernor",
     "ResultRecord",
     "ResultsFileError",
     "ResultsFileInUseError",

@@ -124,6 +124,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--timeout", type=float, metavar="S", help="seconds per call once sent (default 120)"
     )
+    sweep.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="share the account's limits with every other process on this Redis "
+        "(default: $DFS_REDIS_URL; needs dfs_async[redis])",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress line, only the summary")
 
     models = commands.add_parser(

@@ -25,6 +25,8 @@ async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClien
     for name in ("rate_limit", "rate_period", "timeout"):
         if (value := getattr(args, name, None)) is not None:
             options[name] = value
+    if (redis_url := getattr(args, "redis_url", None)) is not None:
+        options["redis_url"] = redis_url
     if (concurrency := getattr(args, "concurrency", None)) is not None:
         options["live_concurrency"] = concurrency
     if args.base_url is not None:

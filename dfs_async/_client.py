@@ -35,7 +35,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._governance import Governor, LocalGovernor
+from ._governance import Governor, LocalGovernor, RedisGovernor
 from ._models import LiveResponse, ModelInfo, UserData
 from ._requests import LiveRequest, build_request, check_types, encode_body, merge
 from ._retry import backoff, error_key, rate_limit_pause, should_retry
@@ -57,6 +57,7 @@ logger: Final = logging.getLogger("dfs_async")
 
 LOGIN_ENV: Final = "DATAFORSEO_LOGIN"
 PASSWORD_ENV: Final = "DATAFORSEO_PASSWORD"
+REDIS_URL_ENV: Final = "DFS_REDIS_URL"
 
 
 class AsyncClient:
@@ -84,8 +85,12 @@ class AsyncClient:
     queue_timeout:
         Seconds a call may wait for a slot and a rate token before `QueueTimeoutError`;
         None waits as long as it takes.
+    redis_url:
+        Share the account's limits with every other client of the same login on this Redis
+        (processes, hosts): a `RedisGovernor`. Defaults to the ``DFS_REDIS_URL`` environment
+        variable; ``""`` keeps the in-process governor. Needs ``dfs_async[redis]``.
     governor, transport:
-        Replacements for the in-process governor and the aiohttp transport.
+        Replacements for the governor and the aiohttp transport.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class AsyncClient:
         max_retries: int = 5,
         retry: RetryPolicy | None = None,
         queue_timeout: float | None = None,
+        redis_url: str | None = None,
         governor: Governor | None = None,
         transport: Transport | None = None,
     ) -> None:
@@ -134,6 +140,14 @@ class AsyncClient:
                 )
             transport = AiohttpTransport(self.base_url, basic_auth(login, password))
         self._transport = transport
+        if redis_url is None and governor is None:
+            redis_url = os.environ.get(REDIS_URL_ENV)
+        if redis_url and governor is None:
+            if not login:
+                raise CredentialsError(
+                    "redis_url= shares limits per account: pass the account's login= too"
+                )
+            governor = RedisGovernor(redis_url, account=login, limits=self.limits)
         self._governor_arg = governor
         self._governor: Governor | None = None
         self._stats = StatsRecorder()
@@ -168,7 +182,7 @@ class AsyncClient:
             return
         self._closed = True
         if self._governor is not None:
-            self._governor.close()
+            await self._governor.aclose()
         await self._transport.aclose()
 
     @property

@@ -8,6 +8,7 @@ Exception tree::
     ├── BudgetExceededError                    a sweep's max_cost would be crossed
     ├── DeadlineExceededError (also TimeoutError)
     │   └── QueueTimeoutError                  waited too long for a slot or a rate token
+    │       └── GovernorUnavailableError       the shared governor's Redis stayed unreachable
     ├── TransportError                         connection refused/reset, DNS, TLS
     ├── DecodeError                            the body is not the JSON envelope we expect
     ├── ResultsFileError                       a results file that cannot be used or written
@@ -67,6 +68,14 @@ class DeadlineExceededError(DFSError, TimeoutError):
 
 class QueueTimeoutError(DeadlineExceededError):
     """The call waited longer than ``queue_timeout`` for a slot or a rate token; never sent."""
+
+
+class GovernorUnavailableError(QueueTimeoutError):
+    """The shared governor's Redis stayed unreachable longer than ``redis_wait``; never sent.
+
+    The governor fails closed: without Redis it cannot know what the other processes send, so
+    it sends nothing. A re-run of a sweep sends these items again.
+    """
 
 
 class TransportError(DFSError):

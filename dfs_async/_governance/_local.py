@@ -66,5 +66,9 @@ class LocalGovernor:
         for pool in self._slots.values():
             pool.close()
 
+    async def aclose(self) -> None:
+        """`close`, as the `Governor` protocol's async form."""
+        self.close()
+
     def __repr__(self) -> str:
         return repr(self.state())

@@ -1,8 +1,8 @@
 """The `Governor` seam: every call takes a platform slot (Live only), then a rate token, then goes.
 
 Order matters: a token taken while waiting for a slot would turn into a burst later, so the
-slot comes first. `Governor` is the seam for a shared backend (several processes on one
-account); `LocalGovernor` is the in-process default.
+slot comes first. `Governor` is the seam for a shared backend: `LocalGovernor` is the
+in-process default, `RedisGovernor` shares one account's limits across processes and hosts.
 """
 
 from __future__ import annotations
@@ -15,12 +15,19 @@ from .._types import Platform
 
 @dataclass(frozen=True)
 class PlatformState:
-    """One platform's slots at a moment."""
+    """One platform's slots at a moment, as this process sees them."""
 
     limit: int
     in_use: int
+    """Slots this process holds (held ones included)."""
     held: int
+    """Of those, slots kept for abandoned calls that may still run on the server."""
     waiting: int
+    """This process's calls queued for a slot."""
+    shared_in_use: int | None = None
+    """Slots held by every process on the account (last seen); None for a local governor."""
+    shared_waiting: int | None = None
+    """Calls of every process queued for a slot (last seen); None for a local governor."""
 
 
 @dataclass(frozen=True)
@@ -31,16 +38,23 @@ class GovernorState:
     rate_period: float
     waiting_for_token: int
     platforms: dict[Platform, PlatformState]
+    shared: str | None = None
+    """Where the account's state is shared (e.g. ``redis://host:6379/0``); None if local."""
 
     def __repr__(self) -> str:
-        slots = ", ".join(
-            f"{p}={s.in_use}/{s.limit}" + (f"(+{s.waiting} waiting)" if s.waiting else "")
-            for p, s in self.platforms.items()
-        )
+        slots = ", ".join(_slots_repr(p, s) for p, s in self.platforms.items())
+        where = f" shared via {self.shared}" if self.shared else ""
         return (
-            f"<GovernorState {self.rate_limit}/{self.rate_period:g}s, "
+            f"<GovernorState {self.rate_limit}/{self.rate_period:g}s{where}, "
             f"{self.waiting_for_token} waiting for a token; slots {slots}>"
         )
+
+
+def _slots_repr(platform: Platform, s: PlatformState) -> str:
+    text = f"{platform}={s.in_use}/{s.limit}" + (f"(+{s.waiting} waiting)" if s.waiting else "")
+    if s.shared_in_use is not None:
+        text += f" [all processes {s.shared_in_use}/{s.limit}, +{s.shared_waiting or 0} waiting]"
+    return text
 
 
 class Governor(Protocol):
@@ -59,5 +73,5 @@ class Governor(Protocol):
     def state(self) -> GovernorState:
         """A snapshot for stats and logs."""
 
-    def close(self) -> None:
-        """Drop timers; called once when the client closes."""
+    async def aclose(self) -> None:
+        """Drop timers and connections; called when the client closes, safe to call twice."""

@@ -14,6 +14,7 @@ from ._envelope import task_key
 from ._process import EmulatorProcess
 from ._record import CallRecord, ServerRecord
 from ._standard_record import PostRecord, StandardRecord
+from ._redis_server import RedisServer, find_redis_server
 
 __all__ = [
     "CallInfo",
@@ -23,8 +24,10 @@ __all__ = [
     "EmulatorProcess",
     "Fault",
     "PostRecord",
+    "RedisServer",
     "ServerRecord",
     "StandardRecord",
+    "find_redis_server",
     "serve",
     "task_key",
 ]

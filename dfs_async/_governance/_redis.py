@@ -1,0 +1,560 @@
+"""`RedisGovernor`: one account's limits shared by every process and host that uses it.
+
+Each process keeps nothing authoritative; Redis holds the account's state and Lua scripts
+(``lua/``) change it atomically, reading the time with Redis's ``TIME`` (the hosts' clocks are
+never compared, so a skewed host cannot break the limits):
+
+- **rate**: a GCRA schedule with reservations. A call reserves its send time in one script
+  and sleeps until then locally, so waiting for a token costs no traffic and calls go in the
+  order they asked, whichever process they come from.
+- **slots**: a sorted set of leases per platform, each expiring at its send time plus
+  ``live_execution_limit`` plus ``lease_margin``. The server cannot run a call longer, so a
+  crashed process's slots come back by themselves, with no heartbeat. A call abandoned
+  locally (deadline, cancellation) simply keeps its lease until it runs out.
+- **waiting**: a call that finds no free slot joins a per-platform FIFO queue in Redis; a
+  process that frees a slot hands it (and a reserved send time) to the head of the queue by
+  pushing onto the waiter's process list, which that process reads with a blocking pop.
+- **shared pause**: a 40202 seen by any process moves the schedule past the pause for all.
+- **strictest limits**: each script merges the caller's limits into the account's (longest
+  interval, fewest slots) and flags a difference, which is logged once as a warning.
+
+Commands per call in steady state: one script to take the slot (and the send time), one to
+free it, batched with other frees of this process; a call that had to queue for its slot
+also costs the blocking pop that delivers it. Each process also sends one tick script per
+``tick`` seconds (its presence, and the hand-out of slots whose leases ran out).
+
+Fault policy (Redis unreachable, lost, restarted empty, or slow): **fail closed**. Without
+Redis a process cannot know what the others send, so it sends nothing new: a call waits for
+Redis, and once Redis has been unreachable for ``redis_wait`` seconds, calls end with
+`GovernorUnavailableError`, which counts as never sent (a re-run resends the item). Calls
+already in flight keep their leases; their frees are sent when Redis is back. A command
+that takes longer than ``command_timeout`` counts as a failure (a slow Redis only slows the
+sweep). When Redis comes back empty (a new epoch), every running process re-registers the
+slots it still holds and its queued waiters; meanwhile new slots stay frozen for three
+ticks, so no call takes the place of one still running. One case is out of reach: a process
+cut off from Redis for longer than that freeze while Redis restarts empty cannot
+re-register in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import re
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from .._config import Limits
+from .._errors import GovernorUnavailableError, ValidationError
+from .._types import PLATFORMS, Platform, check_platform
+from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
+from ._protocol import GovernorState, PlatformState
+from ._scripts import Scripts
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+logger: Final = logging.getLogger("dfs_async")
+
+_BACKOFF: Final = (0.05, 1.0)
+"""First and longest pause between attempts to reach Redis."""
+AHEAD: Final = 0.1
+"""Seconds of the account's schedule one process may hold reserved: enough calls to keep the
+rate through a busy loop or a slow reply, few enough to interleave the processes finely."""
+
+
+def _redis_module() -> Any:
+    try:
+        import redis.asyncio
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "the shared governor needs the redis client: pip install 'dfs_async[redis]'"
+        ) from None
+    return redis
+
+
+@dataclass
+class _Waiter:
+    platform: Platform
+    future: asyncio.Future[float]
+    """Resolves to the seconds to wait before the send, once a slot was handed over."""
+
+
+class RedisGovernor:
+    """A `Governor` whose limits are shared through Redis by every client of one account.
+
+    Parameters
+    ----------
+    url:
+        ``redis://[[user]:password@]host[:port][/db]`` (or ``rediss://``).
+    account:
+        The DataForSEO login; only its hash is written to Redis.
+    limits:
+        This process's view of the account's limits; the strictest of all processes wins.
+    namespace:
+        Prefix of every key, for several independent deployments on one Redis.
+    redis_wait:
+        Seconds Redis may stay unreachable before calls fail with `GovernorUnavailableError`.
+    lease_margin:
+        Seconds a slot stays taken beyond ``live_execution_limit`` after its send; covers the
+        time from Redis's grant to the server's receipt.
+    tick:
+        Seconds between a process's presence ticks; also bounds how late a slot freed by
+        expiry (a crashed holder) is noticed.
+    command_timeout:
+        Seconds a Redis command may take before it counts as a failure.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        account: str,
+        limits: Limits,
+        namespace: str = DEFAULT_NAMESPACE,
+        redis_wait: float = 30.0,
+        lease_margin: float = 5.0,
+        tick: float = 1.0,
+        command_timeout: float = 2.0,
+    ) -> None:
+        for name, value in (
+            ("redis_wait", redis_wait),
+            ("lease_margin", lease_margin),
+            ("tick", tick),
+            ("command_timeout", command_timeout),
+        ):
+            if not (value > 0 and math.isfinite(value)):
+                raise ValidationError(name, f"must be a positive number of seconds, got {value!r}")
+        if lease_margin <= command_timeout:
+            raise ValidationError(
+                "lease_margin", "must exceed command_timeout: a grant may take that long to arrive"
+            )
+        self.url = url
+        self.limits = limits
+        self.redis_wait = redis_wait
+        self.lease_margin = lease_margin
+        self.tick = tick
+        self.command_timeout = command_timeout
+        self.commands = 0
+        """Redis commands (scripts and pops) this process has sent."""
+        self._prefix = account_prefix(account, namespace)
+        self._process = uuid.uuid4().hex[:16]
+        self._wake = wake_key(self._prefix, self._process)
+        self._ids = itertools.count()
+        self._lease = limits.live_execution_limit + lease_margin
+        self._interval_us = round(limits.interval * 1e6)
+        self._tau_us = round((limits.burst - 1) * limits.interval * 1e6)
+        self._presence_ms = round(3 * tick * 1000)
+        self._client: Redis | None = None
+        self._blocking: Redis | None = None
+        self._scripts: Scripts | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._kick: asyncio.Event | None = None
+        self._ahead: asyncio.Semaphore | None = None
+        self._ahead_count = max(2, math.ceil(AHEAD / limits.interval))
+        self._epoch: str | None = None
+        self._restore = False
+        self._held: dict[Platform, deque[tuple[str, float]]] = {p: deque() for p in PLATFORMS}
+        self._active = dict.fromkeys(PLATFORMS, 0)
+        self._waiters: dict[str, _Waiter] = {}
+        self._pending: dict[Platform, list[tuple[str, str]]] = {}
+        self._pause_us = 0
+        self._paused_until = 0.0
+        self._sleeping = 0
+        self._shared: dict[Platform, tuple[int, int]] = {}
+        self._down_since: float | None = None
+        self._warned = False
+        self._closed = False
+
+    # -- the Governor protocol -----------------------------------------------------------
+
+    async def acquire(self, platform: Platform | None) -> None:
+        """Take a slot of ``platform`` (none if None) and wait for this call's send time."""
+        loop = self._start()
+        assert self._ahead is not None
+        while (pause := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110 - a deadline
+            await asyncio.sleep(pause)
+        waiter = f"{self._process}|{next(self._ids)}"
+        # Few reservations ahead per process: the account's schedule then interleaves the
+        # processes call by call, and no slot idles while its call waits far down the schedule.
+        async with self._ahead:
+            granted, delay = await self._ask(platform, waiter)
+            if granted:
+                await self._until_send(platform, delay)
+                return
+        assert platform is not None  # only a slot can be queued for
+        delay = await self._queue(platform, waiter)
+        await self._until_send(platform, delay)
+
+    async def _until_send(self, platform: Platform | None, delay: float) -> None:
+        if platform is not None:
+            self._active[platform] += 1
+        if delay <= 0:
+            return
+        self._sleeping += 1
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            if platform is not None:
+                self.release(platform)  # never sent
+            raise
+        finally:
+            self._sleeping -= 1
+
+    def release(self, platform: Platform | None, *, abandoned_at: float | None = None) -> None:
+        """Free the slot; an abandoned call's lease is left to run out in Redis by itself."""
+        if platform is None:
+            return
+        self._active[platform] -= 1
+        if abandoned_at is None:
+            self._free_one(platform)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every call of every process on the account for ``seconds``."""
+        loop = self._start()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        self._pause_us = max(self._pause_us, round(seconds * 1e6))
+        self._wake_writer()
+
+    def state(self) -> GovernorState:
+        """This process's slots and queue, and the account's as Redis last reported them."""
+        platforms = {}
+        for p in PLATFORMS:
+            in_use = len(self._live_leases(p))
+            shared = self._shared.get(p)
+            platforms[p] = PlatformState(
+                limit=self.limits.concurrency_for(p),
+                in_use=in_use,
+                held=max(0, in_use - self._active[p]),
+                waiting=sum(1 for w in self._waiters.values() if w.platform == p),
+                shared_in_use=shared[0] if shared else 0,
+                shared_waiting=shared[1] if shared else 0,
+            )
+        return GovernorState(
+            rate_limit=self.limits.rate_limit,
+            rate_period=self.limits.rate_period,
+            waiting_for_token=self._sleeping,
+            platforms=platforms,
+            shared=_redact(self.url),
+        )
+
+    async def aclose(self) -> None:
+        """Send the last frees, stop the background tasks and close the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            # The loops also stop on `_closed`: a cancellation that lands inside a redis-py
+            # command can be swallowed by it, so one more turn of the loop may be needed.
+            await asyncio.wait(self._tasks, timeout=self.tick + 2 * self.command_timeout)
+        self._tasks.clear()
+        for ident, waiter in self._waiters.items():
+            self._pending.setdefault(waiter.platform, []).append(("d", ident))
+        if self._client is not None and (self._pending or self._pause_us):
+            try:
+                await self._settle(list(self._pending))
+            except _down_errors():
+                logger.warning("could not free this process's slots in Redis; they run out")
+        for client in (self._client, self._blocking):
+            if client is not None:
+                await client.aclose()
+
+    def __repr__(self) -> str:
+        return f"<RedisGovernor {self._prefix} {self.state()!r}>"
+
+    # -- asking Redis --------------------------------------------------------------------
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        """Connect (lazily: nothing is sent yet) and start the background tasks once."""
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            raise RuntimeError("this RedisGovernor is closed")
+        if self._client is None:
+            aioredis = _redis_module().asyncio
+            self._client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_timeout=self.command_timeout,
+                socket_connect_timeout=self.command_timeout,
+            )
+            # BLPOP blocks for up to a tick: its own connection, with a longer timeout.
+            self._blocking = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_timeout=self.tick + self.command_timeout,
+                socket_connect_timeout=self.command_timeout,
+            )
+            self._scripts = Scripts.register(self._client)
+            self._kick = asyncio.Event()
+            self._ahead = asyncio.Semaphore(self._ahead_count)
+            self._tasks = [
+                loop.create_task(self._listen(), name="dfs_async redis listener"),
+                loop.create_task(self._write(), name="dfs_async redis writer"),
+            ]
+        return loop
+
+    async def _ask(self, platform: Platform | None, waiter: str) -> tuple[bool, float]:
+        """Run the acquire script, waiting for Redis within the fail-closed bound."""
+        assert self._scripts is not None
+        slots = self.limits.concurrency_for(platform) if platform is not None else 0
+        args: list[str | int] = [
+            self._process,
+            waiter,
+            platform or "",
+            self._interval_us,
+            self._tau_us,
+            slots,
+            round(self._lease * 1e6),
+            self._presence_ms,
+            uuid.uuid4().hex,
+            round(3 * self.tick * 1e6),
+        ]
+        backoff = _BACKOFF[0]
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                self.commands += 1
+                asked = loop.time()
+                reply = await self._scripts.acquire(keys=[self._prefix], args=args)
+                break
+            except _down_errors() as exc:
+                self._failed(exc)
+                self._check_down()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF[1])
+        self._up()
+        granted, epoch, delay_us, held, queued, stricter = reply
+        self._saw_epoch(epoch)
+        if stricter and not self._warned:
+            self._warned = True
+            logger.warning(
+                "processes sharing this account's limits in Redis were configured with "
+                "different limits; the strictest are in force for all"
+            )
+        # The script ran somewhere between asking and the reply: aim at the middle, so a reply
+        # read late (a busy loop) moves the send by half the delay, not all of it.
+        delay = delay_us / 1e6 - (loop.time() - asked) / 2
+        if platform is None:
+            return True, delay
+        self._shared[platform] = (int(held), int(queued))
+        if granted:
+            self._add_lease(platform, waiter, delay)
+            return True, delay
+        return False, 0.0
+
+    async def _queue(self, platform: Platform, waiter: str) -> float:
+        """Wait until a process hands this waiter a slot; the delay before its send."""
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiters[waiter] = _Waiter(platform, future)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if self._waiters.pop(waiter, None) is not None:
+                self._queue_item(platform, "d", waiter)  # still queued: withdraw it
+            elif future.done() and not future.cancelled() and future.exception() is None:
+                self._free_one(platform)  # handed over in the same tick: give it back
+            raise
+        finally:
+            self._waiters.pop(waiter, None)
+
+    def _check_down(self) -> None:
+        """Fail closed once Redis has been unreachable for ``redis_wait``."""
+        loop = asyncio.get_running_loop()
+        if self._down_since is not None and loop.time() - self._down_since >= self.redis_wait:
+            raise GovernorUnavailableError(
+                f"the shared governor's Redis at {_redact(self.url)} has been unreachable for "
+                f"{loop.time() - self._down_since:.0f} s; nothing was sent (a re-run sends it)"
+            )
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = asyncio.get_running_loop().time()
+            logger.warning(
+                "Redis at %s unreachable (%s); holding new calls", _redact(self.url), exc
+            )
+
+    def _up(self) -> None:
+        if self._down_since is not None:
+            self._down_since = None
+            logger.warning("Redis at %s reachable again", _redact(self.url))
+
+    def _saw_epoch(self, epoch: str) -> None:
+        if self._epoch is not None and epoch != self._epoch:
+            # Redis lost the account's state: put back what this process still holds.
+            logger.warning("Redis lost the shared state; re-registering this process's slots")
+            self._restore = True
+            self._wake_writer()
+        self._epoch = epoch
+
+    # -- local bookkeeping of leases -------------------------------------------------------
+
+    def _add_lease(self, platform: Platform, lease: str, delay: float) -> None:
+        expires = asyncio.get_running_loop().time() + delay + self._lease
+        self._held[platform].append((lease, expires))
+
+    def _live_leases(self, platform: Platform) -> deque[tuple[str, float]]:
+        """This process's leases of ``platform``, those that ran out dropped."""
+        leases = self._held[platform]
+        if leases:
+            now = asyncio.get_running_loop().time()
+            while leases and leases[0][1] <= now:
+                leases.popleft()
+        return leases
+
+    def _free_one(self, platform: Platform) -> None:
+        # Leases of a platform are interchangeable; freeing the oldest keeps the ones that
+        # run out last, so every call still running stays covered.
+        leases = self._live_leases(platform)
+        if leases:
+            lease, _ = leases.popleft()
+            self._queue_item(platform, "r", lease)
+
+    def _queue_item(self, platform: Platform, kind: str, ident: str) -> None:
+        self._pending.setdefault(platform, []).append((kind, ident))
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self._kick is not None:
+            self._kick.set()
+
+    # -- background tasks ----------------------------------------------------------------
+
+    async def _write(self) -> None:
+        """Send batched frees, withdrawals and pauses; re-register after Redis lost state."""
+        assert self._kick is not None
+        backoff = _BACKOFF[0]
+        while not self._closed:
+            await self._kick.wait()
+            self._kick.clear()
+            try:
+                if self._restore:
+                    await self._reregister()
+                if self._pending or self._pause_us:
+                    await self._settle(list(self._pending))
+                self._up()
+                backoff = _BACKOFF[0]
+            except _down_errors() as exc:
+                self._failed(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF[1])
+                self._kick.set()
+
+    async def _settle(self, platforms: list[Platform]) -> None:
+        """One settle script: the batched items of ``platforms``, the pause, fresh counts."""
+        assert self._scripts is not None
+        pending, self._pending = self._pending, {}
+        pause, self._pause_us = self._pause_us, 0
+        args: list[str | int] = [
+            self._process,
+            self._presence_ms,
+            uuid.uuid4().hex,
+            round(3 * self.tick * 1e6),
+            self._interval_us,
+            self._tau_us,
+            round(self._lease * 1e6),
+            pause,
+        ]
+        for p in platforms:
+            items = pending.get(p, [])
+            args += [p, self.limits.concurrency_for(p), len(items)]
+            for kind, ident in items:
+                args += [kind, ident]
+        try:
+            self.commands += 1
+            reply = await self._scripts.settle(keys=[self._prefix], args=args)
+        except BaseException:
+            for p, items in pending.items():  # not applied: keep them for the next attempt
+                self._pending.setdefault(p, [])[:0] = items
+            self._pause_us = max(self._pause_us, pause)
+            raise
+        self._saw_epoch(reply[0])
+        for i, p in enumerate(platforms):
+            held, queued, _ = reply[2 + 3 * i : 5 + 3 * i]
+            self._shared[p] = (int(held), int(queued))
+
+    async def _reregister(self) -> None:
+        assert self._scripts is not None
+        now = asyncio.get_running_loop().time()
+        args: list[str | int] = [
+            self._process,
+            self._presence_ms,
+            uuid.uuid4().hex,
+            round(3 * self.tick * 1e6),
+        ]
+        leases = [(p, lease, expires) for p in PLATFORMS for lease, expires in self._live_leases(p)]
+        args.append(len(leases))
+        for p, lease, expires in leases:
+            args += [p, lease, max(0, round((expires - now) * 1e6))]
+        for waiter, w in self._waiters.items():
+            args += [w.platform, waiter]
+        self.commands += 1
+        epoch = await self._scripts.restore(keys=[self._prefix], args=args)
+        self._restore = False
+        self._epoch = epoch
+
+    async def _listen(self) -> None:
+        """Receive slots handed to this process's waiters; tick every ``tick`` seconds."""
+        assert self._blocking is not None
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        backoff = _BACKOFF[0]
+        while not self._closed:
+            try:
+                if loop.time() >= next_tick:
+                    next_tick = loop.time() + self.tick
+                    await self._settle(list(PLATFORMS))
+                self.commands += 1
+                got = await self._blocking.blpop([self._wake], timeout=self.tick)
+                if got is not None:
+                    self._handed(str(got[1]))
+                    # Several slots handed at once (a burst of frees): take them all in one
+                    # more command, so the last is not read (and sent) late.
+                    self.commands += 1
+                    more = await self._blocking.lpop(self._wake, 64)
+                    for message in more if isinstance(more, list) else ():
+                        self._handed(str(message))
+                self._up()
+                backoff = _BACKOFF[0]
+            except _down_errors() as exc:
+                self._failed(exc)
+                self._fail_waiters_if_down_too_long()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF[1])
+
+    def _handed(self, message: str) -> None:
+        """A slot handed to one of our waiters: ``"<waiter> <platform> <delay_us>"``."""
+        waiter, platform, delay_us = message.split(" ")
+        w = self._waiters.pop(waiter, None)
+        if w is None or w.future.done():
+            # Its caller is gone (cancelled, failed while Redis was away, or retried after a
+            # lost reply): free the slot at once.
+            self._queue_item(check_platform(platform), "r", waiter)
+            return
+        delay = int(delay_us) / 1e6
+        self._add_lease(w.platform, waiter, delay)
+        w.future.set_result(delay)
+
+    def _fail_waiters_if_down_too_long(self) -> None:
+        try:
+            self._check_down()
+        except GovernorUnavailableError as exc:
+            for waiter in list(self._waiters.values()):
+                if not waiter.future.done():
+                    waiter.future.set_exception(exc)
+
+
+def _down_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "Redis cannot be reached" (not a bug in a script)."""
+    exceptions = _redis_module().exceptions
+    return (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password."""
+    return re.sub(r"//[^@/]*@", "//", url)

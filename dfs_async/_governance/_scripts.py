@@ -1,0 +1,47 @@
+"""The Lua scripts of the Redis governor, shipped as package data (``lua/*.lua``).
+
+Each script is ``common.lua`` (key layout, the GCRA reservation, slot hand-off) followed by
+its own body, and runs atomically in Redis, so a decision and its bookkeeping are one step.
+redis-py sends a script by its SHA and resends the source when Redis answers NOSCRIPT (after
+a restart), so a script costs one round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+
+@cache
+def source(name: str) -> str:
+    """``common.lua`` followed by ``<name>.lua``."""
+    folder = resources.files(__package__).joinpath("lua")
+    common = folder.joinpath("common.lua").read_text(encoding="utf-8")
+    return common + "\n" + folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Scripts:
+    """The governor's scripts, registered with one client."""
+
+    acquire: AsyncScript
+    """Take a slot (or none) and reserve a send time, or queue for the slot."""
+    settle: AsyncScript
+    """Free slots, withdraw waiters, pause; hand freed slots on; the presence tick."""
+    restore: AsyncScript
+    """Re-register held slots and queued waiters after Redis lost the account's state."""
+
+    @classmethod
+    def register(cls, client: Redis) -> Scripts:
+        """Register every script with ``client`` (no round trip until first use)."""
+        return cls(
+            acquire=client.register_script(source("acquire")),
+            settle=client.register_script(source("settle")),
+            restore=client.register_script(source("restore")),
+        )

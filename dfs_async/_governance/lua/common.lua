@@ -1,0 +1,128 @@
+-- Prepended to every script. KEYS[1] is the account's prefix; every key below extends it and
+-- so shares its hash tag (one Redis Cluster slot). Times are microseconds on Redis's clock:
+-- the hosts' clocks are never read.
+local P = KEYS[1]
+
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+-- Lua numbers are doubles: integers up to 2^53 are exact, but tostring() rounds them.
+local function str(x)
+  return string.format('%.0f', x)
+end
+
+-- The epoch names this lifetime of the account's state. A missing one means Redis lost it all
+-- (an empty restart, a flush) or never had it: new slots are then frozen for `recovery` us, so
+-- that every running process re-registers the calls it still has in flight before any other
+-- call takes their place.
+local function epoch(candidate, now, recovery)
+  local current = redis.call('GET', P .. ':epoch')
+  if current then
+    return current
+  end
+  redis.call('SET', P .. ':epoch', candidate)
+  redis.call('SET', P .. ':frozen', str(now + recovery))
+  return candidate
+end
+
+local function frozen_for(now)
+  return math.max(0, tonumber(redis.call('GET', P .. ':frozen') or '0') - now)
+end
+
+-- The strictest value any live process configured for `field`; second result 1 when it is
+-- not ours (the caller logs a warning once).
+local function strictest(field, ours, larger_is_stricter)
+  local key = P .. ':limits'
+  local stored = tonumber(redis.call('HGET', key, field))
+  local ours_wins = stored == nil
+    or (larger_is_stricter and ours > stored)
+    or (not larger_is_stricter and ours < stored)
+  if ours_wins then
+    redis.call('HSET', key, field, str(ours))
+    if stored ~= nil and stored ~= ours then
+      return ours, 1
+    end
+    return ours, 0
+  end
+  if stored ~= ours then
+    return stored, 1
+  end
+  return stored, 0
+end
+
+-- GCRA with reservations: the call's theoretical time is max(tat, now - interval) (a caller
+-- woken a little late keeps its place), it may go `tau` before that, and tat moves one
+-- interval on. Returns the send time; the caller sleeps until then, so nobody polls for tokens.
+local function reserve(now, interval, tau)
+  local tat = tonumber(redis.call('GET', P .. ':tat') or '0')
+  local theta = math.max(tat, now - interval)
+  redis.call('SET', P .. ':tat', str(theta + interval))
+  return math.max(now, theta - tau)
+end
+
+-- A lease is a slot taken until `go + lease`: the send time plus the longest the server may
+-- run a call (plus a margin), so a crashed holder's slot comes back by itself, no heartbeat.
+local function purge(platform, now)
+  redis.call('ZREMRANGEBYSCORE', P .. ':slots:' .. platform, '-inf', str(now))
+end
+
+-- A queued waiter's place: start-time fair queueing by process. Each process's next waiter
+-- ranks one after its previous one or after the waiter served last, whichever is later, so
+-- processes take turns (a process queueing 60 calls at once does not go 60 ahead of the rest).
+local function fair_place(platform, proc, presence)
+  local key = P .. ':fair:' .. platform
+  local served = tonumber(redis.call('HGET', key, '') or '0')
+  local place = math.max(served, tonumber(redis.call('HGET', key, proc) or '0')) + 1
+  redis.call('HSET', key, proc, str(place))
+  redis.call('PEXPIRE', key, presence * 3)
+  return place
+end
+
+local function enqueue(platform, proc, waiter, presence)
+  local queue_key = P .. ':queue:' .. platform
+  if not redis.call('ZSCORE', queue_key, waiter) then
+    redis.call('ZADD', queue_key, fair_place(platform, proc, presence), waiter)
+  end
+end
+
+-- Hand free slots to queued waiters in turn, skipping waiters whose process is gone.
+-- Each grant ("<waiter> <platform> <delay before its send>") goes to the waiter's process list,
+-- which that process reads with a blocking pop.
+local function hand_out(platform, now, interval, tau, slots, lease, presence)
+  local held_key = P .. ':slots:' .. platform
+  local queue_key = P .. ':queue:' .. platform
+  purge(platform, now)
+  if frozen_for(now) > 0 then
+    return
+  end
+  local free = slots - redis.call('ZCARD', held_key)
+  while free > 0 do
+    local head = redis.call('ZRANGE', queue_key, 0, 0, 'WITHSCORES')
+    if #head == 0 then
+      return
+    end
+    local waiter = head[1]
+    redis.call('ZREM', queue_key, waiter)
+    redis.call('HSET', P .. ':fair:' .. platform, '', head[2])
+    local proc = string.match(waiter, '^([^|]*)|')
+    if proc and redis.call('EXISTS', P .. ':alive:' .. proc) == 1 then
+      local go = reserve(now, interval, tau)
+      redis.call('ZADD', held_key, str(go + lease), waiter)
+      local wake = P .. ':wake:' .. proc
+      redis.call('RPUSH', wake, waiter .. ' ' .. platform .. ' ' .. str(go - now))
+      redis.call('PEXPIRE', wake, presence * 3)
+      free = free - 1
+    end
+  end
+end
+
+local function counts(platform)
+  return redis.call('ZCARD', P .. ':slots:' .. platform),
+    redis.call('ZCARD', P .. ':queue:' .. platform)
+end
+
+local function alive(proc, presence)
+  redis.call('SET', P .. ':alive:' .. proc, '1', 'PX', presence)
+end

@@ -1,0 +1,48 @@
+-- Apply what a process batched since its last call: freed slots, withdrawn waiters, a shared
+-- pause; then hand the freed slots on. Also its periodic presence tick (with no items).
+-- ARGV: proc, presence_ms, epoch candidate, recovery_us, interval_us, tau_us, lease_us,
+--       pause_us, then per platform: platform, slots, n, and n items 'r'|'d', id
+-- Returns {epoch, frozen_us, then per platform: held, queued, first lease expiry in us or -1}
+local now = now_us()
+local proc = ARGV[1]
+local presence = tonumber(ARGV[2])
+local ep = epoch(ARGV[3], now, tonumber(ARGV[4]))
+alive(proc, presence)
+local interval = strictest('interval', tonumber(ARGV[5]), true)
+local tau = strictest('tau', tonumber(ARGV[6]), false)
+local lease = tonumber(ARGV[7])
+local pause = tonumber(ARGV[8])
+if pause > 0 then
+  local tat = tonumber(redis.call('GET', P .. ':tat') or '0')
+  redis.call('SET', P .. ':tat', str(math.max(tat, now + pause)))
+end
+local out = {ep, 0}
+local i = 9
+while i <= #ARGV do
+  local platform = ARGV[i]
+  local slots = strictest('slots:' .. platform, tonumber(ARGV[i + 1]), false)
+  local n = tonumber(ARGV[i + 2])
+  i = i + 3
+  for _ = 1, n do
+    local kind, id = ARGV[i], ARGV[i + 1]
+    if kind == 'r' then
+      redis.call('ZREM', P .. ':slots:' .. platform, id)
+    else
+      redis.call('ZREM', P .. ':queue:' .. platform, id)
+    end
+    i = i + 2
+  end
+  hand_out(platform, now, interval, tau, slots, lease, presence)
+  local held, queued = counts(platform)
+  local first = redis.call('ZRANGE', P .. ':slots:' .. platform, 0, 0, 'WITHSCORES')
+  local expiry = -1
+  if #first == 2 then
+    expiry = math.max(0, tonumber(first[2]) - now)
+  end
+  out[#out + 1] = held
+  out[#out + 1] = queued
+  out[#out + 1] = expiry
+end
+redis.call('PEXPIRE', P .. ':limits', presence * 3)
+out[2] = frozen_for(now)
+return out

