@@ -13,8 +13,8 @@ from ._emulator import Emulator, serve
 from ._envelope import task_key
 from ._process import EmulatorProcess
 from ._record import CallRecord, ServerRecord
-from ._standard_record import PostRecord, StandardRecord
 from ._redis_server import RedisServer, find_redis_server
+from ._standard_record import PostRecord, StandardRecord
 
 __all__ = [
     "CallInfo",
