@@ -27,6 +27,7 @@ class LiveRequest(
 
     ``platform`` routes the request (fan-out uses it) and is never sent. ``model_name`` may be
     left None when the caller supplies it (``gather_prompts(..., model_name=...)``).
+    ``web_search_country_iso_code`` is upper-cased on creation (``'us'`` becomes ``'US'``).
     """
 
     user_prompt: str
@@ -43,6 +44,12 @@ class LiveRequest(
     system_message: str | None = None
     message_chain: tuple[ChainMessage, ...] | None = None
     tag: str | None = None
+
+    def __post_init__(self) -> None:
+        # Country codes are upper case ('US'); 'us' is a harmless slip, not worth a refusal.
+        code = self.web_search_country_iso_code
+        if isinstance(code, str) and code.isascii() and not code.isupper():
+            msgspec.structs.force_setattr(self, "web_search_country_iso_code", code.upper())
 
 
 REQUEST_FIELDS: frozenset[str] = frozenset(LiveRequest.__struct_fields__)

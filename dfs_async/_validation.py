@@ -6,19 +6,26 @@ Choices where the docs disagree with themselves (API.md §9):
   seed's example response echoes that request with status 20000); claude rejects the pair
   (both claude field docs forbid it and Anthropic rejects it); gemini and perplexity allow it
   (no exclusivity documented, and their examples send both).
-* chat_gpt ``web_search_city`` needs ``web_search=True`` like the country does: its doc omits
-  the note (a copy-paste defect, §9.11) and a city without web search would be a silent no-op.
-* perplexity's chain alternates user, ai, user, ... and ends with ``ai``: the ``user_prompt``
-  is the next user turn, and Perplexity rejects two user turns in a row.
-* "Reasoning" means ``model.reasoning is True`` for chat_gpt (automatic there) and
-  ``use_reasoning=True`` for claude and gemini; an unknown model (None) is given the benefit
-  of the doubt.
+* Which fields need ``web_search=True`` follows each official field description, per
+  platform: chat_gpt's ``force_web_search`` and ``web_search_country_iso_code`` (not its
+  ``web_search_city``, whose description has no such note); claude's ``force_web_search`` only.
+* chat_gpt ``o3-mini``, ``o1`` and ``o1-pro`` (and their dated versions) take no country or
+  city: both descriptions say so.
+* A country code in lower case is not refused: `LiveRequest` upper-cases it (``'us'`` is sent
+  as ``'US'``).
+* perplexity's chain alternates strictly user, ai, user, ... from a user turn. It may end on
+  either role: the docs require the alternation only, not which turn comes last.
+* "Reasoning" means ``model.reasoning is True`` for chat_gpt (automatic there),
+  ``use_reasoning=True`` for claude and gemini, and for gemini also a Pro model (``-pro`` in
+  its name: the docs say Pro models set ``use_reasoning`` automatically) unless the Models
+  endpoint says it cannot reason; an unknown model (None) is given the benefit of the doubt.
 * Blank (whitespace-only) ``model_name``, ``user_prompt`` and chain messages count as missing.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,7 +39,7 @@ MAX_TAG: Final = 255
 MAX_CHAIN: Final = 10
 MAX_TOKENS: Final = 4096
 _ROLES: Final = frozenset({"user", "ai"})
-_WEB_SEARCH_FIELDS: Final = ("force_web_search", "web_search_country_iso_code", "web_search_city")
+_LOCATION_FIELDS: Final = ("web_search_country_iso_code", "web_search_city")
 
 # Anthropic's web-search locations, verbatim from the claude field doc.
 _CLAUDE_CODES: Final = (
@@ -62,6 +69,10 @@ class PlatformLimits:
     countries: frozenset[str] | None = None
     """Accepted ``web_search_country_iso_code`` values; None means any 2-letter code."""
     alternating_chain: bool = False
+    no_location: re.Pattern[str] | None = None
+    """Models that take neither ``web_search_country_iso_code`` nor ``web_search_city``."""
+    auto_reasoning: re.Pattern[str] | None = None
+    """Models that reason whether or not ``use_reasoning`` is set."""
 
 
 LIMITS: Final[dict[Platform, PlatformLimits]] = {
@@ -72,7 +83,8 @@ LIMITS: Final[dict[Platform, PlatformLimits]] = {
         max_temperature=2.0,
         reasoning_by_model=True,
         reasoning_forbids=("temperature", "force_web_search"),
-        needs_web_search=_WEB_SEARCH_FIELDS,
+        needs_web_search=("force_web_search", "web_search_country_iso_code"),
+        no_location=re.compile(r"(o3-mini|o1-pro|o1)(-\d{4}-\d{2}-\d{2})?"),
     ),
     "claude": PlatformLimits(
         unsupported=(),
@@ -82,15 +94,16 @@ LIMITS: Final[dict[Platform, PlatformLimits]] = {
         reasoning_by_model=False,
         reasoning_forbids=("temperature", "top_p", "force_web_search"),
         exclusive_sampling=True,
-        needs_web_search=_WEB_SEARCH_FIELDS,
+        needs_web_search=("force_web_search",),
         countries=CLAUDE_COUNTRIES,
     ),
     "gemini": PlatformLimits(
-        unsupported=("force_web_search", "web_search_country_iso_code", "web_search_city"),
+        unsupported=("force_web_search", *_LOCATION_FIELDS),
         min_tokens=1,
         reasoning_min_tokens=1024,
         max_temperature=2.0,
         reasoning_by_model=False,
+        auto_reasoning=re.compile(r".*-pro(-.*)?"),
     ),
     "perplexity": PlatformLimits(
         unsupported=("web_search", "force_web_search", "web_search_city", "use_reasoning"),
@@ -131,6 +144,11 @@ def validate_request(
     else:
         reasoning = request.use_reasoning is True
         why = "use_reasoning=True"
+        auto = limits.auto_reasoning
+        if not reasoning and auto is not None and auto.fullmatch(request.model_name):
+            # A Pro model reasons on its own, unless the Models endpoint says it cannot.
+            reasoning = model is None or model.reasoning is not False
+            why = f"{request.model_name} (a Pro model reasons automatically)"
     _check_tokens(platform, request.max_output_tokens, limits, reasoning, why)
     _check_sampling(platform, request, limits)
 
@@ -139,6 +157,12 @@ def validate_request(
             value = getattr(request, name)
             if value is not None and value is not False:
                 raise ValidationError(name, f"needs web_search=True on {platform}; set it too")
+    if limits.no_location is not None and limits.no_location.fullmatch(request.model_name):
+        for name in _LOCATION_FIELDS:
+            if getattr(request, name) is not None:
+                raise ValidationError(
+                    name, f"{platform} model {request.model_name!r} does not support it"
+                )
     country = request.web_search_country_iso_code
     if country is not None:
         if not (len(country) == 2 and country.isascii() and country.isalpha()):
@@ -146,11 +170,7 @@ def validate_request(
                 "web_search_country_iso_code",
                 f"{country!r} is not a 2-letter ISO code like 'US' ({platform})",
             )
-        if not country.isupper():
-            raise ValidationError(
-                "web_search_country_iso_code",
-                f"{country!r} must be uppercase on {platform}: {country.upper()!r}",
-            )
+        country = country.upper()  # LiveRequest upper-cases it; one built otherwise is too
         if limits.countries is not None and country not in limits.countries:
             raise ValidationError(
                 "web_search_country_iso_code",
@@ -212,11 +232,6 @@ def _check_chain(platform: Platform, request: LiveRequest, alternating: bool) ->
                 "message_chain",
                 f"turn {i} is {turn.role!r}; {platform} needs turns alternating user, ai, ...",
             )
-    if alternating and len(chain) % 2:
-        raise ValidationError(
-            "message_chain",
-            f"{platform} needs the last turn to be 'ai' (user_prompt is the next user turn)",
-        )
 
 
 def _check_tokens(

@@ -10,7 +10,7 @@ import pytest
 
 from dfs_async import DFSError, ValidationError
 from dfs_async._models import ModelInfo
-from dfs_async._requests import ChainMessage, LiveRequest
+from dfs_async._requests import ChainMessage, LiveRequest, build_request, encode_body, merge
 from dfs_async._types import PLATFORMS, Platform
 from dfs_async._validation import CLAUDE_COUNTRIES, validate_request
 
@@ -189,15 +189,22 @@ def test_temperature_with_top_p(platform: Platform, allowed: bool) -> None:
         validate_request(platform, req(top_p=0.5))
 
 
-@pytest.mark.parametrize("platform", ["chat_gpt", "claude"])
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("force_web_search", True),
-        ("web_search_country_iso_code", "FR"),
-        ("web_search_city", "Paris"),
-    ],
-)
+# Which fields need web_search=True, per the official field descriptions of each platform:
+# "to enable this parameter, `web_search` must also be enabled" appears on these and no others.
+NEEDS_WEB_SEARCH: list[tuple[Platform, str, object]] = [
+    ("chat_gpt", "force_web_search", True),
+    ("chat_gpt", "web_search_country_iso_code", "FR"),
+    ("claude", "force_web_search", True),
+]
+FREE_OF_WEB_SEARCH: list[tuple[Platform, str, object]] = [
+    ("chat_gpt", "web_search_city", "Paris"),  # its description has no such note
+    ("claude", "web_search_country_iso_code", "FR"),
+    ("claude", "web_search_city", "Paris"),
+    ("perplexity", "web_search_country_iso_code", "FR"),  # Perplexity has no web_search field
+]
+
+
+@pytest.mark.parametrize(("platform", "field", "value"), NEEDS_WEB_SEARCH)
 def test_needs_web_search(platform: Platform, field: str, value: object) -> None:
     validate_request(platform, req(web_search=True, **{field: value}))
     for web_search in (None, False):
@@ -207,17 +214,68 @@ def test_needs_web_search(platform: Platform, field: str, value: object) -> None
         assert platform in str(exc)
 
 
+@pytest.mark.parametrize(("platform", "field", "value"), FREE_OF_WEB_SEARCH)
+def test_location_without_web_search_where_the_docs_allow_it(
+    platform: Platform, field: str, value: object
+) -> None:
+    web_search = (None, False) if platform != "perplexity" else (None,)
+    for flag in web_search:
+        validate_request(platform, req(web_search=flag, **{field: value}))
+
+
+@pytest.mark.parametrize(
+    "model_name", ["o3-mini", "o1", "o1-pro", "o3-mini-2025-01-31", "o1-2024-12-17"]
+)
+@pytest.mark.parametrize(
+    ("field", "value"), [("web_search_country_iso_code", "US"), ("web_search_city", "Paris")]
+)
+def test_chat_gpt_models_without_location(model_name: str, field: str, value: str) -> None:
+    exc = rejects("chat_gpt", req(model_name=model_name, web_search=True, **{field: value}))
+    assert exc.field == field
+    assert repr(model_name) in str(exc) and "does not support it" in str(exc)
+    validate_request("chat_gpt", req(model_name=model_name))
+
+
+@pytest.mark.parametrize("model_name", ["o3", "o4-mini", "o1-mini", "gpt-4.1-mini", "o3-mini-high"])
+def test_chat_gpt_other_models_take_a_location(model_name: str) -> None:
+    fields = {"web_search_country_iso_code": "US", "web_search_city": "Paris"}
+    validate_request("chat_gpt", req(model_name=model_name, web_search=True, **fields))
+
+
 @pytest.mark.parametrize("platform", ["chat_gpt", "claude"])
 def test_force_web_search_false_needs_nothing(platform: Platform) -> None:
     validate_request(platform, req(force_web_search=False))
 
 
 @pytest.mark.parametrize("platform", ["chat_gpt", "claude", "perplexity"])
-@pytest.mark.parametrize("code", ["fr", "FRA", "F", "F1", "", "ÉE"])
+@pytest.mark.parametrize("code", ["FRA", "F", "F1", "", "ÉE", "f1"])
 def test_country_code_shape(platform: Platform, code: str) -> None:
     web_search = None if platform == "perplexity" else True
     exc = rejects(platform, req(web_search=web_search, web_search_country_iso_code=code))
     assert exc.field == "web_search_country_iso_code"
+
+
+@pytest.mark.parametrize("platform", ["chat_gpt", "claude", "perplexity"])
+@pytest.mark.parametrize("code", ["us", "Us", "uS"])
+def test_country_code_case_is_normalised_not_refused(platform: Platform, code: str) -> None:
+    request = req(web_search=True if platform != "perplexity" else None,
+                  web_search_country_iso_code=code)  # fmt: skip
+    assert request.web_search_country_iso_code == "US"
+    validate_request(platform, request)
+    # Every way a request is made normalises it, so the body sent (and its key) says 'US'.
+    assert b'"web_search_country_iso_code":"US"' in encode_body(request)
+    built = build_request({"user_prompt": "hi", "web_search_country_iso_code": code})
+    assert built.web_search_country_iso_code == "US"
+    decoded = msgspec.json.decode(b'{"user_prompt": "hi", "web_search_country_iso_code": "us"}',
+                                  type=LiveRequest)  # fmt: skip
+    assert decoded.web_search_country_iso_code == "US"
+    assert merge(req(), {"web_search_country_iso_code": code}).web_search_country_iso_code == "US"
+    # Claude's list is checked after normalising: 'fr' is France, 'ie' is still not listed.
+    if platform == "claude":
+        validate_request("claude", req(web_search_country_iso_code="fr"))
+        assert rejects("claude", req(web_search_country_iso_code="ie")).field == (
+            "web_search_country_iso_code"
+        )
 
 
 def test_claude_country_list() -> None:
@@ -288,7 +346,14 @@ def test_web_search_needs_a_supporting_model(platform: Platform) -> None:
 
 @pytest.mark.parametrize(
     "roles",
-    [(), ("user", "ai"), ("user", "ai", "user", "ai")],
+    [
+        (),
+        ("user", "ai"),
+        ("user", "ai", "user", "ai"),
+        # The docs require strict alternation from a user turn, not which turn comes last.
+        ("user",),
+        ("user", "ai", "user"),
+    ],
 )
 def test_perplexity_chain_alternates(roles: tuple[str, ...]) -> None:
     validate_request("perplexity", req(message_chain=chain(*roles)))
@@ -300,8 +365,7 @@ def test_perplexity_chain_alternates(roles: tuple[str, ...]) -> None:
         (("ai", "user"), "turn 0"),
         (("user", "user"), "turn 1"),
         (("user", "ai", "ai", "user"), "turn 2"),
-        (("user",), "last turn"),
-        (("user", "ai", "user"), "last turn"),
+        (("user", "ai", "user", "user"), "turn 3"),
     ],
 )
 def test_perplexity_chain_rejects(roles: tuple[str, ...], needle: str) -> None:
@@ -334,3 +398,31 @@ def test_validation_error_is_dfs_error_and_value_error() -> None:
     exc = rejects("chat_gpt", req(user_prompt=""))
     assert isinstance(exc, DFSError)
     assert isinstance(exc, ValueError)
+
+
+@pytest.mark.parametrize(
+    "model_name", ["gemini-2.5-pro", "gemini-1.5-pro-002", "gemini-2.5-pro-preview-06-05"]
+)
+def test_gemini_pro_models_reason_automatically(model_name: str) -> None:
+    # "for Gemini Pro models, the use_reasoning will automatically be set to true", and with
+    # reasoning the minimum of max_output_tokens is 1024: so it is for Pro models, unasked.
+    for use_reasoning in (None, False, True):
+        validate_request("gemini", req(model_name=model_name, max_output_tokens=1024,
+                                       use_reasoning=use_reasoning))  # fmt: skip
+        exc = rejects("gemini", req(model_name=model_name, max_output_tokens=1023,
+                                    use_reasoning=use_reasoning))  # fmt: skip
+        assert exc.field == "max_output_tokens"
+        assert "minimum of 1024" in str(exc)
+    # Unless the Models endpoint says this model cannot reason at all.
+    cannot = ModelInfo(model_name=model_name, reasoning=False)
+    validate_request("gemini", req(model_name=model_name, max_output_tokens=300), cannot)
+
+
+def test_gemini_pro_minimum_names_the_reason() -> None:
+    exc = rejects("gemini", req(model_name="gemini-2.5-pro", max_output_tokens=300))
+    assert "gemini-2.5-pro (a Pro model reasons automatically)" in str(exc)
+
+
+@pytest.mark.parametrize("model_name", ["gemini-2.5-flash", "gemini-2.0-flash", "gemini-proto-x"])
+def test_other_gemini_models_keep_the_minimum_of_one(model_name: str) -> None:
+    validate_request("gemini", req(model_name=model_name, max_output_tokens=1))
