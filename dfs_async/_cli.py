@@ -11,14 +11,24 @@ from typing import Any, Final
 
 from . import (
     PLATFORMS,
+    AuthError,
+    BillingError,
     CredentialsError,
     DFSError,
     ResultsFileError,
     ValidationError,
 )
-from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, connect
+from ._cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    connect,
+    verbose_logging,
+)
 from ._cli_sweep import Sweep
-from ._inputs import UsageError
+from ._inputs import FORMATS, UsageError
+from ._version import __version__
 
 _SWEEP_DESCRIPTION: Final = """\
 Send every prompt to every --platform/--model target and append one JSON line
@@ -39,11 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-        if args.command == "sweep":
-            return Sweep(args).run()
-        if args.command == "models":
-            return asyncio.run(_models(args))
-        return _emulate(args)
+        with verbose_logging(args.verbose):
+            if args.command == "sweep":
+                return Sweep(args).run()
+            if args.command == "models":
+                return asyncio.run(_models(args))
+            return _emulate(args)
     except SystemExit as exc:  # argparse's own usage errors and --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except (UsageError, CredentialsError, ValidationError, ResultsFileError) as exc:
@@ -61,10 +72,24 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Credentials come from DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD "
         "(not needed with --emulator).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each retry and its cause to stderr"
+    )
+    # Also accepted after the subcommand; SUPPRESS keeps a top-level -v from being reset.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log each retry and its cause to stderr",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sweep = commands.add_parser(
         "sweep",
+        parents=[verbose],
         help="send every prompt to every target, writing one JSON line per result",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=_SWEEP_DESCRIPTION,
@@ -74,11 +99,18 @@ def _parser() -> argparse.ArgumentParser:
         "prompts",
         metavar="PROMPTS",
         help="file with one prompt per line, or JSONL of request objects "
-        '({"user_prompt": ..., "platform"?: ..., "model_name"?: ..., ...}); - reads stdin',
+        '({"user_prompt": ..., "platform"?: ..., "model_name"?: ..., ...}), in UTF-8; '
+        "- reads stdin",
+    )
+    sweep.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="text: one prompt per line; jsonl: one request object per line "
+        "(default: jsonl for a .jsonl or .ndjson file, else text)",
     )
     sweep.add_argument(
         "--platform",
-        action="append",
+        action=_InOrder,
         default=[],
         choices=PLATFORMS,
         metavar="PLATFORM",
@@ -86,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--model",
-        action="append",
+        action=_InOrder,
         default=[],
         metavar="MODEL",
         help="model of the --platform in the same position; one --platform may take several",
@@ -133,7 +165,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress line, only the summary")
 
     models = commands.add_parser(
-        "models", help="list a platform's models", description="List a platform's models."
+        "models",
+        parents=[verbose],
+        help="list a platform's models",
+        description="List a platform's models.",
     )
     models.add_argument(
         "platform", metavar="PLATFORM", choices=PLATFORMS, help=", ".join(PLATFORMS)
@@ -142,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
 
     emulate = commands.add_parser(
         "emulate",
+        parents=[verbose],
         help="run the DataForSEO emulator",
         description="Serve the embedded DataForSEO emulator until Ctrl-C "
         "(login and password: emulator).",
@@ -169,6 +205,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _InOrder(argparse.Action):
+    """Appends like ``append``, and also records ``(dest, value)`` in ``order``, so that
+    ``--platform``/``--model`` can be paired by where they stand on the command line."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
+        order = [*(getattr(namespace, "order", None) or []), (self.dest, values)]
+        namespace.order = order
+
+
 def _non_negative(text: str) -> float:
     value = float(text)
     if not value >= 0:  # also refuses nan
@@ -193,8 +245,11 @@ async def _models(args: argparse.Namespace) -> int:
         client = await connect(args, stack)
         try:
             models = await client.models(args.platform)
+        except (AuthError, BillingError) as exc:
+            print(f"dfs-async: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE  # as for sweep: the account, not this call, needs fixing
         except DFSError as exc:
-            print(f"dfs-async: {exc}", file=sys.stderr)
+            print(f"dfs-async: error: {exc}", file=sys.stderr)
             return EXIT_FAILED
     rows = [("model", "web search", "task_post", "reasoning")]
     for m in models:
@@ -215,6 +270,8 @@ def _yes(flag: bool) -> str:
 def _emulate(args: argparse.Namespace) -> int:
     from .testing import EmulatorConfig, serve
 
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port (0 to 65535; 0 picks a free one)")
     options: dict[str, Any] = {}
     if args.latency is not None:
         options["latency"] = (args.latency[0], args.latency[1])
@@ -229,5 +286,12 @@ def _emulate(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    serve(config, host=args.host, port=args.port)
+    try:
+        serve(config, host=args.host, port=args.port)
+    except ValueError as exc:  # not a loopback address
+        raise UsageError(f"--host: {exc}") from None
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
     return EXIT_OK

@@ -8,24 +8,43 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack, aclosing
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from . import (
+    AsyncClient,
     AuthError,
     BillingError,
     BudgetExceededError,
     JsonlSink,
     Platform,
+    PromptResult,
     ResultsFileError,
     Target,
     iter_prompts,
 )
 from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, connect
-from ._inputs import PromptFileError, PromptInput, UsageError, count_prompts, read_prompts
+from ._inputs import (
+    PromptFileError,
+    PromptInput,
+    UsageError,
+    check_prompts,
+    prompt_format,
+    read_prompts,
+)
 from ._progress import Progress
+
+WATCH_INTERVAL: Final = 0.05
+"""Seconds between two looks at the client's counters for an unreachable server."""
+UNREACHABLE_AFTER: Final = 3
+"""Failed connections, with no answer at all yet, after which the server counts as unreachable."""
+
+
+class Unreachable(UsageError):
+    """No request of the sweep could reach the server (DNS, connection refused, TLS)."""
+
 
 NO_WEB_SEARCH_FIELD: Final[frozenset[Platform]] = frozenset({"perplexity"})
 """Platforms that reject the ``web_search`` field (Perplexity always searches)."""
@@ -33,8 +52,9 @@ NO_WEB_SEARCH_FIELD: Final[frozenset[Platform]] = frozenset({"perplexity"})
 
 def targets(args: argparse.Namespace) -> list[Target]:
     """Pair ``--platform`` and ``--model`` into targets, or raise `UsageError`."""
-    platforms: list[Platform] = args.platform
-    models: list[str] = args.model
+    order: list[tuple[str, str]] = getattr(args, "order", None) or []
+    platforms = [value for kind, value in order if kind == "platform"]
+    models = [value for kind, value in order if kind == "model"]
     if not platforms:
         if len(models) > 1:
             raise UsageError("several --model need a --platform each")
@@ -43,25 +63,50 @@ def targets(args: argparse.Namespace) -> list[Target]:
                 "--web-search needs --platform; without it, set web_search in each JSONL request"
             )
         return []
-    if len(models) == len(platforms):
-        pairs = list(zip(platforms, models, strict=True))
-    elif len(platforms) == 1 and models:
-        pairs = [(platforms[0], m) for m in models]  # one platform, several of its models
-    elif not models:
+    if not models:
         raise UsageError(
             "give a --model for each --platform (e.g. --platform claude --model claude-sonnet-4-0)"
         )
-    else:
-        raise UsageError(
-            f"{len(platforms)} --platform but {len(models)} --model: give one --model per "
-            "--platform, in the same order"
-        )
+    pairs = _grouped(order)
+    if pairs is None:
+        kinds = [kind for kind, _ in order]
+        # Not grouped: only "all platforms, then one model each" (or the reverse) pairs by
+        # position; anything else (--platform a --model x --model y --platform b) is ambiguous.
+        unmixed = kinds == sorted(kinds) or kinds == sorted(kinds, reverse=True)
+        if len(models) != len(platforms):
+            raise UsageError(
+                f"{len(platforms)} --platform but {len(models)} --model: give one --model per "
+                "--platform, in the same order"
+            )
+        if not unmixed:
+            raise UsageError(
+                "ambiguous --platform/--model order: write each --platform followed by its "
+                "--model(s), e.g. --platform claude --model A --model B --platform gemini --model C"
+            )
+        pairs = list(zip(platforms, models, strict=True))
     return [
         Target(
-            p, m, {"web_search": True} if args.web_search and p not in NO_WEB_SEARCH_FIELD else None
+            cast(Platform, p),
+            m,
+            {"web_search": True} if args.web_search and p not in NO_WEB_SEARCH_FIELD else None,
         )
         for p, m in pairs
     ]
+
+
+def _grouped(order: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """Each --model with the --platform before it, if every --platform has at least one."""
+    if not order or order[0][0] != "platform":
+        return None
+    groups: list[tuple[str, list[str]]] = []
+    for kind, value in order:
+        if kind == "platform":
+            groups.append((value, []))
+        else:
+            groups[-1][1].append(value)
+    if not all(models for _, models in groups):
+        return None
+    return [(platform, model) for platform, models in groups for model in models]
 
 
 class Sweep:
@@ -75,6 +120,9 @@ class Sweep:
         self.read = 0
         self.skipped: int | None = None
         self.sink: JsonlSink | None = None
+        self.stopped_by: Exception | None = None
+        self.input_error: PromptFileError | None = None
+        self.format = prompt_format(args.prompts, args.format)
         prompts = args.prompts
         same = prompts != "-" and self.out.exists() and os.path.exists(prompts)
         if same and os.path.samefile(prompts, self.out):
@@ -84,7 +132,8 @@ class Sweep:
 
     def run(self) -> int:
         """Run to the end, or until Ctrl-C, and print the summary."""
-        lines = count_prompts(self.args.prompts)
+        # The whole file is checked before anything is sent (stdin is checked as it is read).
+        lines = check_prompts(self.args.prompts, self.format, targeted=bool(self.targets))
         try:
             code = asyncio.run(self._run(lines))
         except KeyboardInterrupt:
@@ -98,11 +147,16 @@ class Sweep:
         args = self.args
         async with AsyncExitStack() as stack:
             client = await connect(args, stack)  # checks credentials; sends nothing
-            prompts = read_prompts(args.prompts, targeted=bool(self.targets))
+            prompts = read_prompts(args.prompts, self.format, targeted=bool(self.targets))
             stack.push_async_callback(prompts.aclose)
             first = await anext(prompts, None)
             if isinstance(first, str) and not self.targets:
                 raise UsageError("plain-text prompts need --platform and --model")
+            if first is None:
+                name = "stdin" if args.prompts == "-" else args.prompts
+                print(
+                    f"dfs-async: warning: {name} holds no prompt; nothing to send", file=sys.stderr
+                )
             # The results file before anything is sent: one that cannot be used stops here.
             try:
                 self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -134,26 +188,25 @@ class Sweep:
                 max_cost=args.max_cost,
             )
             ticker = asyncio.create_task(self._tick())
-            stopped_by: Exception | None = None
+            consumer = asyncio.create_task(self._consume(stream))
+            watcher = asyncio.create_task(self._watch(client, consumer))
             try:
-                async with aclosing(stream):
-                    async for result in stream:
-                        self.progress.add(result)
-                        if isinstance(result.error, AuthError | BillingError):
-                            # The account refuses every call alike: stop instead of writing a
-                            # failure for each item.
-                            stopped_by = result.error
-                            break
-            except (PromptFileError, ResultsFileError) as exc:
-                # A bad prompts line, or results that can no longer be written (disk full):
-                # every result recorded so far stays in the file.
-                stopped_by = exc
+                await consumer
+            except asyncio.CancelledError:
+                # The watcher stopped a sweep that cannot reach the server; anything else
+                # (Ctrl-C) goes on up.
+                task = asyncio.current_task()
+                if self.stopped_by is None or (task is not None and task.cancelling()):
+                    raise
             finally:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
-            if stopped_by is not None:
-                return self._stopped(stopped_by)
+                for helper in (ticker, watcher):
+                    helper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await helper
+            if self.stopped_by is None:
+                self.stopped_by = self.input_error
+            if self.stopped_by is not None:
+                return self._stopped(self.stopped_by)
             self.skipped = self.read * per_prompt - self.progress.done
         self.progress.close()
         print(self._summary(skipped=self.skipped))
@@ -164,6 +217,36 @@ class Sweep:
                 file=sys.stderr,
             )
         return EXIT_FAILED if self.progress.errors else EXIT_OK
+
+    async def _consume(self, stream: AsyncGenerator[PromptResult, None]) -> None:
+        try:
+            async with aclosing(stream):
+                async for result in stream:
+                    self.progress.add(result)
+                    if isinstance(result.error, AuthError | BillingError):
+                        # The account refuses every call alike: stop instead of writing a
+                        # failure for each item.
+                        self.stopped_by = result.error
+                        return
+        except (PromptFileError, ResultsFileError) as exc:
+            # A bad prompts line, or results that can no longer be written (disk full):
+            # every result recorded so far stays in the file.
+            self.stopped_by = exc
+
+    async def _watch(self, client: AsyncClient, consumer: asyncio.Task[None]) -> None:
+        """Stop the sweep once it is clear that the server cannot be reached at all."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            stats = client.stats
+            if stats.answered == 0 and stats.unreached >= UNREACHABLE_AFTER:
+                # A host that does not resolve, refuses every connection or fails TLS would
+                # fail every item after its retries: minutes of waiting for nothing.
+                self.stopped_by = Unreachable(
+                    f"{stats.last_unreached}; none of the first {stats.unreached} attempts "
+                    "reached the server: check --base-url and the network"
+                )
+                consumer.cancel()
+                return
 
     def _summary(self, *, skipped: int | None, interrupted: bool = False) -> str:
         sink = self.sink
@@ -179,26 +262,32 @@ class Sweep:
         """Report a sweep stopped early by an input or account error; exit status 2."""
         self.progress.close()
         print(f"dfs-async: error: {error}", file=sys.stderr)
-        if isinstance(error, AuthError | BillingError):
-            print(
-                "dfs-async: stopped; once fixed, re-run to resend the "
-                f"{_items(self.progress.errors, 'failed')}",
-                file=sys.stderr,
-            )
+        if isinstance(error, AuthError | BillingError | Unreachable):
+            failed = self.progress.errors
+            resend = f" to resend the {_items(failed, 'failed')}" if failed else ""
+            print(f"dfs-async: stopped; once fixed, re-run{resend}", file=sys.stderr)
         print(self._summary(skipped=None, interrupted=True))
         return EXIT_USAGE
 
     async def _counted(
         self, first: PromptInput | None, rest: AsyncIterator[PromptInput]
     ) -> AsyncIterator[PromptInput]:
-        """The prompts again, counting them so that skipped items can be told at the end."""
+        """The prompts again, counting them so that skipped items can be told at the end.
+
+        A bad line (only possible on stdin or a pipe: a file is checked before the sweep)
+        ends the input there: the items already sent finish and are recorded, then the
+        sweep stops with the error.
+        """
         if first is None:
             return
         self.read += 1
         yield first
-        async for prompt in rest:
-            self.read += 1
-            yield prompt
+        try:
+            async for prompt in rest:
+                self.read += 1
+                yield prompt
+        except PromptFileError as exc:
+            self.input_error = exc
 
     async def _tick(self) -> None:
         # Keeps ETA and elapsed moving while no result arrives.

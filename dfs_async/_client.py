@@ -382,8 +382,16 @@ class AsyncClient:
                 method, path, body, timeout if timeout is not None else self.timeout
             )
             abandoned = False
-        except (TransportError, DecodeError):
+            stats.answered += 1
+        except DecodeError:  # a body cut off: the server did answer
             abandoned = False
+            stats.answered += 1
+            raise
+        except TransportError as exc:
+            abandoned = False
+            if not exc.sent:
+                stats.unreached += 1
+                stats.last_unreached = str(exc)
             raise
         finally:
             if platform is not None:

@@ -1,4 +1,10 @@
-"""Reading prompts for the CLI: a file of lines or JSONL request objects, or stdin, lazily."""
+"""Reading prompts for the CLI: a file of lines or of JSONL request objects, or stdin, lazily.
+
+The format is chosen once for the whole file (``--format``, by default from the extension),
+never guessed per line: a plain-text prompt that starts with ``{`` is a prompt. A regular file
+is checked whole (UTF-8, and every JSONL line) before anything is sent, so a bad line near the
+end stops the sweep before its first paid call, with its line number.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,18 @@ import stat
 import sys
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Final, TextIO
+from typing import IO, Final, Literal
 
 import msgspec
 
 from ._requests import LiveRequest
 
 PromptInput = str | LiveRequest
+PromptFormat = Literal["text", "jsonl"]
 
+FORMATS: Final[tuple[PromptFormat, ...]] = ("text", "jsonl")
+JSONL_SUFFIXES: Final = (".jsonl", ".ndjson")
+_BOM: Final = "\ufeff"
 _REQUEST_DECODER: Final = msgspec.json.Decoder(LiveRequest)
 
 
@@ -27,6 +37,15 @@ class PromptFileError(UsageError):
     """A line of the prompts file is not a prompt nor a request object."""
 
 
+def prompt_format(path: str, given: str | None) -> PromptFormat:
+    """``given``, or JSONL for a ``.jsonl``/``.ndjson`` file and text otherwise (stdin too)."""
+    if given is not None:
+        if given not in FORMATS:
+            raise UsageError(f"--format {given!r}: expected text or jsonl")
+        return "jsonl" if given == "jsonl" else "text"
+    return "jsonl" if path.lower().endswith(JSONL_SUFFIXES) else "text"
+
+
 def _is_regular(path: str) -> bool:
     try:
         return path != "-" and stat.S_ISREG(os.stat(path).st_mode)
@@ -34,52 +53,83 @@ def _is_regular(path: str) -> bool:
         return False
 
 
-def count_prompts(path: str) -> int | None:
-    """Non-blank lines of a regular file, read in one cheap pass; None for stdin or a pipe."""
+def check_prompts(path: str, fmt: PromptFormat, *, targeted: bool) -> int | None:
+    """Check a regular file whole and count its prompts; None for stdin or a pipe.
+
+    Raises `PromptFileError` naming the first line that is not UTF-8 or (JSONL) not a
+    request object. One pass, nothing kept: cheap next to the first paid call it protects.
+    """
     if not _is_regular(path):
         if path != "-" and not os.path.exists(path):
             raise UsageError(f"no such prompts file: {path}")
         return None
+    count = 0
     try:
         with open(path, "rb") as f:
-            return sum(1 for line in f if line.strip())
+            for number, raw in enumerate(f, start=1):
+                if parse_line(raw, fmt, path, number, targeted=targeted) is not None:
+                    count += 1
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
+    return count
 
 
-async def read_prompts(path: str, *, targeted: bool) -> AsyncGenerator[PromptInput, None]:
-    """Each non-blank line as a prompt, or as a `LiveRequest` when it is a JSON object."""
-    name = "<stdin>" if path == "-" else path
-    number = 0
-    async for line in _lines(path):
-        number += 1
-        text = line.strip()
-        if not text:
-            continue
-        if not text.startswith("{"):
-            yield text
-            continue
+def parse_line(
+    raw: str | bytes, fmt: PromptFormat, name: str, number: int, *, targeted: bool
+) -> PromptInput | None:
+    """One line as a prompt or a request; None for a blank line."""
+    where = f"{'<stdin>' if name == '-' else name}:{number}"
+    if isinstance(raw, bytes):
         try:
-            request = _REQUEST_DECODER.decode(text)
-        except msgspec.DecodeError as exc:
-            raise PromptFileError(f"{name}:{number}: not a request object: {exc}") from None
-        if targeted and request.platform is not None:
-            # iter_prompts would send it to its own platform with each target's model.
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise PromptFileError(
-                f"{name}:{number}: the request names platform {request.platform!r}; "
-                "drop it from the file or drop --platform"
-            )
-        yield request
+                f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1});"
+                " save the file as UTF-8"
+            ) from None
+    else:
+        line = raw
+    if number == 1 and line.startswith(_BOM):
+        line = line[len(_BOM) :]  # an editor's byte order mark, not part of the prompt
+    text = line.strip()
+    if not text:
+        return None
+    if fmt == "text":
+        return text
+    try:
+        request = _REQUEST_DECODER.decode(text)
+    except msgspec.DecodeError as exc:
+        hint = "; plain-text prompts need --format text" if not text.startswith("{") else ""
+        raise PromptFileError(f"{where}: not a request object: {exc}{hint}") from None
+    if targeted and request.platform is not None:
+        # iter_prompts would send it to its own platform with each target's model.
+        raise PromptFileError(
+            f"{where}: the request names platform {request.platform!r}; "
+            "drop it from the file or drop --platform"
+        )
+    return request
 
 
-async def _lines(path: str) -> AsyncIterator[str]:
+async def read_prompts(
+    path: str, fmt: PromptFormat, *, targeted: bool
+) -> AsyncGenerator[PromptInput, None]:
+    """Each non-blank line as a prompt (text) or as a `LiveRequest` (JSONL)."""
+    number = 0
+    async for raw in _lines(path):
+        number += 1
+        prompt = parse_line(raw, fmt, path, number, targeted=targeted)
+        if prompt is not None:
+            yield prompt
+
+
+async def _lines(path: str) -> AsyncIterator[str | bytes]:
     if _is_regular(path):
         # A local file read never stalls the loop for long; read it in place.
         try:
-            with open(path, encoding="utf-8") as f:  # noqa: ASYNC230
+            with open(path, "rb") as f:  # noqa: ASYNC230
                 for line in f:
                     yield line
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise PromptFileError(f"cannot read {path}: {exc}") from None
         return
     reader = _ThreadLines(path)
@@ -100,13 +150,13 @@ class _ThreadLines:
     def __init__(self, path: str) -> None:
         self._path = path
         self._wanted = threading.Semaphore(0)
-        self._future: asyncio.Future[str] | None = None
+        self._future: asyncio.Future[str | bytes] | None = None
         self._loop = asyncio.get_running_loop()
         self._closed = False
         self._thread = threading.Thread(target=self._read, name="dfs-async-stdin", daemon=True)
         self._thread.start()
 
-    async def next(self) -> str | None:
+    async def next(self) -> str | bytes | None:
         """The next line, or None at the end of the stream."""
         self._future = self._loop.create_future()
         self._wanted.release()
@@ -119,36 +169,41 @@ class _ThreadLines:
         self._wanted.release()
 
     def _read(self) -> None:
-        stream: TextIO | None = None
+        stream: IO[str] | IO[bytes] | None = None
         try:
             while True:
                 self._wanted.acquire()
                 if self._closed:
                     return
-                line: str | Exception
+                line: str | bytes | Exception
                 try:
                     if stream is None:
                         # Opened here, not in the loop: opening a named pipe waits for a writer.
-                        stream = _open_text(self._path)
+                        stream = _open(self._path)
                     line = stream.readline()
-                except (OSError, UnicodeDecodeError) as exc:
+                except OSError as exc:
                     line = PromptFileError(f"cannot read {self._path}: {exc}")
                 try:
                     self._loop.call_soon_threadsafe(_settle, self._future, line)
                 except RuntimeError:  # the loop is closed: nobody is waiting any more
                     return
-                if not isinstance(line, str) or not line:
+                if isinstance(line, Exception) or not line:
                     return
         finally:
-            if stream is not None and stream is not sys.stdin:
+            if stream is not None and self._path != "-":  # stdin is not ours to close
                 stream.close()
 
 
-def _open_text(path: str) -> TextIO:
-    return sys.stdin if path == "-" else open(path, encoding="utf-8")
+def _open(path: str) -> IO[str] | IO[bytes]:
+    if path != "-":
+        return open(path, "rb")
+    # Bytes, decoded per line so that a bad byte is reported with its line number; a stdin
+    # replaced by a text stream (no buffer) is read as text.
+    buffer: IO[bytes] | None = getattr(sys.stdin, "buffer", None)
+    return buffer if buffer is not None else sys.stdin
 
 
-def _settle(future: asyncio.Future[str] | None, line: str | Exception) -> None:
+def _settle(future: asyncio.Future[str | bytes] | None, line: str | bytes | Exception) -> None:
     if future is None or future.done():
         return
     if isinstance(line, Exception):

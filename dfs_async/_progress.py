@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Final, TextIO
 
+from ._errors import BudgetExceededError, QueueTimeoutError, ValidationError
 from ._results import PromptResult
 
 Clock = Callable[[], float]
@@ -56,8 +57,20 @@ def format_eta(done: int, total: int | None, elapsed: float) -> str | None:
     return f"ETA {format_duration(remaining / rate * 60.0)}"
 
 
-def format_line(done: int, total: int | None, elapsed: float, cost: float, errors: int) -> str:
-    """One progress line: count (and share of the total), rate, ETA, cost and errors."""
+def format_line(
+    done: int,
+    total: int | None,
+    elapsed: float,
+    cost: float,
+    errors: int,
+    *,
+    sent: int | None = None,
+) -> str:
+    """One progress line: count (and share of the total), rate, ETA, cost and errors.
+
+    The rate counts ``sent`` calls (default: every item done), not items that failed before
+    becoming a call, which take no time.
+    """
     if total is None:
         head = f"{done} done"
     else:
@@ -66,7 +79,7 @@ def format_line(done: int, total: int | None, elapsed: float, cost: float, error
         share = done / total * 100 if total else 100.0
         width = len(str(total))
         head = f"{done:>{width}}/{total} {share:3.0f}%"
-    parts = [head, format_rate(done, elapsed)]
+    parts = [head, format_rate(done if sent is None else sent, elapsed)]
     eta = format_eta(done, total, elapsed)
     if eta is not None:
         parts.append(eta)
@@ -74,6 +87,10 @@ def format_line(done: int, total: int | None, elapsed: float, cost: float, error
     parts.append(f"{errors} error" + ("" if errors == 1 else "s"))
     parts.append(format_duration(elapsed))
     return " · ".join(parts)
+
+
+_NEVER_SENT: Final = (ValidationError, BudgetExceededError, QueueTimeoutError)
+"""Failures that never became a call: they take no time and do not count in the rate."""
 
 
 def failure_label(result: PromptResult) -> str:
@@ -118,6 +135,8 @@ class Progress:
         self.interval = TTY_INTERVAL if tty else PLAIN_INTERVAL
         self.started = clock()
         self.ok = 0
+        self.sent = 0
+        """Results that were calls (not failures that never left the client)."""
         self.failed: Counter[str] = Counter()
         self.cost = 0.0
         self._drawn_at: float | None = None
@@ -139,7 +158,9 @@ class Progress:
 
     def line(self) -> str:
         """The progress line as of now."""
-        return format_line(self.done, self.total, self.elapsed(), self.cost, self.errors)
+        return format_line(
+            self.done, self.total, self.elapsed(), self.cost, self.errors, sent=self.sent
+        )
 
     def add(self, result: PromptResult) -> None:
         """Count one result and redraw if the last draw is old enough."""
@@ -147,6 +168,8 @@ class Progress:
             self.ok += 1
         else:
             self.failed[failure_label(result)] += 1
+        if not isinstance(result.error, _NEVER_SENT):
+            self.sent += 1
         self.cost += result.cost
         self.tick()
 
@@ -190,6 +213,7 @@ class Progress:
     ) -> str:
         """The end-of-run report: ok, failures by cause, skipped, cost, elapsed and rate."""
         return format_summary(
+            sent=self.sent,
             unreadable=unreadable,
             first_unreadable=first_unreadable,
             ok=self.ok,
@@ -213,8 +237,9 @@ def format_summary(
     interrupted: bool = False,
     unreadable: int = 0,
     first_unreadable: int | None = None,
+    sent: int | None = None,
 ) -> str:
-    """The summary block printed when a sweep ends."""
+    """The summary block printed when a sweep ends; the rate counts ``sent`` calls."""
     errors = failed.total()
     rows = [("ok", str(ok)), ("failed", str(errors))]
     rows += [(f"  {label}", str(n)) for label, n in sorted(failed.items())]
@@ -222,7 +247,7 @@ def format_summary(
     rows.append(("skipped", "unknown (interrupted)" if skipped is None else str(skipped)))
     rows.append(("cost", f"${cost:.4f}"))
     rows.append(("elapsed", f"{elapsed:.1f} s"))
-    rows.append(("rate", format_rate(ok + errors, elapsed)))
+    rows.append(("rate", format_rate(ok + errors if sent is None else sent, elapsed)))
     if out is not None:
         rows.append(("results", out))
     if unreadable:

@@ -26,6 +26,12 @@ class ClientStats:
     cost: float
     """USD charged so far, from the answers' ``cost``."""
     governor: GovernorState
+    answered: int = 0
+    """Requests the server answered with any HTTP status (retries included)."""
+    unreached: int = 0
+    """Requests that never reached the server (DNS, connection refused, TLS)."""
+    last_unreached: str | None = None
+    """Why the latest of those failed."""
 
 
 @dataclass
@@ -37,6 +43,9 @@ class StatsRecorder:
     in_flight: dict[Platform, int] = field(default_factory=lambda: dict.fromkeys(PLATFORMS, 0))
     retries: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    answered: int = 0
+    unreached: int = 0
+    last_unreached: str | None = None
 
     def snapshot(self, governor: GovernorState) -> ClientStats:
         """Freeze the counters together with the governor's state."""
@@ -49,4 +58,7 @@ class StatsRecorder:
             errors=dict(self.errors),
             cost=self.cost,
             governor=governor,
+            answered=self.answered,
+            unreached=self.unreached,
+            last_unreached=self.last_unreached,
         )

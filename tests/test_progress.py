@@ -7,7 +7,15 @@ from collections import Counter
 
 import pytest
 
-from dfs_async import LiveRequest, LiveResponse, PromptResult, RateLimitError, ValidationError
+from dfs_async import (
+    BudgetExceededError,
+    DFSError,
+    LiveRequest,
+    LiveResponse,
+    PromptResult,
+    RateLimitError,
+    ValidationError,
+)
 from dfs_async._progress import (
     Progress,
     failure_label,
@@ -39,7 +47,7 @@ def ok_result(cost: float = 0.01) -> PromptResult:
     )
 
 
-def failed_result(error: ValidationError | RateLimitError) -> PromptResult:
+def failed_result(error: DFSError) -> PromptResult:
     return PromptResult(
         index=0,
         platform="claude",
@@ -161,7 +169,7 @@ def test_summary_lists_failures_by_cause() -> None:
         "  skipped                 4",
         "  cost                    $0.0200",
         "  elapsed                 30.0 s",
-        "  rate                    6.0 calls/min",
+        "  rate                    4.0 calls/min",  # the invalid item was never a call
         "  results                 r.jsonl",
     ]
 
@@ -172,3 +180,19 @@ def test_interrupted_summary_says_so() -> None:
     )
     assert text.startswith("sweep interrupted")
     assert "skipped  unknown (interrupted)" in text
+
+
+def test_items_that_never_became_calls_do_not_make_a_rate() -> None:
+    # --max-cost 0: every item fails at once as over budget; no call, so no rate to show.
+    clock = FakeClock()
+    progress = Progress(1000, clock=clock)
+    clock.now += 0.001
+    for _ in range(1000):
+        progress.add(failed_result(BudgetExceededError("over the cap")))
+    assert "-- calls/min" in progress.line()
+    assert summary_rows(progress.summary(skipped=0))["rate"] == "-- calls/min"
+
+
+def summary_rows(text: str) -> dict[str, str]:
+    rows = (line.split(None, 1) for line in text.splitlines()[1:])
+    return {row[0]: row[1].strip() for row in rows if len(row) == 2}
