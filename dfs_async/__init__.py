@@ -3,6 +3,7 @@
 from ._budget import DEFAULT_COSTS
 from ._client import AsyncClient
 from ._config import Limits, RetryPolicy
+from ._control import SweepControl
 from ._errors import (
     APIError,
     AuthError,
@@ -42,6 +43,7 @@ from ._models import (
     UserData,
     UserDataResponse,
 )
+from ._plan import PromptItem
 from ._receiver import CallbackReceiver, Delivery
 from ._requests import ChainMessage, LiveRequest
 from ._results import ErrorRecord, PromptResult, ResultRecord, Target, request_key
@@ -50,6 +52,7 @@ from ._standard_models import PostedTask, ReadyTask, TaskPostResponse, TasksRead
 from ._stats import ClientStats
 from ._transport import AiohttpTransport, Transport
 from ._types import PLATFORMS, Platform
+from ._validation import prepare_request
 from ._version import __version__
 
 __all__ = [
@@ -93,6 +96,7 @@ __all__ = [
     "Platform",
     "PlatformState",
     "PostedTask",
+    "PromptItem",
     "PromptResult",
     "QueueTimeoutError",
     "RateLimitError",
@@ -104,6 +108,7 @@ __all__ = [
     "RetryPolicy",
     "Section",
     "ServerError",
+    "SweepControl",
     "Target",
     "TaskPendingError",
     "TaskPostResponse",
@@ -116,6 +121,7 @@ __all__ = [
     "__version__",
     "gather_prompts",
     "iter_prompts",
+    "prepare_request",
     "read_results",
     "request_key",
 ]

@@ -24,6 +24,7 @@ from ._config import (
     Limits,
     RetryPolicy,
 )
+from ._control import CURRENT_CALL
 from ._decode import LIVE_DECODER, MODELS_DECODER, USER_DATA_DECODER, EnvelopeT, decode_envelope
 from ._errors import (
     APIError,
@@ -37,7 +38,7 @@ from ._errors import (
 )
 from ._governance import Governor, LocalGovernor, RedisGovernor
 from ._models import LiveResponse, ModelInfo, UserData
-from ._requests import LiveRequest, build_request, check_types, encode_body, merge
+from ._requests import LiveRequest, encode_body
 from ._retry import backoff, error_key, rate_limit_pause, should_retry
 from ._standard import StandardCalls
 from ._standard_models import ReadyTask, TaskPostResponse
@@ -51,7 +52,7 @@ from ._types import (
     live_path,
     models_path,
 )
-from ._validation import validate_request
+from ._validation import prepare_request
 
 logger: Final = logging.getLogger("dfs_async")
 
@@ -200,20 +201,10 @@ class AsyncClient:
     def prepare(
         self, platform: str, request: LiveRequest | None = None, /, **fields: Any
     ) -> tuple[Platform, LiveRequest]:
-        """Build and validate a Live request without sending it; raises `ValidationError`."""
-        checked = check_platform(platform)
-        if request is None:
-            request = build_request(fields)
-        elif fields:
-            request = merge(request, fields)
-        check_types(request)
-        if request.platform is not None and request.platform != checked:
-            raise ValidationError(
-                "platform", f"the request is for {request.platform!r}, sent to {checked!r}"
-            )
-        known = self._models.get(checked, {}).get(request.model_name or "")
-        validate_request(checked, request, known)
-        return checked, request
+        """Build and validate a Live request without sending it; raises `ValidationError`.
+
+        Like `prepare_request`, with the models this client has listed."""
+        return prepare_request(platform, request, models=self._models, **fields)
 
     async def live(
         self,
@@ -317,12 +308,14 @@ class AsyncClient:
     ) -> EnvelopeT:
         """One call with retries; every attempt goes through the governor."""
         governor = self.governor
+        watch = CURRENT_CALL.get()
         attempt = 0
         while True:
             try:
                 return await self._attempt(method, path, body, platform, decoder, timeout)
             except DFSError as exc:
-                if attempt >= self.retry.max_retries or not should_retry(exc, self.retry):
+                final = attempt >= self.retry.max_retries or not should_retry(exc, self.retry)
+                if final or (watch is not None and watch.stopping):  # a stopping sweep: no resend
                     self._stats.errors[error_key(exc)] += 1
                     raise
                 if isinstance(exc, RateLimitError):
@@ -377,6 +370,9 @@ class AsyncClient:
         # call: a deadline or a cancellation leaves its slot held (see Governor.release). A
         # body cut off after its status line is an answer: the server has finished.
         abandoned = True
+        watch = CURRENT_CALL.get()
+        if watch is not None:
+            watch.sending = True  # a sweep stopping gracefully waits for this answer
         try:
             http_status, payload = await self._transport.request(
                 method, path, body, timeout if timeout is not None else self.timeout
@@ -394,6 +390,8 @@ class AsyncClient:
                 stats.last_unreached = str(exc)
             raise
         finally:
+            if watch is not None:
+                watch.sending = False
             if platform is not None:
                 stats.in_flight[platform] -= 1
             governor.release(platform, abandoned_at=sent_at if abandoned else None)

@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Container,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncGenerator, Container, Sequence
 from contextlib import aclosing
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 from ._budget import Budget
 from ._client import AsyncClient
-from ._errors import DFSError, ValidationError
-from ._requests import LiveRequest, encode_body
-from ._results import PromptResult, Target, body_key, request_key
+from ._control import CURRENT_CALL, CallWatch, SweepControl
+from ._errors import DFSError
+from ._keyset import KeySet
+from ._plan import Prompts, SweepItem, check_samples, plan_items, routes_for
+from ._results import PromptResult, Target
 from ._retry import outcome_unknown
 from ._sink import JsonlSink
-from ._types import PLATFORMS, Platform, check_platform
-
-PromptInput: TypeAlias = str | LiveRequest
-Prompts: TypeAlias = Iterable[PromptInput] | AsyncIterable[PromptInput]
+from ._types import PLATFORMS, Platform
 
 SPARE_WORKERS: Final = 2
 """Workers per platform beyond its slot limit: queued at the slot pool, ready to refill."""
@@ -42,20 +33,6 @@ _DONE: Final = object()
 _FAILED: Final = object()
 
 
-class _Item:
-    __slots__ = ("body", "index", "key", "platform", "request", "target")
-
-    def __init__(
-        self, index: int, target: int, platform: Platform, request: LiveRequest, body: bytes
-    ) -> None:
-        self.index = index
-        self.target = target
-        self.platform = platform
-        self.request = request
-        self.body = body  # encoded once: it makes the key and it is what gets sent
-        self.key = body_key(platform, body)
-
-
 async def iter_prompts(
     client: AsyncClient,
     prompts: Prompts,
@@ -63,11 +40,13 @@ async def iter_prompts(
     platform: str | None = None,
     model_name: str | None = None,
     targets: Sequence[Target] | None = None,
+    samples: int = 1,
     sink: str | os.PathLike[str] | JsonlSink | None = None,
     retry_failed: bool = False,
     max_cost: float | None = None,
     cost_estimate: float | None = None,
     timeout: float | None = None,
+    control: SweepControl | None = None,
     **fields: Any,
 ) -> AsyncGenerator[PromptResult, None]:
     """Send every prompt to every target and yield results as they complete.
@@ -75,12 +54,16 @@ async def iter_prompts(
     Parameters
     ----------
     prompts:
-        Strings, or `LiveRequest` objects that may carry their own platform, model and fields;
-        any iterable or async iterable, read lazily.
+        Strings, `LiveRequest` objects that may carry their own platform, model and fields,
+        or `PromptItem` rows (a prompt with the caller's ``id`` and ``metadata``); any
+        iterable or async iterable, read lazily.
     platform, model_name, **fields:
         The target of string prompts (and defaults for request objects).
     targets:
         Several targets instead: each prompt goes to each (``PromptResult.target`` tells which).
+    samples:
+        Ask each prompt of each target this many times (answers vary from run to run); the
+        sample number (``PromptResult.sample``, 0-based) is part of the item's key.
     sink:
         A results file (JSONL) or `JsonlSink`: each result is written as it arrives, and items
         already answered in it are skipped, so a re-run resumes without paying twice.
@@ -98,12 +81,27 @@ async def iter_prompts(
         send) counts at its estimate, kept in ``PromptResult.cost_estimate``. With a sink, the
         cap covers the whole results file: what its records already cost counts against it,
         and their costs seed the estimates.
+    control:
+        A `SweepControl` to stop the sweep gracefully (``control.stop()``) and watch it.
 
-    Break out early with ``contextlib.aclosing`` so the sweep stops at once.
+    Identical items (same key) are sent once; the repeats are skipped and counted in
+    ``control.duplicates``. Ending early, with calls in flight:
+
+    - ``control.stop()``: nothing more is sent; calls already sent are awaited, recorded and
+      yielded, then the stream ends.
+    - ``break`` (inside ``async with contextlib.aclosing(stream)``) or ``await
+      stream.aclose()``: with a sink, the same as a stop, but the awaited results go only to
+      the sink; ``aclose()`` returns once they are recorded (at most the call deadline).
+      Without a sink there is nothing to keep them in: calls in flight are abandoned.
+    - Cancelling the task that iterates: calls in flight are abandoned at once; DataForSEO
+      may still run and bill them, their answers are lost, and a re-run sends them again
+      (counted in ``control.abandoned``).
     """
-    routes = _routes(platform, model_name, targets, fields)
+    routes = routes_for(platform, model_name, targets, fields)
+    check_samples(samples)
     if isinstance(sink, JsonlSink) and not sink.is_open:
         raise RuntimeError("the JsonlSink is not open; use 'with JsonlSink(path) as sink:'")
+    control = control if control is not None else SweepControl()
     own_sink = sink is not None and not isinstance(sink, JsonlSink)
     out = sink if isinstance(sink, JsonlSink) or sink is None else JsonlSink(sink)
     if own_sink and out is not None:
@@ -118,10 +116,12 @@ async def iter_prompts(
         seen=out.costs if out is not None else None,
     )
     slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
-    queues: dict[Platform, asyncio.Queue[_Item | object]] = {}
+    queues: dict[Platform, asyncio.Queue[SweepItem | object]] = {}
     results: asyncio.Queue[PromptResult | object] = asyncio.Queue(maxsize=max(64, slot_total))
-    workers: list[asyncio.Task[None]] = []
+    crew: list[tuple[asyncio.Task[None], CallWatch]] = []
     failure: list[BaseException] = []
+    finishing: list[asyncio.Task[None]] = []
+    lanes = _Lanes()
 
     def on_done(task: asyncio.Task[None]) -> None:
         # Any task that dies (a worker or the reader) ends the sweep with its exception at
@@ -133,21 +133,29 @@ async def iter_prompts(
         if not results.full():  # else the consumer is not waiting: it checks before its next get
             results.put_nowait(_FAILED)
 
-    def queue_for(p: Platform) -> asyncio.Queue[_Item | object]:
+    def queue_for(p: Platform) -> asyncio.Queue[SweepItem | object]:
         q = queues.get(p)
         if q is None:
             limit = client.limits.concurrency_for(p)
             q = queues[p] = asyncio.Queue(maxsize=max(limit, PLATFORM_BUFFER))
             for _ in range(limit + SPARE_WORKERS):
-                worker = asyncio.create_task(_work(client, q, results, budget, out, timeout))
+                watch = control._watch()
+                worker = asyncio.create_task(
+                    _work(client, q, results, budget, out, timeout, watch, lanes)
+                )
                 worker.add_done_callback(on_done)
-                workers.append(worker)
+                crew.append((worker, watch))
         return q
 
     async def read() -> None:
-        async for item in _items(client, prompts, routes):
+        seen = KeySet()  # 8 bytes a key: identical items in one sweep are sent once
+        async for item in plan_items(prompts, routes, samples, client.prepare):
             if item.key in done or item.key in settled:
                 continue
+            if item.key in seen:
+                control.duplicates += 1
+                continue
+            seen.add(item.key)
             if isinstance(item, PromptResult):  # invalid: never reaches the network
                 if out is not None:
                     out.write(item)
@@ -157,11 +165,33 @@ async def iter_prompts(
         for p, q in queues.items():
             for _ in range(client.limits.concurrency_for(p) + SPARE_WORKERS):
                 await q.put(_DONE)
-        await asyncio.gather(*workers)
+        # wait(), not gather(): cancelling the reader (a graceful stop) must not cancel them.
+        if crew:
+            await asyncio.wait([w for w, _ in crew])
+        for worker, _ in crew:
+            if not worker.cancelled() and (exc := worker.exception()) is not None:
+                raise exc
         await results.put(_DONE)
 
     reader = asyncio.create_task(read())
     reader.add_done_callback(on_done)
+
+    def stop() -> None:
+        # Read no more input and drop every call not on the wire; the rest finish, are
+        # recorded and handed on, then the stream ends.
+        reader.cancel()
+        for worker, watch in crew:
+            if not watch.sending and not watch.delivering:
+                worker.cancel()
+        finishing.append(asyncio.get_running_loop().create_task(finish()))
+
+    async def finish() -> None:
+        if crew:
+            await asyncio.wait([w for w, _ in crew])
+        await results.put(_DONE)
+
+    control._attach(budget, stop)
+    graceful = False
     try:
         while True:
             if failure:
@@ -172,13 +202,39 @@ async def iter_prompts(
                 break
             if isinstance(got, PromptResult):
                 yield got
+    except GeneratorExit:
+        # Closed early (break, aclose): with a sink, calls already sent are still worth
+        # waiting for, since each answer is billed and recorded there.
+        graceful = out is not None and not failure
+        raise
     finally:
-        for task in (reader, *workers):
-            task.cancel()
-        # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot.
-        await asyncio.gather(reader, *workers, return_exceptions=True)
-        if own_sink and out is not None:
-            out.close()
+        try:
+            if graceful:
+                await _wind_down(control, lanes, results, crew)
+        finally:
+            control.abandoned += sum(1 for w, watch in crew if watch.sending and not w.done())
+            tasks = [reader, *finishing, *(w for w, _ in crew)]
+            for task in tasks:
+                task.cancel()
+            # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if own_sink and out is not None:
+                out.close()
+
+
+async def _wind_down(
+    control: SweepControl,
+    lanes: _Lanes,
+    results: asyncio.Queue[PromptResult | object],
+    crew: list[tuple[asyncio.Task[None], CallWatch]],
+) -> None:
+    """Stop, then wait until every call on the wire is answered and recorded."""
+    lanes.closing = True  # nobody reads the stream any more: results go to the sink only
+    control.stop()
+    while not results.empty():  # wake workers blocked on a full queue
+        results.get_nowait()
+    if crew:
+        await asyncio.wait([w for w, _ in crew])
 
 
 async def gather_prompts(
@@ -201,151 +257,58 @@ async def gather_prompts(
         )
     ) as stream:
         results = [r async for r in stream]
-    results.sort(key=lambda r: (r.index, r.target))
+    results.sort(key=lambda r: (r.index, r.target, r.sample))
     return results
+
+
+class _Lanes:
+    """What workers of one sweep share besides their queues."""
+
+    __slots__ = ("closing",)
+
+    def __init__(self) -> None:
+        self.closing = False
+        """The stream was closed: record results, hand none on."""
 
 
 async def _work(
     client: AsyncClient,
-    queue: asyncio.Queue[_Item | object],
+    queue: asyncio.Queue[SweepItem | object],
     results: asyncio.Queue[PromptResult | object],
     budget: Budget,
     sink: JsonlSink | None,
     timeout: float | None,
+    watch: CallWatch,
+    lanes: _Lanes,
 ) -> None:
     """Take items until told to stop; record and pass on each result."""
-    while True:
+    CURRENT_CALL.set(watch)  # this task's own context: the client marks the call's state
+    while not watch.stopping:
         item = await queue.get()
-        if not isinstance(item, _Item):
+        if not isinstance(item, SweepItem):
             return
-        price = (item.platform, item.request.model_name, item.request.web_search is True)
+        price = item.price
         try:
             reserved = await budget.admit(price)
         except DFSError as exc:
-            result = _result(item, error=exc)
+            result = item.result(error=exc)
         else:
             try:
                 response = await client.send_live_body(item.platform, item.body, timeout=timeout)
             except DFSError as exc:
                 # An answer lost after the send may still be billed: count its estimate.
                 unknown = reserved if outcome_unknown(exc) else None
-                result = _result(item, error=exc, cost_estimate=unknown)
+                result = item.result(error=exc, cost_estimate=unknown)
             except BaseException:
-                budget.settle(price, reserved, None)  # cancelled: it may have been sent
+                budget.settle(price, reserved, 0.0)  # the sweep is over
                 raise
             else:
-                result = _result(item, response=response)
+                result = item.result(response=response)
             known = result.cost_estimate is None
             budget.settle(price, reserved, result.cost if known else None)
+        watch.delivering = True
         if sink is not None:
             sink.write(result)  # durable before anything else can go wrong
-        await results.put(result)
-
-
-def _result(item: _Item, **outcome: Any) -> PromptResult:
-    return PromptResult(
-        index=item.index,
-        platform=item.platform,
-        request=item.request,
-        key=item.key,
-        target=item.target,
-        **outcome,
-    )
-
-
-class _Route:
-    """A resolved target: platform (None: the request names it), model and field defaults."""
-
-    __slots__ = ("defaults", "platform")
-
-    def __init__(self, platform: Platform | None, defaults: dict[str, Any]) -> None:
-        self.platform = platform
-        self.defaults = defaults
-
-
-def _routes(
-    platform: str | None,
-    model_name: str | None,
-    targets: Sequence[Target] | None,
-    fields: Mapping[str, Any],
-) -> list[_Route]:
-    if targets:
-        if platform is not None or model_name is not None:
-            raise ValidationError("targets", "give either platform/model_name or targets")
-        return [
-            _Route(
-                check_platform(t.platform),
-                {**fields, **(t.fields or {}), "model_name": t.model_name},
-            )
-            for t in targets
-        ]
-    defaults = dict(fields)
-    if model_name is not None:
-        defaults["model_name"] = model_name
-    return [_Route(check_platform(platform) if platform is not None else None, defaults)]
-
-
-async def _items(
-    client: AsyncClient, prompts: Prompts, routes: list[_Route]
-) -> AsyncIterator[_Item | PromptResult]:
-    """Turn the input into validated items, or into error results for invalid ones."""
-    index = 0
-    async for prompt in _aiter(prompts):
-        own = prompt.platform if isinstance(prompt, LiveRequest) else None
-        if own is None:
-            for t_index, route in enumerate(routes):
-                yield _prepare(client, index, t_index, prompt, route)
-        else:
-            # A request that names its platform goes there once, taking defaults only from
-            # a target of that platform (never another platform's model or fields).
-            match = next(
-                ((i, r) for i, r in enumerate(routes) if r.platform in (own, None)),
-                (0, _Route(own, {})),
-            )
-            yield _prepare(client, index, match[0], prompt, match[1])
-        index += 1
-
-
-def _prepare(
-    client: AsyncClient, index: int, t_index: int, prompt: PromptInput, route: _Route
-) -> _Item | PromptResult:
-    """Validate one prompt for one route; a bad one becomes an error result, never a call."""
-    request = prompt if isinstance(prompt, LiveRequest) else None
-    platform = (request.platform if request else None) or route.platform
-    try:
-        if platform is None:
-            raise ValidationError("platform", "pass platform= or set it on each LiveRequest")
-        if request is None:
-            platform, request = client.prepare(platform, user_prompt=prompt, **route.defaults)
-        else:
-            platform, request = client.prepare(platform, request, **route.defaults)
-    except DFSError as exc:
-        failed = request or LiveRequest(user_prompt=str(prompt))
-        known = platform if platform in PLATFORMS else None
-        return PromptResult(
-            index=index,
-            platform=known,
-            request=failed,
-            key=_invalid_key(known, failed),
-            error=exc,
-            target=t_index,
-        )
-    return _Item(index, t_index, platform, request, encode_body(request))
-
-
-def _invalid_key(platform: Platform | None, request: LiveRequest) -> str:
-    """The key of an invalid item, which may hold values the encoder refuses."""
-    try:
-        return request_key(platform, request)
-    except (TypeError, ValueError, OverflowError):  # a lone surrogate, a foreign object
-        # The repr is as stable across runs as the values it shows.
-        return body_key(platform, repr(request).encode("utf-8", "backslashreplace"))
-
-
-async def _aiter(prompts: Prompts) -> AsyncIterator[PromptInput]:
-    if isinstance(prompts, AsyncIterable):
-        async for p in prompts:
-            yield p
-    else:
-        for p in prompts:
-            yield p
+        if not lanes.closing:
+            await results.put(result)
+        watch.delivering = False

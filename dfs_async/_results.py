@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import msgspec
 
@@ -14,19 +15,37 @@ from ._requests import LiveRequest, encode_body
 from ._retry import settled
 from ._types import Platform
 
+ItemId: TypeAlias = str | int
+"""The caller's own id of an input row (a spreadsheet's prompt id)."""
 
-def request_key(platform: Platform | None, request: LiveRequest) -> str:
-    """A stable hash of platform + model + every request field (routing excluded).
+
+def request_key(
+    platform: Platform | None,
+    request: LiveRequest,
+    *,
+    sample: int = 0,
+    item_id: ItemId | None = None,
+) -> str:
+    """A stable hash of platform + model + every request field (routing excluded), and of the
+    sample number and the caller's item id when given.
 
     Two runs of the same sweep give the same keys, which is how a re-run knows what it has
     already paid for. ``encode_body`` emits fields in declaration order, so it is canonical.
+    Sample 0 without an id has the key the request had before samples and ids existed.
     """
-    return body_key(platform, encode_body(request))
+    return body_key(platform, encode_body(request), sample=sample, item_id=item_id)
 
 
-def body_key(platform: Platform | None, body: bytes) -> str:
+def body_key(
+    platform: Platform | None, body: bytes, *, sample: int = 0, item_id: ItemId | None = None
+) -> str:
     """`request_key` from the already encoded body of the request."""
-    return hashlib.sha256((platform or "").encode() + b"\0" + body).hexdigest()[:32]
+    data = (platform or "").encode() + b"\0" + body
+    if sample:
+        data += b"\0sample=%d" % sample
+    if item_id is not None:
+        data += b"\0id=" + msgspec.json.encode(item_id)  # 7 and "7" are different rows
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +74,12 @@ class PromptResult:
     cost_estimate: float | None = None
     """Set when the charge is unknown (the answer was lost after the send, so DataForSEO may
     have billed it): the USD a sweep counted for it against ``max_cost``."""
+    sample: int = 0
+    """Which of the ``samples`` asks of this prompt and target (0-based)."""
+    id: ItemId | None = None
+    """The caller's id of the input row (`PromptItem`); never sent."""
+    metadata: Mapping[str, Any] | None = None
+    """The caller's free-form data of the input row (`PromptItem`); never sent."""
 
     @property
     def ok(self) -> bool:
@@ -104,6 +129,10 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     """USD counted for a call whose charge is unknown (``cost`` is then 0.0)."""
     web_search: bool = False
     """Whether web search was asked for (with platform and model, what the price depends on)."""
+    sample: int = 0
+    id: ItemId | None = None
+    """The input row's own id, to match a record back to its row."""
+    metadata: dict[str, Any] | None = None
     error: ErrorRecord | None = None
     response: LiveResponse | None = None
 
@@ -123,6 +152,9 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
             target=result.target,
             cost_estimate=result.cost_estimate,
             web_search=result.request.web_search is True,
+            sample=result.sample,
+            id=result.id,
+            metadata=dict(result.metadata) if result.metadata is not None else None,
             error=None
             if error is None
             else ErrorRecord(

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from ._errors import ValidationError
 from ._models import ModelInfo
-from ._requests import LiveRequest
-from ._types import Platform
+from ._requests import LiveRequest, build_request, check_types, merge
+from ._types import Platform, check_platform
 
 MAX_TEXT: Final = 500
 MAX_TAG: Final = 255
@@ -114,6 +115,35 @@ LIMITS: Final[dict[Platform, PlatformLimits]] = {
         alternating_chain=True,
     ),
 }
+
+
+def prepare_request(
+    platform: str,
+    request: LiveRequest | None = None,
+    /,
+    *,
+    models: Mapping[Platform, Mapping[str, ModelInfo]] | None = None,
+    **fields: Any,
+) -> tuple[Platform, LiveRequest]:
+    """Build and validate a Live request without a client or credentials; nothing is sent.
+
+    ``fields`` fill what ``request`` leaves unset (or make the request); ``models`` (as
+    ``client.models()`` returns them, per platform and name) adds the model's own limits.
+    Raises `ValidationError` naming the field.
+    """
+    checked = check_platform(platform)
+    if request is None:
+        request = build_request(fields)
+    elif fields:
+        request = merge(request, fields)
+    check_types(request)
+    if request.platform is not None and request.platform != checked:
+        raise ValidationError(
+            "platform", f"the request is for {request.platform!r}, sent to {checked!r}"
+        )
+    known = (models or {}).get(checked, {}).get(request.model_name or "")
+    validate_request(checked, request, known)
+    return checked, request
 
 
 def validate_request(

@@ -1,0 +1,113 @@
+"""`SweepControl`: stop a running sweep gracefully, and watch what it is doing.
+
+A graceful stop sends nothing more but waits for every call already sent, so that each answer
+DataForSEO bills is recorded; only calls still queued (waiting for a slot, a rate token, the
+budget, or a retry's backoff) are dropped, and a re-run sends those. The client marks each
+worker's call while its request is on the wire (`CallWatch`, through a context variable), so
+the sweep can tell the calls it must wait for from the ones it can drop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from ._budget import Budget
+
+
+class CallWatch:
+    """One sweep worker's call, as the client reports it."""
+
+    __slots__ = ("delivering", "sending", "stopping")
+
+    def __init__(self) -> None:
+        self.sending = False
+        """An attempt's request is on the wire (or its answer on the way back)."""
+        self.stopping = False
+        """The sweep is stopping: no further attempt may be sent (no retry)."""
+        self.delivering = False
+        """A finished result is being recorded and handed on."""
+
+
+CURRENT_CALL: Final[ContextVar[CallWatch | None]] = ContextVar("dfs_async_call", default=None)
+"""Set by each sweep worker; read by `AsyncClient` on its send path."""
+
+
+class SweepControl:
+    """Steers and watches one sweep: ``iter_prompts(..., control=control)``.
+
+    ``control.stop()`` asks for a graceful stop: nothing more is sent, calls already sent are
+    awaited and their results recorded and yielded, then the stream ends. Counters tell what
+    the sweep is doing (``in_flight``, ``duplicates``, money spent) and, once it ended, what
+    it left behind (``abandoned``).
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+        """True once `stop` was called."""
+        self.duplicates = 0
+        """Items skipped because an identical one (same key) came earlier in this sweep."""
+        self.abandoned = 0
+        """Calls in flight when the sweep was cancelled or closed without waiting: DataForSEO
+        may run and bill them, and their answers are lost (a re-run sends them again)."""
+        self._watches: list[CallWatch] = []
+        self._budget: Budget | None = None
+        self._on_stop: Callable[[], None] | None = None
+        self._used = False
+
+    def stop(self) -> None:
+        """Send nothing more; finish and record the calls already sent, then end the sweep."""
+        if self.stopping:
+            return
+        self.stopping = True
+        for watch in self._watches:
+            watch.stopping = True
+        if self._on_stop is not None:
+            self._on_stop()
+
+    @property
+    def in_flight(self) -> int:
+        """Calls whose request is on the wire now."""
+        return sum(1 for w in self._watches if w.sending)
+
+    @property
+    def spent(self) -> float:
+        """USD spent by the results file and this sweep, unknown charges at their estimate."""
+        return self._budget.spent if self._budget is not None else 0.0
+
+    @property
+    def unknown(self) -> int:
+        """Calls of this sweep whose charge is unknown (answer lost after the send)."""
+        return self._budget.unknown if self._budget is not None else 0
+
+    @property
+    def unknown_cost(self) -> float:
+        """The estimates counted for those calls, USD."""
+        return self._budget.unknown_cost if self._budget is not None else 0.0
+
+    @property
+    def refused(self) -> int:
+        """Items not sent because they would have crossed ``max_cost``."""
+        return self._budget.refused if self._budget is not None else 0
+
+    def _attach(self, budget: Budget, on_stop: Callable[[], None]) -> None:
+        if self._used:
+            raise RuntimeError("a SweepControl steers one sweep; make a new one")
+        self._used = True
+        self._budget = budget
+        self._on_stop = on_stop
+
+    def _watch(self) -> CallWatch:
+        watch = CallWatch()
+        watch.stopping = self.stopping
+        self._watches.append(watch)
+        return watch
+
+    def __repr__(self) -> str:
+        state = "stopping" if self.stopping else "running" if self._used else "not started"
+        return (
+            f"<SweepControl {state}: {self.in_flight} in flight, {self.duplicates} duplicates, "
+            f"${self.spent:.4f} spent>"
+        )

@@ -1,0 +1,117 @@
+"""Ending a sweep early never pays twice: a graceful stop and closing the stream with a sink
+wait for the calls already sent and record them; a re-run then sends only what was never
+sent. Checked at the emulator: charges per key, calls, in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dfs_async
+from dfs_async import SweepControl, gather_prompts, iter_prompts, read_results
+from dfs_async.testing import Emulator, EmulatorConfig
+
+pytestmark = pytest.mark.anyio
+
+PROMPTS = [f"which espresso machine {i}" for i in range(40)]
+ASK: dict[str, Any] = {"platform": "gemini", "model_name": "gemini-2.5-flash"}
+
+
+def client_for(emu: Emulator) -> dfs_async.AsyncClient:
+    return dfs_async.AsyncClient(
+        emu.login, emu.password, base_url=emu.base_url, rate_limit=60_000, live_concurrency=6
+    )
+
+
+def config() -> EmulatorConfig:
+    return EmulatorConfig(latency=(0.15, 0.3), seed=2)
+
+
+async def test_a_graceful_stop_records_every_call_sent_and_a_rerun_pays_none_twice(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "r.jsonl"
+    control = SweepControl()
+    async with Emulator(config()) as emu, client_for(emu) as client:
+        got = []
+        async with aclosing(iter_prompts(client, PROMPTS, sink=out, control=control, **ASK)) as s:
+            async for result in s:
+                got.append(result)
+                if len(got) == 8:
+                    assert control.in_flight > 0  # calls on the wire when asked to stop
+                    control.stop()
+        # Every call the server saw was answered, handed on and recorded.
+        assert len(emu.record.calls) == len(got) == len(read_results(out))
+        assert control.abandoned == 0 and emu.record.in_flight["gemini"] == 0
+        assert len(got) < len(PROMPTS)
+
+        again = await gather_prompts(client, PROMPTS, sink=out, **ASK)
+    assert len(got) + len(again) == len(PROMPTS)
+    assert len(emu.record.calls) == len(PROMPTS)
+    assert max(emu.record.charges_by_key().values()) == 1
+
+
+async def test_breaking_out_with_a_sink_keeps_the_answers_of_calls_already_sent(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "r.jsonl"
+    async with Emulator(config()) as emu, client_for(emu) as client:
+        stream = iter_prompts(client, PROMPTS, sink=out, **ASK)
+        async with aclosing(stream):
+            seen = 0
+            async for _ in stream:
+                seen += 1
+                if seen == 5:
+                    break  # aclosing closes the stream: it waits for the calls on the wire
+        sent = len(emu.record.calls)
+        assert sent > seen and len(read_results(out)) == sent
+        await gather_prompts(client, PROMPTS, sink=out, **ASK)
+    assert len(emu.record.calls) == len(PROMPTS)
+    assert max(emu.record.charges_by_key().values()) == 1
+
+
+async def test_cancelling_abandons_calls_in_flight_and_says_how_many() -> None:
+    control = SweepControl()
+    async with Emulator(config()) as emu, client_for(emu) as client:
+
+        async def consume() -> None:
+            async for _ in iter_prompts(client, PROMPTS, control=control, **ASK):
+                pass
+
+        task = asyncio.create_task(consume())
+        while control.in_flight < 6:  # noqa: ASYNC110 - polls the sweep's own counter
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert control.abandoned == 6  # on the wire: the server runs (and bills) them
+        assert client.stats.governor.platforms["gemini"].held == 6  # slots kept for them
+
+
+async def test_a_stop_before_a_retry_sends_nothing_more() -> None:
+    def flaky(call: dfs_async.testing.CallInfo) -> dfs_async.testing.Fault | None:
+        return dfs_async.testing.Fault.SERVER_ERROR
+
+    control = SweepControl()
+    emu_config = EmulatorConfig(latency=(0.05, 0.05), faults=flaky)
+    retry = dfs_async.RetryPolicy(max_retries=5, backoff_base=0.2)
+    async with Emulator(emu_config) as emu:
+        async with dfs_async.AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, retry=retry, live_concurrency=2
+        ) as client:
+            stream = iter_prompts(client, PROMPTS[:4], control=control, **ASK)
+            async with aclosing(stream):
+                waiter = asyncio.create_task(anext(stream, None))
+                while len(emu.record.calls) < 2:  # noqa: ASYNC110 - polls the server's record
+                    await asyncio.sleep(0.01)
+                control.stop()
+                # What the server will have seen: what it answered, and what is on the wire.
+                expected = len(emu.record.calls) + control.in_flight
+                rest = [await waiter, *[r async for r in stream]]
+        # Every call failed with a retryable error; none was resent once the stop came.
+        assert len(emu.record.calls) == expected < 4 * 6
+        assert all(r is None or isinstance(r.error, dfs_async.ServerError) for r in rest)
