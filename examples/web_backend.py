@@ -59,6 +59,34 @@ class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
     error: str | None = None
 
 
+# What each failure means for this backend's caller: the caller's own mistake (400), or
+# DataForSEO's or the account's trouble (5xx). Messages are written here, never copied from
+# upstream: a proxy's HTML page or a cut-off body must not reach the caller.
+CALLER_ERRORS: Final = (dfs_async.InvalidRequestError, dfs_async.NotFoundError)
+"""DataForSEO refused what the caller asked for (40501 invalid field, an unknown model)."""
+
+
+def describe(error: dfs_async.DFSError) -> tuple[int, dict[str, object]]:
+    """The HTTP status and JSON body this backend answers for ``error``."""
+    if isinstance(error, dfs_async.ValidationError):  # ours, raised before anything is sent
+        return 400, {"error": str(error), "field": error.field}
+    if isinstance(error, CALLER_ERRORS):
+        return 400, {
+            "error": "DataForSEO refused the request; fix it before sending it again",
+            "status_code": error.status_code,
+            # DataForSEO's own message names the field; kept short and only as text.
+            "detail": error.status_message[:200],
+        }
+    if isinstance(error, dfs_async.DeadlineExceededError):
+        return 504, {"error": "no answer from DataForSEO in time"}
+    if isinstance(error, dfs_async.AuthError | dfs_async.BillingError):
+        return 503, {"error": "the backend's DataForSEO account cannot be used right now"}
+    if isinstance(error, dfs_async.APIError):
+        return 502, {"error": "DataForSEO failed to answer", "status_code": error.status_code}
+    # DecodeError, TransportError: what came back (if anything) is not passed on.
+    return 502, {"error": "DataForSEO could not be reached or sent an unreadable answer"}
+
+
 def answer_of(result: dfs_async.PromptResult) -> Answer:
     """The JSON shape of a sweep result."""
     live = result.response.result if result.response is not None else None
@@ -70,7 +98,7 @@ def answer_of(result: dfs_async.PromptResult) -> Answer:
         text=live.text if live else "",
         citations=[Citation(a.title, a.source_url) for a in live.annotations()] if live else [],
         cost=result.cost,
-        error=None if result.error is None else str(result.error),
+        error=None if result.error is None else str(describe(result.error)[1]["error"]),
     )
 
 
@@ -101,14 +129,9 @@ async def ask(request: web.Request) -> web.Response:
         resp = await client.live(
             platform, user_prompt=prompt, model_name=model, web_search=web_search
         )
-    except dfs_async.ValidationError as exc:  # raised before anything is sent
-        return json({"error": str(exc), "field": exc.field}, status=400)
-    except dfs_async.APIError as exc:
-        return json({"error": str(exc), "status_code": exc.status_code}, status=502)
-    except dfs_async.DeadlineExceededError as exc:
-        return json({"error": str(exc)}, status=504)
     except dfs_async.DFSError as exc:
-        return json({"error": str(exc)}, status=502)
+        status, body = describe(exc)
+        return json(body, status=status)
     live = resp.result
     return json(
         Answer(
@@ -139,6 +162,13 @@ async def sweep(request: web.Request) -> web.Response:
         )
     except dfs_async.ValidationError as exc:  # a bad platform: nothing was sent
         return json({"error": str(exc), "field": exc.field}, status=400)
+    refused = [
+        r.error for r in results if isinstance(r.error, (*CALLER_ERRORS, dfs_async.ValidationError))
+    ]
+    if results and len(refused) == len(results):
+        # Every prompt refused alike (an unknown model): the request itself is wrong.
+        status, body = describe(refused[0])
+        return json(body, status=status)
     answers = [answer_of(r) for r in results]
     return json({"results": answers, "cost": sum(a.cost for a in answers)})
 

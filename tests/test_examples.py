@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -109,3 +113,54 @@ async def test_web_backend_shares_one_client() -> None:
         resp = await http.get("/ask", params={"q": "x" * 501})
         assert resp.status == 400
         assert (await resp.json())["field"] == "user_prompt"
+
+
+@pytest.mark.anyio
+async def test_web_backend_answers_client_mistakes_with_400_and_never_relays_raw_bytes() -> None:
+    app = load("web_backend").make_app(emulator=True)
+    async with TestClient(TestServer(app)) as http:
+        # An unknown model: DataForSEO answers 40501, the caller's mistake.
+        resp = await http.get(
+            "/ask", params={"q": "best CRM", "platform": "claude", "model": "nope"}
+        )
+        assert resp.status == 400
+        body = await resp.json()
+        assert body["status_code"] == 40501
+        assert "model_name" in body["detail"]
+
+        resp = await http.post("/sweep?platform=gemini&model=nope", json=["a", "b"])
+        assert resp.status == 400
+        assert (await resp.json())["status_code"] == 40501
+
+        # A body cut off after HTTP 200: a DecodeError whose message holds the raw bytes.
+        resp = await http.get("/ask", params={"q": "best CRM [[fault:truncated]]"})
+        assert resp.status == 502
+        text = await resp.text()
+        assert set((await resp.json()).keys()) == {"error"}
+        assert "status_code" not in text and "version" not in text
+
+        resp = await http.post("/sweep?platform=claude", json=["fine", "cut [[fault:truncated]]"])
+        assert resp.status == 200
+        fine, cut = (await resp.json())["results"]
+        assert fine["ok"] and not cut["ok"]
+        assert cut["error"] == "DataForSEO could not be reached or sent an unreadable answer"
+
+
+def test_the_readme_commands_for_examples_and_the_cli_run(tmp_path: Path) -> None:
+    """Each ``.venv/bin/...`` line of the README's "Running the examples" block works as typed,
+    with this test's interpreter standing for the venv's."""
+    readme = (EXAMPLES.parent / "README.md").read_text("utf-8")
+    section = readme.split("### Running the examples and the command line", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line.startswith(".venv/bin/")]
+    assert len(commands) == 3
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAFORSEO_")}
+    for command in commands:
+        argv = shlex.split(command.replace(".venv/bin/", f"{bin_dir}/", 1))
+        argv = [a.replace("demo-results.jsonl", str(tmp_path / "demo.jsonl")) for a in argv]
+        done = subprocess.run(
+            argv, cwd=EXAMPLES.parent, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, (command, done.stderr)
+    assert (tmp_path / "demo.jsonl").read_bytes().count(b"\n") == 24
