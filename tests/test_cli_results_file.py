@@ -178,3 +178,38 @@ async def test_a_full_disk_stops_with_one_line_and_loses_nothing_recorded(
     assert errors == [f"dfs-async: error: {out}: cannot write: No space left on device"]
     assert captured.out.startswith("sweep interrupted")
     assert len(read_results(out, strict=True)) == 5  # every recorded line whole
+
+
+FILE_SIZE_LIMIT = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from dfs_async._cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE and SIGXFSZ as on Linux")
+def test_a_real_write_failure_in_a_real_process_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    # The kernel refuses the write that would grow the file past the limit, as a full disk
+    # would: the record that does not fit is dropped whole, the ones before it stay.
+    prompts = write_prompts(tmp_path / "p.txt", 40)
+    out = tmp_path / "r.jsonl"
+    argv = ["sweep", str(prompts), "--emulator", *TARGET_ARGS, "--quiet", "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAFORSEO_")}
+    done = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMIT, "20000", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert errors == [f"dfs-async: error: {out}: cannot write: File too large"]
+    recorded = read_results(out, strict=True)
+    assert 1 <= len(recorded) < 40
+    assert out.read_bytes().endswith(b"\n")
+    assert out.stat().st_size <= 20000
