@@ -202,6 +202,8 @@ def _prepare(
     try:
         if row.id is not None and (isinstance(row.id, bool) or not isinstance(row.id, str | int)):
             raise ValidationError("id", f"must be a string or an integer, got {row.id!r}")
+        if not _writable(row.id):  # a lone surrogate: it could be neither keyed nor recorded
+            raise ValidationError("id", f"{row.id!r} cannot be written as UTF-8")
         if row.metadata is not None:
             _check_metadata(row.metadata)
         if not isinstance(prompt, str | LiveRequest):
@@ -224,8 +226,11 @@ def _prepare(
             key=_invalid_key(known, failed, row.id, 0),
             error=exc,
             target=t_index,
-            id=row.id if isinstance(row.id, str | int) else None,
-            metadata=row.metadata if isinstance(row.metadata, Mapping) else None,
+            # Only what the results file can hold: a bad id or metadata is the error itself.
+            id=row.id if isinstance(row.id, str | int) and _writable(row.id) else None,
+            metadata=row.metadata
+            if isinstance(row.metadata, Mapping) and _writable(row.metadata)
+            else None,
         )
     return SweepItem(index, t_index, platform, request, row, 0)
 
@@ -245,6 +250,15 @@ def _lenient(prompt: object, defaults: dict[str, Any]) -> LiveRequest:
     return LiveRequest(**{**known, "user_prompt": str(prompt)})
 
 
+def _writable(value: object) -> bool:
+    """Whether ``value`` can go into a results record (JSON, UTF-8)."""
+    try:
+        msgspec.json.encode(value)
+    except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
+        return False
+    return True
+
+
 def _check_metadata(metadata: object) -> None:
     if not isinstance(metadata, Mapping):
         raise ValidationError("metadata", f"must be a mapping, got {type(metadata).__name__}")
@@ -259,6 +273,8 @@ def _invalid_key(
 ) -> str:
     """The key of an invalid item, which may hold values the encoder refuses."""
     row_id = item_id if isinstance(item_id, str | int) and not isinstance(item_id, bool) else None
+    if not _writable(row_id):
+        row_id = repr(row_id)  # a lone surrogate: keyed by its repr, as stable across runs
     try:
         body = encode_body(request)
     except (TypeError, ValueError, OverflowError):  # a lone surrogate, a foreign object

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dfs_async import APIError, DecodeError, DFSError, LiveResponse
@@ -42,7 +42,14 @@ SEEDS = [
 STATUSES = st.sampled_from([200, 200, 200, 400, 401, 402, 404, 429, 500, 502, 503]) | st.integers(
     100, 599
 )
-FUZZ = settings(max_examples=250, derandomize=True, deadline=None, database=None)
+# Deterministic (derandomize) and unhurried: a busy machine must not fail a health check.
+FUZZ = settings(
+    max_examples=250,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),

@@ -128,3 +128,29 @@ async def test_bad_ids_and_metadata_are_the_items_validation_errors() -> None:
     ]
     assert t.bodies == []
     msgspec.json.encode([r.key for r in results])
+
+
+async def test_rows_the_results_file_cannot_hold_are_recorded_errors(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    t = EchoTransport()
+    rows: list[PromptInput] = [
+        PromptItem("a", metadata={"x": object()}),
+        PromptItem("b", metadata={"y": "lone \udcff surrogate"}),
+        PromptItem("c", id="lone \udcff surrogate"),
+        PromptItem("fine", id="row-4", metadata={"k": 1}),
+    ]
+    async with client(t) as c:
+        results = await gather_prompts(c, rows, platform="claude", model_name="m", sink=out)
+    assert [type(r.error).__name__ for r in results] == [
+        "ValidationError",
+        "ValidationError",
+        "ValidationError",
+        "NoneType",
+    ]
+    assert t.prompts() == ["fine"]
+    recorded = {r.prompt: r for r in read_results(out, strict=True)}
+    assert set(recorded) == {"a", "b", "c", "fine"}  # every row on disk, the bad ones too
+    assert (recorded["fine"].id, recorded["fine"].metadata) == ("row-4", {"k": 1})
+    async with client(t) as c:  # a re-run knows them all: nothing sent again
+        assert await gather_prompts(c, rows, platform="claude", model_name="m", sink=out) == []
+    assert t.prompts() == ["fine"]
