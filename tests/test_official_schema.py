@@ -3,10 +3,10 @@
 ``dataforseo-client`` is generated from DataForSEO's OpenAPI spec; its pydantic models use
 strict types (a number where the spec wants an object, a string where it wants a number, fails).
 Every Live shape the emulator produces (four platforms, with and without web search,
-reasoning models, a conversation, a refused task), the Models lists and user_data are parsed
-with those models, and then walked against the raw JSON: no key the official schema does
-not know (``additional_properties``), no item the schema cannot type (it reads those as
-``None``), every value as sent. The official client itself also calls the emulator.
+reasoning models, a conversation, refused tasks, error envelopes), the Models lists and
+user_data are parsed with those models, then walked against the raw JSON: no key the official
+schema does not know (``additional_properties``), no item the schema cannot type (it reads
+those as ``None``), every value as sent. The official client itself also calls the emulator.
 """
 
 from __future__ import annotations
@@ -198,6 +198,29 @@ async def test_refused_tasks_match_the_official_schema(
         )
         assert parsed.tasks[0].status_code in (40501, 40506)
         assert parsed.tasks[0].result is None
+
+
+# The faults whose answer is a JSON envelope (the others are HTML pages or broken bodies).
+ENVELOPE_FAULTS = {
+    "server_error": 50000,
+    "task_error": 50000,
+    "rate_limit": 40202,
+    "concurrency": 40209,
+    "timeout_50401": 50401,
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fault", sorted(ENVELOPE_FAULTS))
+async def test_error_envelopes_match_the_official_schema(
+    http: aiohttp.ClientSession, fault: str
+) -> None:
+    task = {"user_prompt": f"best shoes [[fault:{fault}]]", "model_name": "gpt-4.1-mini"}
+    parsed: Any = assert_official(
+        live_model("chat_gpt"), await get(http, live_path("chat_gpt"), [task])
+    )
+    codes = {parsed.status_code, *(t.status_code for t in parsed.tasks or ())}
+    assert ENVELOPE_FAULTS[fault] in codes
 
 
 @pytest.mark.anyio
