@@ -31,6 +31,7 @@ from ._inputs import (
     PromptInput,
     UsageError,
     check_prompts,
+    looks_like_request,
     prompt_format,
     read_prompts,
 )
@@ -150,10 +151,18 @@ class Sweep:
             prompts = read_prompts(args.prompts, self.format, targeted=bool(self.targets))
             stack.push_async_callback(prompts.aclose)
             first = await anext(prompts, None)
+            name = "stdin" if args.prompts == "-" else args.prompts
+            if args.format is None and isinstance(first, str) and looks_like_request(first):
+                # JSONL with another extension, or piped: sending each line as a text prompt
+                # would pay for raw JSON. Only a format given on purpose does that.
+                raise UsageError(
+                    f"the first prompt of {name} is a JSON request object, but {name} is read "
+                    "as text: pass --format jsonl to read requests (--format text sends the "
+                    "lines as they are)"
+                )
             if isinstance(first, str) and not self.targets:
                 raise UsageError("plain-text prompts need --platform and --model")
             if first is None:
-                name = "stdin" if args.prompts == "-" else args.prompts
                 print(
                     f"dfs-async: warning: {name} holds no prompt; nothing to send", file=sys.stderr
                 )

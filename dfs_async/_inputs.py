@@ -110,6 +110,17 @@ def parse_line(
     return request
 
 
+def looks_like_request(prompt: str) -> bool:
+    """Whether a text prompt is in fact a JSON request object (a JSONL file read as text)."""
+    if not prompt.startswith("{"):
+        return False
+    try:
+        _REQUEST_DECODER.decode(prompt)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
 async def read_prompts(
     path: str, fmt: PromptFormat, *, targeted: bool
 ) -> AsyncGenerator[PromptInput, None]:

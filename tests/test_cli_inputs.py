@@ -139,3 +139,25 @@ def test_an_empty_prompts_file_warns(
     out = tmp_path / "r.jsonl"
     assert main(["sweep", str(prompts), "--emulator", *TARGET_ARGS, "--out", str(out)]) == 0
     assert f"warning: {prompts} holds no prompt; nothing to send" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_jsonl_read_as_text_by_default_is_refused_before_any_call(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = '{"user_prompt": "best CRM", "tag": "t1"}\n{"user_prompt": "best VPN"}\n'
+    out = tmp_path / "r.jsonl"
+    if source == "stdin":
+        monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+        path = "-"
+    else:
+        (tmp_path / "requests.txt").write_text(lines, "utf-8")
+        path = str(tmp_path / "requests.txt")
+    argv = ["sweep", path, "--emulator", *TARGET_ARGS, "--out", str(out)]
+    assert main(argv) == 2
+    assert "pass --format jsonl" in capsys.readouterr().err
+    assert not out.exists()  # nothing sent, nothing written
+    if source == "stdin":
+        monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert main([*argv, "--format", "jsonl"]) == 0
+    assert sent_prompts(out) == ["best CRM", "best VPN"]
