@@ -44,6 +44,7 @@ from ._models import (
     UserDataResponse,
 )
 from ._plan import PromptItem
+from ._preview import SweepPlan, TargetEstimate, plan_sweep
 from ._receiver import CallbackReceiver, Delivery
 from ._requests import ChainMessage, LiveRequest
 from ._results import ErrorRecord, PromptResult, ResultRecord, Target, request_key
@@ -109,7 +110,9 @@ __all__ = [
     "Section",
     "ServerError",
     "SweepControl",
+    "SweepPlan",
     "Target",
+    "TargetEstimate",
     "TaskPendingError",
     "TaskPostResponse",
     "TasksReadyResponse",
@@ -121,6 +124,7 @@ __all__ = [
     "__version__",
     "gather_prompts",
     "iter_prompts",
+    "plan_sweep",
     "prepare_request",
     "read_results",
     "request_key",

@@ -7,12 +7,13 @@ what is spent plus its own estimate would cross the cap, which no later answer c
 
 Estimates are per target (platform, model, web search): the dearest answer seen so far plus
 `COST_HEADROOM`, since answers vary in length; before a target's first answer, the sweep's
-``cost_estimate`` or the platform's entry in `DEFAULT_COSTS`. A call whose charge is unknown
-(deadline passed after the send, connection lost after it, body cut off after HTTP 200) is
-counted at its estimate.
+``cost_estimate`` or the platform's entry in `DEFAULT_COSTS`. At the end of the cap, where the
+headroom no longer fits but the dearest answer does, calls go one at a time, each reserving
+all the room left, so that the cap is spent to within one call. A call whose charge is
+unknown (deadline passed after the send, connection lost after it, body cut off after HTTP
+200) is counted at its estimate.
 
-The cap holds exactly as long as no call costs more than its reservation: the dearest
-answers seen so far of its target and a quarter more.
+The cap holds exactly as long as no call costs more than its reservation.
 """
 
 from __future__ import annotations
@@ -120,14 +121,21 @@ class Budget:
             estimate = self.estimate(key)
             if cap is None or self.spent + self.reserved + estimate <= cap + _ROUNDING:
                 break
-            # A target with no answer yet may still learn a lower estimate from its first.
-            learning = self._seen.dearest(key) is None and self._in_flight[key] > 0
-            if self.spent + estimate > cap + _ROUNDING and not learning:
-                self.refused += 1
-                raise BudgetExceededError(
-                    f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and the next "
-                    f"{key[0]} call is estimated at ${estimate:.4f}; not sent"
-                )
+            # The least the call may cost: the dearest answer seen, without the headroom.
+            least = self._seen.dearest(key) or estimate
+            if self.spent + least > cap + _ROUNDING:
+                # A target with no answer yet may still learn a lower estimate from its first.
+                if self._seen.dearest(key) is not None or not self._in_flight[key]:
+                    self.refused += 1
+                    raise BudgetExceededError(
+                        f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and the next "
+                        f"{key[0]} call is estimated at ${least:.4f}; not sent"
+                    )
+            elif not self._in_flight.total():
+                # The last room of the cap: less than the headroom, but the dearest answer
+                # seen fits. Alone in flight, the call may have all of it.
+                estimate = cap - self.spent
+                break
             if self._settled is None:
                 self._settled = asyncio.Event()
             await self._settled.wait()

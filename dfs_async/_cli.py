@@ -141,7 +141,26 @@ def _parser() -> argparse.ArgumentParser:
         "--max-cost",
         type=_non_negative,
         metavar="USD",
-        help="stop sending before this much would be spent; unsent items fail as over budget",
+        help="spend up to this much and not past it, counting what --out already spent; "
+        "items that would cross it fail as over budget, unsent",
+    )
+    sweep.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="ask each prompt of each target N times (answers vary); sample 0..N-1 in each record",
+    )
+    sweep.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate every prompt against every target and send nothing (no credentials)",
+    )
+    sweep.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the calls still to make (after what --out holds) and their estimated cost; "
+        "send nothing (no credentials)",
     )
     _connection_args(sweep)
     sweep.add_argument(
@@ -219,6 +238,16 @@ class _InOrder(argparse.Action):
         setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
         order = [*(getattr(namespace, "order", None) or []), (self.dest, values)]
         namespace.order = order
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def _non_negative(text: str) -> float:

@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AsyncExitStack, aclosing
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 from . import (
     AsyncClient,
@@ -19,13 +20,14 @@ from . import (
     BillingError,
     BudgetExceededError,
     JsonlSink,
-    Platform,
     PromptResult,
     ResultsFileError,
-    Target,
+    SweepControl,
     iter_prompts,
 )
 from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, connect
+from ._cli_preview import preview
+from ._cli_targets import targets
 from ._inputs import (
     PromptFileError,
     PromptInput,
@@ -47,69 +49,6 @@ class Unreachable(UsageError):
     """No request of the sweep could reach the server (DNS, connection refused, TLS)."""
 
 
-NO_WEB_SEARCH_FIELD: Final[frozenset[Platform]] = frozenset({"perplexity"})
-"""Platforms that reject the ``web_search`` field (Perplexity always searches)."""
-
-
-def targets(args: argparse.Namespace) -> list[Target]:
-    """Pair ``--platform`` and ``--model`` into targets, or raise `UsageError`."""
-    order: list[tuple[str, str]] = getattr(args, "order", None) or []
-    platforms = [value for kind, value in order if kind == "platform"]
-    models = [value for kind, value in order if kind == "model"]
-    if not platforms:
-        if len(models) > 1:
-            raise UsageError("several --model need a --platform each")
-        if args.web_search:
-            raise UsageError(
-                "--web-search needs --platform; without it, set web_search in each JSONL request"
-            )
-        return []
-    if not models:
-        raise UsageError(
-            "give a --model for each --platform (e.g. --platform claude --model claude-sonnet-4-0)"
-        )
-    pairs = _grouped(order)
-    if pairs is None:
-        kinds = [kind for kind, _ in order]
-        # Not grouped: only "all platforms, then one model each" (or the reverse) pairs by
-        # position; anything else (--platform a --model x --model y --platform b) is ambiguous.
-        unmixed = kinds == sorted(kinds) or kinds == sorted(kinds, reverse=True)
-        if len(models) != len(platforms):
-            raise UsageError(
-                f"{len(platforms)} --platform but {len(models)} --model: give one --model per "
-                "--platform, in the same order"
-            )
-        if not unmixed:
-            raise UsageError(
-                "ambiguous --platform/--model order: write each --platform followed by its "
-                "--model(s), e.g. --platform claude --model A --model B --platform gemini --model C"
-            )
-        pairs = list(zip(platforms, models, strict=True))
-    return [
-        Target(
-            cast(Platform, p),
-            m,
-            {"web_search": True} if args.web_search and p not in NO_WEB_SEARCH_FIELD else None,
-        )
-        for p, m in pairs
-    ]
-
-
-def _grouped(order: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
-    """Each --model with the --platform before it, if every --platform has at least one."""
-    if not order or order[0][0] != "platform":
-        return None
-    groups: list[tuple[str, list[str]]] = []
-    for kind, value in order:
-        if kind == "platform":
-            groups.append((value, []))
-        else:
-            groups[-1][1].append(value)
-    if not all(models for _, models in groups):
-        return None
-    return [(platform, model) for platform, models in groups for model in models]
-
-
 class Sweep:
     """One ``sweep`` run; holds its counters so that Ctrl-C can still report them."""
 
@@ -123,6 +62,13 @@ class Sweep:
         self.sink: JsonlSink | None = None
         self.stopped_by: Exception | None = None
         self.input_error: PromptFileError | None = None
+        self.control = SweepControl()
+        self.interrupts = 0
+        """Ctrl-C presses: the first stops gracefully, the second abandons calls in flight."""
+        self.cured = 0
+        """Failures of the results file answered in this run."""
+        self.new_failures = 0
+        """Failures of this run whose item the results file did not hold as failed."""
         self.format = prompt_format(args.prompts, args.format)
         prompts = args.prompts
         same = prompts != "-" and self.out.exists() and os.path.exists(prompts)
@@ -135,6 +81,8 @@ class Sweep:
         """Run to the end, or until Ctrl-C, and print the summary."""
         # The whole file is checked before anything is sent (stdin is checked as it is read).
         lines = check_prompts(self.args.prompts, self.format, targeted=bool(self.targets))
+        if self.args.dry_run or self.args.estimate:
+            return preview(self.args, self.targets, self.format)
         try:
             code = asyncio.run(self._run(lines))
         except KeyboardInterrupt:
@@ -176,10 +124,11 @@ class Sweep:
             # Items an earlier run settled; the sink skips them silently, so this estimates
             # the work left (exact when the file holds only this sweep's items).
             known = len(sink.done) + (0 if args.retry_failed else len(sink.settled))
-            per_prompt = max(1, len(self.targets))
+            per_prompt = max(1, len(self.targets)) * args.samples
             total = None if lines is None else max(0, lines * per_prompt - known)
             if (sink.done or sink.failed or sink.unreadable_lines) and not args.quiet:
-                print(f"dfs-async: {_resume_note(sink, args.retry_failed)}", file=sys.stderr)
+                note = _resume_note(sink, args.retry_failed, args.max_cost)
+                print(f"dfs-async: {note}", file=sys.stderr)
             tty = sys.stderr.isatty()
             self.progress = Progress(
                 total,
@@ -195,23 +144,33 @@ class Sweep:
                 sink=sink,
                 retry_failed=args.retry_failed,
                 max_cost=args.max_cost,
+                samples=args.samples,
+                control=self.control,
             )
             ticker = asyncio.create_task(self._tick())
             consumer = asyncio.create_task(self._consume(stream))
             watcher = asyncio.create_task(self._watch(client, consumer))
+            interrupts = self._catch_interrupts(consumer)
             try:
                 await consumer
             except asyncio.CancelledError:
-                # The watcher stopped a sweep that cannot reach the server; anything else
-                # (Ctrl-C) goes on up.
+                # The watcher stopped a sweep that cannot reach the server, or a second Ctrl-C
+                # abandoned the calls in flight; anything else goes on up.
                 task = asyncio.current_task()
-                if self.stopped_by is None or (task is not None and task.cancelling()):
+                ours = self.stopped_by is not None or self.interrupts >= 2
+                if not ours or (task is not None and task.cancelling()):
                     raise
             finally:
+                interrupts()
                 for helper in (ticker, watcher):
                     helper.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await helper
+            if self.interrupts:
+                self.progress.status = None
+                self.progress.close()
+                print(self._summary(skipped=None, interrupted=True))
+                return EXIT_INTERRUPTED
             if self.stopped_by is None:
                 self.stopped_by = self.input_error
             if self.stopped_by is not None:
@@ -225,13 +184,60 @@ class Sweep:
                 "to send them",
                 file=sys.stderr,
             )
-        return EXIT_FAILED if self.progress.errors else EXIT_OK
+        # The file is the sweep's result: while it still holds failures, the sweep is not done.
+        return EXIT_FAILED if self.progress.errors or self._failed_in_file() else EXIT_OK
+
+    def _catch_interrupts(self, consumer: asyncio.Task[None]) -> Callable[[], None]:
+        """First Ctrl-C: stop gracefully; second: abandon. Returns the undo."""
+        loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            self.interrupts += 1
+            if self.interrupts == 1:
+                control = self.control
+                control.stop()
+                self.progress.status = lambda: (
+                    f"stopping: {control.in_flight} in flight (Ctrl-C again abandons them)"
+                )
+                if not self.progress.tty and self.progress.stream is not None:
+                    print(
+                        f"dfs-async: stopping: nothing more is sent; waiting for the "
+                        f"{_calls(control.in_flight)} in flight to be answered and recorded "
+                        "(Ctrl-C again abandons them)",
+                        file=sys.stderr,
+                    )
+                self.progress.draw()
+            else:
+                consumer.cancel()  # abandons the calls in flight; counted in the summary
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows)
+            return lambda: None
+
+        def undo() -> None:
+            loop.remove_signal_handler(signal.SIGINT)
+
+        return undo
+
+    def _note(self, result: PromptResult) -> None:
+        """Follow the failures of the results file: cured by this run, or new."""
+        failed = self.sink.failed if self.sink is not None else ()
+        if result.ok:
+            self.cured += result.key in failed
+        elif result.key not in failed:
+            self.new_failures += 1
+
+    def _failed_in_file(self) -> int:
+        held = len(self.sink.failed) if self.sink is not None else 0
+        return held - self.cured + self.new_failures
 
     async def _consume(self, stream: AsyncGenerator[PromptResult, None]) -> None:
         try:
             async with aclosing(stream):
                 async for result in stream:
                     self.progress.add(result)
+                    self._note(result)
                     if isinstance(result.error, AuthError | BillingError):
                         # The account refuses every call alike: stop instead of writing a
                         # failure for each item.
@@ -259,12 +265,35 @@ class Sweep:
 
     def _summary(self, *, skipped: int | None, interrupted: bool = False) -> str:
         sink = self.sink
+        control = self.control
+        extra: list[tuple[str, str]] = []
+        if control.duplicates:
+            extra.append(("duplicates", f"{control.duplicates} skipped (identical items)"))
+        if self.args.max_cost is not None and sink is not None:
+            extra.append(
+                (
+                    "spent",
+                    f"${control.spent:.4f} of --max-cost ${self.args.max_cost:.4f}"
+                    " (the whole results file)",
+                )
+            )
+        if control.abandoned:
+            extra.append(
+                (
+                    "abandoned",
+                    f"{_calls(control.abandoned)} in flight; DataForSEO may bill "
+                    "them and a re-run may pay for them again",
+                )
+            )
+        if sink is not None and (left := self._failed_in_file()):
+            extra.append(("failed in file", f"{left} (re-run to resend; exit status 1)"))
         return self.progress.summary(
             skipped=skipped,
             out=str(self.out),
             interrupted=interrupted,
             unreadable=sink.unreadable_lines if sink else 0,
             first_unreadable=sink.first_unreadable_line if sink else None,
+            extra=extra,
         )
 
     def _stopped(self, error: Exception) -> int:
@@ -305,8 +334,13 @@ class Sweep:
             self.progress.tick()
 
 
-def _resume_note(sink: JsonlSink, retry_failed: bool) -> str:
+def _resume_note(sink: JsonlSink, retry_failed: bool, max_cost: float | None) -> str:
     note = f"resuming {sink.path}: {_items(len(sink.done), 'answered')} skipped"
+    if max_cost is not None:
+        note += (
+            f"; the file already spent ${sink.spent:.4f}, which counts against --max-cost "
+            f"${max_cost:.4f} (${max(0.0, max_cost - sink.spent):.4f} left)"
+        )
     resent = len(sink.failed) - (0 if retry_failed else len(sink.settled))
     if resent:
         note += f", {_items(resent, 'failed')} sent again"
@@ -322,6 +356,10 @@ def unreadable_note(count: int, first: int | None) -> str:
     """``2 unreadable lines skipped (first: line 10)``: damaged lines of a results file."""
     lines = "line" if count == 1 else "lines"
     return f"{count} unreadable {lines} skipped (first: line {first}); their items are sent again"
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" + ("" if n == 1 else "s")
 
 
 def _items(n: int, adjective: str) -> str:

@@ -18,15 +18,18 @@ from typing import IO, Final, Literal
 
 import msgspec
 
+from ._plan import PromptItem
 from ._requests import LiveRequest
 
-PromptInput = str | LiveRequest
+PromptInput = str | LiveRequest | PromptItem
 PromptFormat = Literal["text", "jsonl"]
 
 FORMATS: Final[tuple[PromptFormat, ...]] = ("text", "jsonl")
 JSONL_SUFFIXES: Final = (".jsonl", ".ndjson")
 _BOM: Final = "\ufeff"
 _REQUEST_DECODER: Final = msgspec.json.Decoder(LiveRequest)
+_ROW_FIELDS: Final = ('"id"', '"metadata"')
+"""A JSONL line may carry the row's own ``id`` and ``metadata`` beside the request fields."""
 
 
 class UsageError(Exception):
@@ -96,8 +99,18 @@ def parse_line(
         return None
     if fmt == "text":
         return text
+    row_id: object = None
+    metadata: object = None
     try:
-        request = _REQUEST_DECODER.decode(text)
+        if any(name in text for name in _ROW_FIELDS):
+            fields = msgspec.json.decode(text)
+            if not isinstance(fields, dict):
+                raise msgspec.ValidationError(f"Expected `object`, got `{type(fields).__name__}`")
+            row_id = fields.pop("id", None)
+            metadata = fields.pop("metadata", None)
+            request = msgspec.convert(fields, LiveRequest, strict=True)
+        else:
+            request = _REQUEST_DECODER.decode(text)
     except msgspec.DecodeError as exc:
         hint = "; plain-text prompts need --format text" if not text.startswith("{") else ""
         raise PromptFileError(f"{where}: not a request object: {exc}{hint}") from None
@@ -107,6 +120,9 @@ def parse_line(
             f"{where}: the request names platform {request.platform!r}; "
             "drop it from the file or drop --platform"
         )
+    if row_id is not None or metadata is not None:
+        # Checked (types, JSON) by the sweep as that item's ValidationError, never sent.
+        return PromptItem(request, row_id, metadata)  # type: ignore[arg-type]
     return request
 
 

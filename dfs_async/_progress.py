@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final, TextIO
 
 from ._errors import BudgetExceededError, QueueTimeoutError, ValidationError
@@ -139,6 +139,12 @@ class Progress:
         """Results that were calls (not failures that never left the client)."""
         self.failed: Counter[str] = Counter()
         self.cost = 0.0
+        self.unknown = 0
+        """Calls whose charge is unknown (answer lost after the send)."""
+        self.unknown_cost = 0.0
+        """The estimates counted for them, USD."""
+        self.status: Callable[[], str] | None = None
+        """A note appended to the line while it is set (``stopping: 3 in flight``)."""
         self._drawn_at: float | None = None
         self._drawn_done: int | None = None
 
@@ -158,9 +164,10 @@ class Progress:
 
     def line(self) -> str:
         """The progress line as of now."""
-        return format_line(
+        line = format_line(
             self.done, self.total, self.elapsed(), self.cost, self.errors, sent=self.sent
         )
+        return line if self.status is None else f"{line} · {self.status()}"
 
     def add(self, result: PromptResult) -> None:
         """Count one result and redraw if the last draw is old enough."""
@@ -171,6 +178,9 @@ class Progress:
         if not isinstance(result.error, _NEVER_SENT):
             self.sent += 1
         self.cost += result.cost
+        if result.cost_estimate is not None:
+            self.unknown += 1
+            self.unknown_cost += result.cost_estimate
         self.tick()
 
     def tick(self) -> None:
@@ -210,9 +220,13 @@ class Progress:
         interrupted: bool = False,
         unreadable: int = 0,
         first_unreadable: int | None = None,
+        extra: Sequence[tuple[str, str]] = (),
     ) -> str:
         """The end-of-run report: ok, failures by cause, skipped, cost, elapsed and rate."""
         return format_summary(
+            extra=extra,
+            unknown=self.unknown,
+            unknown_cost=self.unknown_cost,
             sent=self.sent,
             unreadable=unreadable,
             first_unreadable=first_unreadable,
@@ -238,16 +252,28 @@ def format_summary(
     unreadable: int = 0,
     first_unreadable: int | None = None,
     sent: int | None = None,
+    unknown: int = 0,
+    unknown_cost: float = 0.0,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The summary block printed when a sweep ends; the rate counts ``sent`` calls."""
+    """The summary block printed when a sweep ends; the rate counts ``sent`` calls.
+
+    ``unknown`` calls had their answer lost after the send: their charge is unknown and
+    ``unknown_cost`` is what was counted for them. ``extra`` rows go before ``results``."""
     errors = failed.total()
     rows = [("ok", str(ok)), ("failed", str(errors))]
     rows += [(f"  {label}", str(n)) for label, n in sorted(failed.items())]
     # Skipped items are only known once the whole input was read.
     rows.append(("skipped", "unknown (interrupted)" if skipped is None else str(skipped)))
     rows.append(("cost", f"${cost:.4f}"))
+    if unknown:
+        calls = "call" if unknown == 1 else "calls"
+        rows.append(
+            ("  unknown", f"{unknown} {calls} may be charged, estimated ${unknown_cost:.4f}")
+        )
     rows.append(("elapsed", f"{elapsed:.1f} s"))
     rows.append(("rate", format_rate(ok + errors if sent is None else sent, elapsed)))
+    rows += extra
     if out is not None:
         rows.append(("results", out))
     if unreadable:

@@ -178,6 +178,29 @@ class JsonlSink:
         self._end = os.fstat(fd).st_size
         self._fd = fd
 
+    @classmethod
+    def peek(cls, path: str | os.PathLike[str]) -> JsonlSink:
+        """What a results file holds (key sets, ``spent``, costs), read without locking or
+        changing it, for a preview of a sweep; a missing file reads as empty. Not opened."""
+        sink = cls(path)
+        try:
+            fd = os.open(sink.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return sink
+        except OSError as exc:
+            raise ResultsFileError(sink.path, f"cannot open: {exc.strerror or exc}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ResultsFileError(sink.path, "is not a regular file")
+            scan = sink._load(fd)
+        finally:
+            os.close(fd)
+        if scan.records == 0 and scan.unreadable:
+            raise ResultsFileError(sink.path, "exists and is not a results file")
+        sink.unreadable_lines = scan.unreadable
+        sink.first_unreadable_line = scan.first_unreadable
+        return sink
+
     def _load(self, fd: int) -> _Scan:
         decoder = msgspec.json.Decoder(_KeyStatus)
 

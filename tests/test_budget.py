@@ -38,14 +38,22 @@ async def test_a_call_that_fits_once_calls_in_flight_settle_waits_instead_of_fai
 
 
 async def test_refused_only_when_spent_plus_one_estimate_would_cross_the_cap() -> None:
-    budget = Budget(0.05, default=0.01)
+    budget = Budget(0.0515, default=0.01)
     for _ in range(4):
         budget.settle(GPT, await budget.admit(GPT), 0.01)
     assert budget.spent == pytest.approx(0.04)
-    with pytest.raises(BudgetExceededError, match=r"\$0.0400 spent"):
-        await budget.admit(GPT)  # 0.04 + 0.0125 > 0.05 whatever happens next
-    assert budget.refused == 1
-    budget.settle(SONAR, await budget.admit(SONAR), 0.005)  # a cheaper target still fits
+    # 0.04 + 0.0125 (the dearest, 0.01, plus headroom) does not fit, but the dearest alone
+    # does: alone in flight, the call gets all the room left.
+    assert await budget.admit(GPT) == pytest.approx(0.0115)
+    blocked = asyncio.create_task(budget.admit(GPT))  # the room is taken: waits
+    await asyncio.sleep(0.01)
+    assert not blocked.done()
+    budget.settle(GPT, 0.0115, 0.0)  # answered with an uncharged error: the room is back
+    assert await asyncio.wait_for(blocked, 1) == pytest.approx(0.0115)
+    budget.settle(GPT, 0.0115, 0.005)
+    with pytest.raises(BudgetExceededError, match=r"\$0.0450 spent"):
+        await budget.admit(GPT)  # 0.045 + 0.01 > 0.0515 whatever happens next
+    assert budget.refused == 1 and budget.reserved == 0
 
 
 async def test_estimates_are_per_target_and_follow_the_dearest_answer() -> None:

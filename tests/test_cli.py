@@ -103,11 +103,15 @@ async def test_invalid_prompt_fails_without_a_call(
     assert "user_prompt" in record.error.message
     assert "ValidationError" in capsys.readouterr().out
 
-    # A re-run skips the failed item too, unless asked to resend it.
+    # A re-run skips the failed item too, unless asked to resend it; the failure is still
+    # in the file, so the sweep is not done: the summary counts it and the exit status is 1.
     argv = ["sweep", str(prompts), "--emulator", *TARGET_ARGS, "--out", str(out)]
-    assert await anyio.to_thread.run_sync(main, argv) == 0
+    assert await anyio.to_thread.run_sync(main, argv) == 1
+    again = capsys.readouterr()
     kept = "and 1 failed item kept (invalid or maybe charged; --retry-failed resends them)"
-    assert kept in capsys.readouterr().err
+    assert kept in again.err
+    assert summary_value(again.out, "failed") == "0"
+    assert "failed in file  1" in again.out
     assert await anyio.to_thread.run_sync(main, [*argv, "--retry-failed"]) == 1
     assert "1 failed item sent again" in capsys.readouterr().err
 

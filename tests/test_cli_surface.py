@@ -140,7 +140,7 @@ def test_pairs_in_every_unambiguous_order(
     prompts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from dfs_async._cli import _parser
-    from dfs_async._cli_sweep import targets
+    from dfs_async._cli_targets import targets
 
     def pairs(*args: str) -> list[tuple[str, str]]:
         parsed = _parser().parse_args(["sweep", "p", "--out", "o", *args])

@@ -11,6 +11,7 @@ import pytest
 
 import dfs_async
 from dfs_async import (
+    DEFAULT_COSTS,
     AsyncClient,
     LiveRequest,
     PromptItem,
@@ -154,3 +155,18 @@ async def test_rows_the_results_file_cannot_hold_are_recorded_errors(tmp_path: P
     async with client(t) as c:  # a re-run knows them all: nothing sent again
         assert await gather_prompts(c, rows, platform="claude", model_name="m", sink=out) == []
     assert t.prompts() == ["fine"]
+
+
+async def test_validation_and_plans_need_no_client_nor_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATAFORSEO_LOGIN", raising=False)
+    monkeypatch.delenv("DATAFORSEO_PASSWORD", raising=False)
+    assert dfs_async.prepare_request("claude", user_prompt="q", model_name="m")[0] == "claude"
+    with pytest.raises(dfs_async.ValidationError, match="temperature"):
+        dfs_async.prepare_request("claude", user_prompt="q", model_name="m", temperature=3)
+    targets = [Target("chat_gpt", "gpt-4.1-mini"), Target("perplexity", "sonar")]
+    plan = await dfs_async.plan_sweep(["a", "b", "a", "x" * 501], targets=targets, samples=2)
+    assert (plan.items, plan.invalid, plan.duplicates, plan.calls) == (16, 4, 4, 8)
+    assert plan.cost == pytest.approx(4 * (DEFAULT_COSTS["chat_gpt"] + DEFAULT_COSTS["perplexity"]))
+    assert {e.request.model_name for e in plan.errors} == {"gpt-4.1-mini", "sonar"}

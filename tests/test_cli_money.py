@@ -1,0 +1,200 @@
+"""The command line's money promises, checked at the emulator: Ctrl-C (a real SIGINT) then a
+re-run pays for nothing twice, a resumed --max-cost spends nothing past the cap, --samples
+resumes, and --dry-run / --estimate send nothing and need no credentials."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import anyio
+import pytest
+
+from dfs_async import read_results
+from dfs_async._cli import main
+from dfs_async.testing import Emulator, EmulatorConfig, EmulatorProcess
+
+TARGETS = ["--platform", "gemini", "--model", "gemini-2.5-flash"]
+TARGETS += ["--platform", "perplexity", "--model", "sonar"]
+
+
+def write_prompts(path: Path, n: int) -> Path:
+    path.write_text("".join(f"which standing desk, case {i}?\n" for i in range(n)))
+    return path
+
+
+def command(prompts: Path, out: Path, base_url: str, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "dfs_async",
+        "sweep",
+        str(prompts),
+        *TARGETS,
+        "--base-url",
+        base_url,
+        "--concurrency",
+        "4",
+        "--rate-limit",
+        "6000",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def interrupt(cmd: list[str], env: dict[str, str], out: Path, *, presses: int) -> tuple[int, str]:
+    """Run the sweep, press Ctrl-C ``presses`` times once results flow; exit status, output."""
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while lines(out) < 6:
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "no results arrived"
+            time.sleep(0.01)
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.1)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, output
+
+
+def test_ctrl_c_waits_for_calls_in_flight_and_a_rerun_pays_none_twice(tmp_path: Path) -> None:
+    prompts = write_prompts(tmp_path / "prompts.txt", 40)
+    out = tmp_path / "results.jsonl"
+    with EmulatorProcess(latency=(0.2, 0.5), seed=3) as emu:
+        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
+        cmd = command(prompts, out, emu.base_url)
+        code, output = interrupt(cmd, env, out, presses=1)
+        assert code == 130, output
+        assert "stopping: nothing more is sent; waiting for the" in output
+        assert "sweep interrupted" in output and "abandoned" not in output
+        # Every call the server charged is in the file: none was left unrecorded.
+        charged = [c for c in emu.record().calls if c.charged > 0]
+        assert len(charged) == sum(r.ok for r in read_results(out)) < 80
+
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        record = emu.record()
+    assert Counter(record.charges_by_key().values()) == {1: 80}  # 0 keys charged twice
+    assert len(read_results(out)) == 80
+
+
+def test_a_second_ctrl_c_abandons_and_says_how_many(tmp_path: Path) -> None:
+    prompts = write_prompts(tmp_path / "prompts.txt", 60)
+    out = tmp_path / "results.jsonl"
+    with EmulatorProcess(latency=(1.0, 1.5), seed=3) as emu:
+        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
+        code, output = interrupt(command(prompts, out, emu.base_url), env, out, presses=2)
+    assert code == 130, output
+    abandoned = next(line for line in output.splitlines() if line.strip().startswith("abandoned"))
+    assert int(abandoned.split()[1]) > 0 and "may pay for them again" in abandoned
+    assert "Traceback" not in output
+
+
+@pytest.mark.anyio
+async def test_resumed_max_cost_covers_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = write_prompts(tmp_path / "prompts.txt", 60)  # about $0.75 in all
+    out = tmp_path / "results.jsonl"
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.01), seed=1)) as emu:
+        monkeypatch.setenv("DATAFORSEO_LOGIN", emu.login)
+        monkeypatch.setenv("DATAFORSEO_PASSWORD", emu.password)
+        argv = ["sweep", str(prompts), *TARGETS, "--base-url", emu.base_url, "--out", str(out)]
+        cap = 0.3
+        assert await anyio.to_thread.run_sync(main, [*argv, "--max-cost", str(cap)]) == 1
+        first = emu.record.total_cost
+        assert 0.9 * cap <= first <= cap
+        capsys.readouterr()
+        # The same cap again: the file has spent it, so nothing more is sent.
+        assert await anyio.to_thread.run_sync(main, [*argv, "--max-cost", str(cap)]) == 1
+        err = capsys.readouterr().err
+        assert f"which counts against --max-cost ${cap:.4f}" in err
+        assert emu.record.total_cost == first
+        # A higher cap resumes up to it: both runs together stay under it.
+        assert await anyio.to_thread.run_sync(main, [*argv, "--max-cost", "0.5"]) == 1
+        assert 0.45 <= emu.record.total_cost <= 0.5
+        assert max(emu.record.charges_by_key().values()) == 1
+
+
+@pytest.mark.anyio
+async def test_samples_give_n_records_per_prompt_and_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts = write_prompts(tmp_path / "prompts.txt", 4)
+    out = tmp_path / "results.jsonl"
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.01))) as emu:
+        monkeypatch.setenv("DATAFORSEO_LOGIN", emu.login)
+        monkeypatch.setenv("DATAFORSEO_PASSWORD", emu.password)
+        argv = ["sweep", str(prompts), *TARGETS, "--base-url", emu.base_url, "--out", str(out)]
+        argv += ["--samples", "3", "--quiet"]
+        assert await anyio.to_thread.run_sync(main, argv) == 0
+        records = read_results(out)
+        assert len(records) == 4 * 2 * 3 and len({r.key for r in records}) == 24
+        per_prompt = Counter((r.prompt, r.platform) for r in records)
+        assert set(per_prompt.values()) == {3}
+        assert sorted({r.sample for r in records}) == [0, 1, 2]
+        assert await anyio.to_thread.run_sync(main, argv) == 0
+        assert len(emu.record.calls) == 24  # the re-run sent nothing
+
+
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATAFORSEO_LOGIN", "DATAFORSEO_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_dry_run_validates_every_item_without_credentials_or_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_credentials(monkeypatch)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("fine\n" + "x" * 501 + "\nalso fine\n")
+    out = tmp_path / "results.jsonl"
+    argv = ["sweep", str(prompts), *TARGETS, "--out", str(out), "--dry-run"]
+    argv += ["--base-url", "http://127.0.0.1:9"]  # nothing listens: any call would fail
+    assert main(argv) == 1
+    printed = capsys.readouterr().out
+    assert printed.count("invalid: item 2") == 2  # both targets
+    assert "6 items, 4 valid, 2 invalid; nothing was sent" in printed
+    assert not out.exists()
+
+
+@pytest.mark.anyio
+async def test_estimate_prices_the_calls_left_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = write_prompts(tmp_path / "prompts.txt", 10)
+    out = tmp_path / "results.jsonl"
+    half = write_prompts(tmp_path / "half.txt", 5)
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        monkeypatch.setenv("DATAFORSEO_LOGIN", emu.login)
+        monkeypatch.setenv("DATAFORSEO_PASSWORD", emu.password)
+        argv = ["sweep", str(half), *TARGETS, "--base-url", emu.base_url, "--out", str(out)]
+        assert await anyio.to_thread.run_sync(main, argv) == 0
+        calls = len(emu.record.calls)
+    before = out.read_bytes()
+    no_credentials(monkeypatch)
+    capsys.readouterr()
+    estimate = ["sweep", str(prompts), *TARGETS, "--out", str(out), "--estimate"]
+    assert await anyio.to_thread.run_sync(main, estimate) == 0
+    printed = capsys.readouterr().out
+    assert "already in the results file: 10 items" in printed
+    assert "estimate: 10 calls still to make" in printed
+    assert printed.count("(average in the results file)") == 2
+    assert out.read_bytes() == before and calls == 10
