@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import cpu, decode, governance, memory, overhead
+from . import cpu, decode, governance, memory, overhead, peers
 from ._report import Table, load_average, machine
 
 SUITES: dict[str, ModuleType] = {
@@ -38,7 +38,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N,N",
         help="calls per dfs_async run of the memory suite (default 10000,50000,200000)",
     )
+    parser.add_argument(
+        "--peers",
+        type=lambda text: frozenset(filter(None, (n.strip() for n in text.split(",")))),
+        metavar="NAME,NAME",
+        help="run only these peers (the cpu suite always adds the floor, its yardstick)",
+    )
     args = parser.parse_args(argv)
+    if args.peers:
+        try:
+            peers.select(args.peers)
+        except KeyError as exc:
+            parser.error(str(exc.args[0]))
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:
         parser.error(f"invalid choice: {', '.join(unknown)} (choose from {', '.join(SUITES)})")

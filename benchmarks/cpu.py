@@ -16,7 +16,7 @@ from dfs_async.testing import EmulatorProcess
 from ._report import Spread, Table
 from ._runner import run_child, spec_for, warm_up
 from ._spec import RunResult
-from .peers import Peer, all_peers
+from .peers import Peer, all_peers, get
 
 SLOTS = 16
 """Live calls in flight per platform (the floor: 64 in all)."""
@@ -24,6 +24,10 @@ CALLS = 4000
 """Calls per run; five rounds make 20,000 per peer."""
 ROUNDS = 5
 FLOOR = "floor"
+DFS = "dfs_async"
+REFERENCE = "dfs_async (GCRA)"
+"""The same client on the governor it shipped before (benchmarks/gcra_governor.py)."""
+UVLOOP = (DFS, REFERENCE, FLOOR)
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,13 @@ class Variant:
 
 
 def variants() -> list[Variant]:
-    """Every peer on the default loop; dfs_async and the floor on uvloop too."""
-    found = [Variant(p, False) for p in all_peers()]
-    found += [Variant(p, True) for p in all_peers() if p.name in ("dfs_async", FLOOR)]
+    """Every peer on the default loop (the floor always); dfs_async, its reference governor
+    and the floor on uvloop too."""
+    chosen = all_peers()
+    if FLOOR not in {p.name for p in chosen}:
+        chosen.append(get(FLOOR))
+    found = [Variant(p, False) for p in chosen]
+    found += [Variant(p, True) for p in chosen if p.name in UVLOOP]
     return found
 
 
@@ -115,19 +123,31 @@ def _verdicts(results: dict[str, list[RunResult]], calls: dict[str, int]) -> lis
     def per_call(label: str) -> list[float]:
         return [r.cpu / calls[label] for r in results.get(label, []) if not r.unavailable]
 
-    dfs, floor = per_call("dfs_async"), per_call(FLOOR)
-    dfs_uv = per_call("dfs_async + uvloop")
-    if not dfs or not floor or len(dfs) != len(floor):
-        return []
-    ratio = Spread.of([d / f for d, f in zip(dfs, floor, strict=True)])
-    lines = [
-        f"Goal (dfs_async within 1.3× of the floor's CPU per call): "
-        f"{'met' if ratio.median <= 1.3 else 'MISSED'} — {ratio.fmt('.2f')}×."
-    ]
-    if dfs_uv and len(dfs_uv) == len(floor):
-        uv = Spread.of([d / f for d, f in zip(dfs_uv, floor, strict=True)])
+    def ratio(a: list[float], b: list[float]) -> Spread | None:
+        if not a or len(a) != len(b):
+            return None
+        return Spread.of([x / y for x, y in zip(a, b, strict=True)])
+
+    dfs, floor = per_call(DFS), per_call(FLOOR)
+    lines = []
+    to_floor = ratio(dfs, floor)
+    if to_floor is not None:
+        lines.append(
+            f"Goal (dfs_async within 1.3× of the floor's CPU per call): "
+            f"{'met' if to_floor.median <= 1.3 else 'MISSED'} — {to_floor.fmt('.2f')}×."
+        )
+    uv = ratio(per_call(f"{DFS} + uvloop"), floor)
+    if uv is not None:
         below = "below" if uv.median < 1.0 else "not below"
         lines.append(
             f"uvloop: dfs_async on uvloop is {below} the default-loop floor — {uv.fmt('.2f')}×."
         )
+    for suffix in ("", " + uvloop"):
+        to_ref = ratio(per_call(DFS + suffix), per_call(REFERENCE + suffix))
+        if to_ref is not None:
+            lines.append(
+                f"Goal (dfs_async{suffix} within 1.05× of the CPU per call of the same client on "
+                f"the GCRA governor, same round): "
+                f"{'met' if to_ref.median <= 1.05 else 'MISSED'} — {to_ref.fmt('.3f')}×."
+            )
     return lines

@@ -49,8 +49,28 @@ class Peer:
         return None
 
 
+_selected: frozenset[str] | None = None
+
+
+def select(names: frozenset[str] | None) -> None:
+    """Run only the peers called ``names`` from now on (None: every peer)."""
+    global _selected
+    unknown = sorted((names or frozenset()) - {p.name for p in _every_peer()})
+    if unknown:
+        raise KeyError(f"no peer named {', '.join(map(repr, unknown))}; known: {_known()}")
+    _selected = names
+
+
 def all_peers() -> list[Peer]:
-    """Every peer module in this package, in table order."""
+    """Every peer module in this package (or those `select` chose), in table order."""
+    return [p for p in _every_peer() if _selected is None or p.name in _selected]
+
+
+def _known() -> str:
+    return ", ".join(p.name for p in _every_peer())
+
+
+def _every_peer() -> list[Peer]:
     found: list[Peer] = []
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):
@@ -64,7 +84,7 @@ def all_peers() -> list[Peer]:
 
 def get(name: str) -> Peer:
     """The peer called ``name``."""
-    for peer in all_peers():
+    for peer in _every_peer():
         if peer.name == name:
             return peer
-    raise KeyError(f"no peer named {name!r}; known: {', '.join(p.name for p in all_peers())}")
+    raise KeyError(f"no peer named {name!r}; known: {_known()}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dfs_async
 from dfs_async._decode import LIVE_DECODER
 
@@ -9,21 +11,34 @@ from .._spec import LIFTED_RATE, TARGETS, RunResult, RunSpec, Work, prompt_text
 from . import Decoder, Peer, Runner
 from ._common import Tally, closed_loop, run_loop
 
+GovernorFactory = Callable[[dfs_async.Limits], dfs_async.Governor]
+
 
 def load() -> Runner:
     """The dfs_async runner."""
     return lambda spec: run_loop(_main(spec), spec.uvloop)
 
 
-async def _main(spec: RunSpec) -> RunResult:
+def runner_with(make_governor: GovernorFactory) -> Runner:
+    """The dfs_async runner with another governor in place of its `LocalGovernor`."""
+    return lambda spec: run_loop(_main(spec, make_governor), spec.uvloop)
+
+
+async def _main(spec: RunSpec, make_governor: GovernorFactory | None = None) -> RunResult:
     lifted = spec.rate_limit is None
+    limits = dfs_async.Limits(
+        rate_limit=LIFTED_RATE if spec.rate_limit is None else spec.rate_limit,
+        rate_period=1.0 if lifted else spec.rate_period,
+        live_concurrency=spec.slots,
+    )
     client = dfs_async.AsyncClient(
         spec.login,
         spec.password,
         base_url=spec.base_url,
-        rate_limit=LIFTED_RATE if spec.rate_limit is None else spec.rate_limit,
-        rate_period=1.0 if lifted else spec.rate_period,
+        rate_limit=limits.rate_limit,
+        rate_period=limits.rate_period,
         live_concurrency=spec.slots,
+        governor=None if make_governor is None else make_governor(limits),
     )
     targets = [dfs_async.Target(platform, model) for platform, model in TARGETS]
     prompts = (prompt_text(n) for n in range(spec.calls // len(TARGETS)))
