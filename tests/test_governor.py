@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from dfs_async import Governor, Limits, LocalGovernor
+from dfs_async import Governor, Limits, LocalGovernor, Platform
+
+from ._virtual_time import run_virtual
 
 pytestmark = pytest.mark.anyio
 
@@ -75,3 +77,26 @@ async def test_cancel_while_waiting_for_the_token_frees_the_slot() -> None:
         await waiting
     assert g.state().platforms["chat_gpt"].in_use == 2
     g.close()
+
+
+def test_a_pause_holds_live_and_other_calls_alike() -> None:
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        g = LocalGovernor(Limits(rate_limit=300, rate_period=6.0), clock=loop.time)
+        await g.acquire("claude")
+        g.pause(6.0)  # a 40202: the server's window is full
+
+        async def call(platform: Platform | None) -> float:
+            await g.acquire(platform)
+            return loop.time()
+
+        times = await asyncio.gather(call("claude"), call(None), call("gemini"))
+        g.close()
+        return list(times)
+
+    times = run_virtual(main)
+    assert min(times) == pytest.approx(6.0)
+    # Past the pause the bucket is empty: its burst + 1 go at once, then one per interval.
+    assert sorted(times) == pytest.approx(
+        [6.0, 6.0, 6.0 + Limits(rate_limit=300, rate_period=6.0).interval]
+    )

@@ -8,17 +8,20 @@ from collections.abc import Callable
 
 from .._config import Limits
 from .._types import PLATFORMS, Platform
-from ._pacer import GCRA, Pacer
+from ._pacer import Pacer
 from ._protocol import GovernorState, PlatformState
 from ._slots import SlotPool
 
 
 class LocalGovernor:
-    """In-process governor: a `Pacer` for the account and a `SlotPool` per platform."""
+    """In-process governor: a `Pacer` for the account and a `SlotPool` per platform.
+
+    ``clock`` is the pacer's; it must run on the event loop's time base (see `Pacer`).
+    """
 
     def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
-        self._pacer = Pacer(GCRA(limits.interval, limits.burst), clock)
+        self._pacer = Pacer(limits.interval, limits.burst, clock)
         self._slots = {p: SlotPool(limits.concurrency_for(p)) for p in PLATFORMS}
 
     async def acquire(self, platform: Platform | None) -> None:

@@ -1,123 +1,118 @@
-"""Smooth rate pacing: a GCRA schedule behind a FIFO queue of waiters.
+"""The account's pacing: `aiolimiter.AsyncLimiter` as a smooth bucket, served in arrival order.
 
-The account limit is "N calls in any window of P seconds", measured at the server. A plain
-token bucket of capacity N (``aiolimiter.AsyncLimiter(N, P)``) admits N calls at once and then
-N/P per second, so a cold start can put nearly 2N calls in the first window. GCRA (the generic
-cell rate algorithm) instead keeps a *theoretical arrival time* ``tat``: a call may go at
-``t >= tat - tau`` and pushes ``tat`` to ``max(tat, t - T) + T``, with ``T = P / (N·(1-h))``
-and ``tau = (burst-1)·T``.
+The account limit is "N calls in any window of P seconds", measured at the server.
+``AsyncLimiter(N, P)``, the usual configuration, holds N units: it admits N calls at once and
+then N/P per second, so a cold start can put nearly 2N calls in the first window. Here the
+bucket is small and refilled smoothly instead: capacity ``C = burst + 1`` units, refilled over
+``C·T`` seconds, i.e. one unit per ``T = Limits.interval = P / (N·(1-h))``. A call may go when
+the bucket's level is at most ``C - 1`` and adds one unit; the level drains at ``1/T`` per
+second down to zero.
 
-The ``t - T`` (rather than the textbook ``t``) lets a call that the event loop woke a little
-late keep its place in the schedule instead of pushing every later call back: on a busy loop
-a millisecond lost per call would cost 5 % of the rate at 50 calls/s. The price is one call of
-extra burst, so every call's theoretical time lies within ``[t - T, t + tau]`` and any window
-of length P holds at most ``P/T + burst + 1`` calls; `Limits` keeps that within N, and the rest
-of the headroom ``h`` absorbs network jitter. Sustained demand runs at ``(1-h)·N/P``.
+**The window bound.** Over any window of length P the calls admitted are at most the free room
+at its start (at most C) plus what drains during it (P/T): ``P/T + burst + 1``. `Limits` keeps
+``floor(N·(1-h)) + burst + 1 <= N``, and the rest of the headroom ``h`` absorbs network jitter.
+Sustained demand runs at ``(1-h)·N/P``.
+
+**Why one unit more than the burst: the late-wake credit.** Under sustained demand the level
+sits between ``burst`` and ``burst + 1``. A waiter the event loop wakes δ late finds the level
+δ/T lower, adds its unit, and the next waiter's turn comes δ sooner: the schedule keeps its
+place instead of slipping by δ per call (a millisecond per call at 50 calls/s would cost 5 % of
+the rate). Only a spell long enough to drain the bucket empty loses time, which is idle time.
+This is exactly the GCRA the client used before (a call may go at ``t >= tat - tau`` and sets
+``tat = max(tat, t - T) + T``, ``tau = (burst-1)·T``): with ``level = (tat - t)/T + 1`` the two
+admit the same calls at the same times (benchmarks/gcra_governor.py keeps it as the reference).
+
+**What `AsyncLimiter` lacks, and the thin parts added here.**
+
+- *Its clock.* It reads ``loop.time()``; uvloop's advances once a millisecond, so at a rate
+  above ``C`` calls per millisecond (benchmarks lift the limit to 10⁹/s) it admitted only C per
+  tick and spun in between. `_Bucket` reads ``time.monotonic()``, the clock ``loop.time()``
+  reads on the default loop and the one uvloop's millisecond ticks follow: its timers still fire
+  within a tick of their time, and a late tick is what the credit absorbs.
+- *Arrival order.* When room frees, AsyncLimiter wakes its first waiter, but a newcomer that
+  runs before that waiter resumes takes the room, and the robbed waiter queues again at the
+  back. Here one call at a time waits in the bucket, behind an `asyncio.Lock` (first come,
+  first served); the others wait their turn at the lock.
+- *The pause after a 40202.* `pause` makes every call wait until the server's window has
+  emptied; a call that was already waiting in the bucket when the pause began spends its unit
+  on nothing (conservative) and takes a fresh one after the pause.
+- *Giving back a token granted to a call cancelled before it was sent.* AsyncLimiter adds a
+  call's unit only when the call resumes; one cancelled after being woken never adds it, and
+  the lock passes the turn to the next call in line. Nothing is taken, so nothing is given back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 
+from aiolimiter import AsyncLimiter
 
-class GCRA:
-    """The pacing arithmetic alone, on plain numbers, so tests can drive time."""
 
-    __slots__ = ("_paused_until", "_tat", "interval", "tau")
+class _Bucket(AsyncLimiter):
+    """`AsyncLimiter` on a clock of our choosing; it reads ``loop.time()`` itself."""
 
-    def __init__(self, interval: float, burst: int = 1) -> None:
-        self.interval = interval
-        self.tau = (burst - 1) * interval
-        self._tat = float("-inf")
-        self._paused_until = float("-inf")
+    __slots__ = ("_clock",)
 
-    def earliest(self, now: float) -> float:
-        """The first time at or after ``now`` when a call may go."""
-        return max(now, self._tat - self.tau, self._paused_until)
+    def __init__(self, capacity: int, period: float, clock: Callable[[], float]) -> None:
+        super().__init__(capacity, period)
+        self._clock = clock
 
-    def take(self, now: float) -> bool:
-        """Let one call go at ``now`` if the schedule allows it."""
-        if now < self._tat - self.tau or now < self._paused_until:
-            return False
-        self._tat = max(self._tat, now - self.interval) + self.interval
-        return True
-
-    def give_back(self) -> None:
-        """Undo one `take` whose call was never sent (its waiter was cancelled)."""
-        self._tat -= self.interval
-
-    def pause_until(self, until: float) -> None:
-        """Let nothing go before ``until`` (the server said its window is full)."""
-        self._paused_until = max(self._paused_until, until)
+    def _leak(self) -> None:
+        # AsyncLimiter._leak, reading self._clock where it reads loop.time(). Its timers are
+        # set with loop.call_at on these readings, so the clock must run on the loop's base.
+        now = self._clock()
+        if self._level:
+            elapsed = now - self._last_check
+            self._level = max(self._level - elapsed * self._rate_per_sec, 0.0)
+        self._last_check = now
 
 
 class Pacer:
-    """Hands out send permissions in arrival order, spaced by a `GCRA` schedule."""
+    """Admits calls at one per ``interval``, ``burst`` back to back, in arrival order.
 
-    def __init__(self, gcra: GCRA, clock: Callable[[], float] = time.monotonic) -> None:
-        self._gcra = gcra
+    ``clock`` must run on the event loop's time base: ``time.monotonic`` (the default), or
+    ``loop.time`` where a test controls it.
+    """
+
+    def __init__(
+        self, interval: float, burst: int = 1, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        capacity = burst + 1
+        self.interval = interval
+        self._bucket = _Bucket(capacity, capacity * interval, clock)
         self._clock = clock
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
+        self._line = asyncio.Lock()
+        self._paused_until = float("-inf")
+        self._queued = 0
 
     @property
     def waiting(self) -> int:
         """Calls queued for a rate token."""
-        return sum(1 for f in self._waiters if not f.done())
-
-    def _now(self) -> float:
-        # Not loop.time(): uvloop's only advances once a millisecond, which would cap the
-        # pacer at one or two calls per tick whatever the configured rate.
-        return self._clock()
+        return self._queued
 
     async def acquire(self) -> None:
-        """Wait for this call's turn; cancelling the wait returns the token."""
-        if not self._waiters and self._gcra.take(self._now()):
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        self._arm()
+        """Wait for this call's turn; a cancelled wait takes nothing."""
+        self._queued += 1
         try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                # Granted, then cancelled before it could send: the call never happened.
-                self._gcra.give_back()
-                self._arm()
-            raise
+            async with self._line:
+                while True:
+                    wait = self._paused_until - self._clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
+                    await self._bucket.acquire()
+                    if self._paused_until <= self._clock():
+                        return
+                    # Paused while this call waited in the bucket: its unit is spent on
+                    # nothing; wait the pause out and take a fresh one.
+        finally:
+            self._queued -= 1
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller for ``seconds`` from now."""
-        self._gcra.pause_until(self._now() + seconds)
-
-    def _arm(self) -> None:
-        """Make sure a timer will wake the head of the queue at its time."""
-        if self._timer is not None or not self._waiters:
-            return
-        loop = asyncio.get_running_loop()
-        delay = self._gcra.earliest(self._now()) - self._now()
-        self._timer = loop.call_later(max(delay, 0.0), self._wake)
-
-    def _wake(self) -> None:
-        self._timer = None
-        waiters = self._waiters
-        now = self._now()
-        while waiters:
-            head = waiters[0]
-            if head.done():  # cancelled while queued: it holds nothing
-                waiters.popleft()
-                continue
-            if not self._gcra.take(now):
-                break
-            waiters.popleft()
-            head.set_result(None)
-        self._arm()
+        """Hold every caller for ``seconds`` from now (the server said its window is full)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def close(self) -> None:
-        """Cancel the wake-up timer (the client is closing)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Nothing to drop: every timer the pacer sets belongs to a call waiting in it."""
