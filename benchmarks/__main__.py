@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import cpu, decode, governance, memory, overhead, peers
+from . import cpu, decode, governance, governor, memory, overhead, peers
 from ._report import Table, load_average, machine
 
 SUITES: dict[str, ModuleType] = {
     "governance": governance,
     "cpu": cpu,
+    "governor": governor,
     "decode": decode,
     "memory": memory,
     "overhead": overhead,

@@ -17,6 +17,7 @@ PACKAGES = (
     "aiohttp",
     "msgspec",
     "aiolimiter",
+    "anyio",
     "aiometer",
     "dataforseo-client",
     "pydantic",

@@ -81,7 +81,7 @@ class Pacer:
     ) -> None:
         capacity = burst + 1
         self.interval = interval
-        self._bucket = _Bucket(capacity, capacity * interval, clock)
+        self._bucket: AsyncLimiter = _Bucket(capacity, capacity * interval, clock)
         self._clock = clock
         self._line = asyncio.Lock()
         self._paused_until = float("-inf")
@@ -94,6 +94,10 @@ class Pacer:
 
     async def acquire(self) -> None:
         """Wait for this call's turn; a cancelled wait takes nothing."""
+        if not self._queued and self._paused_until <= self._clock() and self._bucket.has_capacity():
+            # Nobody in line, no pause, room in the bucket: this acquire cannot suspend.
+            await self._bucket.acquire()
+            return
         self._queued += 1
         try:
             async with self._line:

@@ -58,12 +58,14 @@ class SlotPool:
     async def acquire(self) -> None:
         """Take a slot, waiting in line if all are in use; cancelling the wait takes nothing."""
         borrower = object()
-        try:
-            # A free slot without the cancel-shielded checkpoint (one pass of the event loop)
-            # that acquire_on_behalf_of adds to every call; a call in line waits in its queue.
-            self._limiter.acquire_on_behalf_of_nowait(borrower)
-        except anyio.WouldBlock:
-            await self._limiter.acquire_on_behalf_of(borrower)
+        limiter = self._limiter
+        if limiter.available_tokens > 0:
+            # A free slot means nobody is in line (a freed slot goes straight to the first
+            # waiter). Taken without the cancel-shielded checkpoint, a pass of the event loop,
+            # that acquire_on_behalf_of adds to every call.
+            limiter.acquire_on_behalf_of_nowait(borrower)
+        else:
+            await limiter.acquire_on_behalf_of(borrower)
         self._borrowers.append(borrower)
 
     def release(self) -> None:
