@@ -110,38 +110,45 @@ class Budget:
             return dearest * (1.0 + COST_HEADROOM)
         return self._default if self._default is not None else DEFAULT_COSTS[key[0]]
 
-    async def admit(self, key: PriceKey) -> float:
+    async def admit(self, key: PriceKey, *, floor: float = 0.0) -> float:
         """Reserve room for one call and return the amount; raise if it may not go.
 
         Waits while the call fits once calls in flight have settled; raises
-        `BudgetExceededError` once it cannot fit whatever they cost.
+        `BudgetExceededError` once it cannot fit whatever they cost. ``floor`` is the least
+        to reserve (a Standard task's prepayment, charged whatever the answer costs).
         """
-        cap = self.max_cost
-        while True:
-            estimate = self.estimate(key)
-            if cap is None or self.spent + self.reserved + estimate <= cap + _ROUNDING:
-                break
-            # The least the call may cost: the dearest answer seen, without the headroom.
-            least = self._seen.dearest(key) or estimate
-            if self.spent + least > cap + _ROUNDING:
-                # A target with no answer yet may still learn a lower estimate from its first.
-                if self._seen.dearest(key) is not None or not self._in_flight[key]:
-                    self.refused += 1
-                    raise BudgetExceededError(
-                        f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and the next "
-                        f"{key[0]} call is estimated at ${least:.4f}; not sent"
-                    )
-            elif not self._in_flight.total():
-                # The last room of the cap: less than the headroom, but the dearest answer
-                # seen fits. Alone in flight, the call may have all of it.
-                estimate = cap - self.spent
-                break
+        while (reserved := self.try_admit(key, floor=floor)) is None:
             if self._settled is None:
                 self._settled = asyncio.Event()
             await self._settled.wait()
-        self.reserved += estimate
+        return reserved
+
+    def try_admit(self, key: PriceKey, *, floor: float = 0.0) -> float | None:
+        """`admit` without waiting: the amount reserved, or None if the call must wait."""
+        cap = self.max_cost
+        estimate = max(self.estimate(key), floor)
+        if cap is None or self.spent + self.reserved + estimate <= cap + _ROUNDING:
+            return self._reserve(key, estimate)
+        # The least the call may cost: the dearest answer seen, without the headroom.
+        least = max(self._seen.dearest(key) or estimate, floor)
+        if self.spent + least > cap + _ROUNDING:
+            # A target with no answer yet may still learn a lower estimate from its first.
+            if self._seen.dearest(key) is not None or not self._in_flight[key]:
+                self.refused += 1
+                raise BudgetExceededError(
+                    f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and the next "
+                    f"{key[0]} call is estimated at ${least:.4f}; not sent"
+                )
+        elif not self._in_flight.total():
+            # The last room of the cap: less than the headroom, but the dearest answer
+            # seen fits. Alone in flight, the call may have all of it.
+            return self._reserve(key, cap - self.spent)
+        return None
+
+    def _reserve(self, key: PriceKey, amount: float) -> float:
+        self.reserved += amount
         self._in_flight[key] += 1
-        return estimate
+        return amount
 
     def settle(self, key: PriceKey, reserved: float, cost: float | None) -> None:
         """Replace a call's reservation by its cost (None: unknown, counted as reserved)."""

@@ -181,6 +181,25 @@ def _parser() -> argparse.ArgumentParser:
         help="share the account's limits with every other process on this Redis "
         "(default: $DFS_REDIS_URL; needs dfs_async[redis])",
     )
+    sweep.add_argument(
+        "--method",
+        choices=("live", "standard"),
+        default="live",
+        help="live (default), or standard: ChatGPT/Claude/Gemini tasks posted 100 per call and "
+        "collected when ready (Perplexity stays on Live)",
+    )
+    sweep.add_argument(
+        "--tasks-ready-limit", type=int, metavar="N", help="tasks_ready calls per period (20)"
+    )
+    sweep.add_argument(
+        "--tasks-ready-period", type=float, metavar="S", help="tasks_ready period, seconds (60)"
+    )
+    sweep.add_argument(
+        "--resolve-after",
+        type=float,
+        metavar="S",
+        help="seconds to look for a maybe-posted task in tasks_ready before posting it again (900)",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress line, only the summary")
 
     models = commands.add_parser(

@@ -30,12 +30,14 @@ FLAGS: Final = {
 
 EMULATOR_LATENCY: Final[tuple[float, float]] = (0.2, 0.8)
 """Service time of ``--emulator`` calls: short enough for a demo, long enough to overlap."""
+EMULATOR_STANDARD_DELAY: Final[tuple[float, float]] = (1.0, 3.0)
+"""How long ``--emulator`` Standard tasks take (the real API: minutes)."""
 
 
 async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClient:
     """The client the arguments ask for, with the emulator started first if asked."""
     options: dict[str, Any] = {}
-    for name in ("rate_limit", "rate_period", "timeout"):
+    for name in ("rate_limit", "rate_period", "timeout", "tasks_ready_limit", "tasks_ready_period"):
         if (value := getattr(args, name, None)) is not None:
             options[name] = value
     if (redis_url := getattr(args, "redis_url", None)) is not None:
@@ -51,7 +53,10 @@ async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClien
 
         if args.base_url is not None:
             raise UsageError("--emulator and --base-url exclude each other")
-        emulator = Emulator(EmulatorConfig(latency=EMULATOR_LATENCY, seed=0))
+        config = EmulatorConfig(
+            latency=EMULATOR_LATENCY, standard_delay=EMULATOR_STANDARD_DELAY, seed=0
+        )
+        emulator = Emulator(config)
         emu = await stack.enter_async_context(emulator)
         login, password, options["base_url"] = emu.login, emu.password, emu.base_url
         if not getattr(args, "quiet", False):

@@ -38,6 +38,7 @@ from ._inputs import (
     read_prompts,
 )
 from ._progress import Progress
+from ._standard import STANDARD_PLATFORMS
 
 WATCH_INTERVAL: Final = 0.05
 """Seconds between two looks at the client's counters for an unreachable server."""
@@ -146,6 +147,8 @@ class Sweep:
                 max_cost=args.max_cost,
                 samples=args.samples,
                 control=self.control,
+                method=args.method,
+                **({} if args.resolve_after is None else {"resolve_after": args.resolve_after}),
             )
             ticker = asyncio.create_task(self._tick())
             consumer = asyncio.create_task(self._consume(stream))
@@ -287,6 +290,12 @@ class Sweep:
             )
         if sink is not None and (left := self._failed_in_file()):
             extra.append(("failed in file", f"{left} (re-run to resend; exit status 1)"))
+        if self.args.method == "standard":
+            live = sorted({t.platform for t in self.targets} - set(STANDARD_PLATFORMS))
+            note = "standard"
+            if live:
+                note += f" ({', '.join(live)} on Live: no Standard method)"
+            extra.append(("method", note))
         return self.progress.summary(
             skipped=skipped,
             out=str(self.out),
@@ -341,6 +350,8 @@ def _resume_note(sink: JsonlSink, retry_failed: bool, max_cost: float | None) ->
             f"; the file already spent ${sink.spent:.4f}, which counts against --max-cost "
             f"${max_cost:.4f} (${max(0.0, max_cost - sink.spent):.4f} left)"
         )
+    if sink.posted:
+        note += f", {_items(len(sink.posted), 'posted')} collected, not posted again"
     resent = len(sink.failed) - (0 if retry_failed else len(sink.settled))
     if resent:
         note += f", {_items(resent, 'failed')} sent again"

@@ -17,12 +17,15 @@ from typing import Any, Final
 from ._budget import Budget
 from ._client import AsyncClient
 from ._control import CURRENT_CALL, CallWatch, SweepControl
-from ._errors import DFSError
+from ._errors import DFSError, ValidationError
 from ._keyset import KeySet
 from ._plan import Prompts, SweepItem, check_samples, plan_items, routes_for
+from ._receiver import CallbackReceiver
 from ._results import PromptResult, Target
 from ._retry import outcome_unknown
 from ._sink import JsonlSink
+from ._standard import STANDARD_PLATFORMS
+from ._standard_sweep import DEFAULT_RESOLVE_AFTER, StandardRun
 from ._types import PLATFORMS, Platform
 
 SPARE_WORKERS: Final = 2
@@ -47,6 +50,9 @@ async def iter_prompts(
     cost_estimate: float | None = None,
     timeout: float | None = None,
     control: SweepControl | None = None,
+    method: str = "live",
+    receiver: CallbackReceiver | None = None,
+    resolve_after: float = DEFAULT_RESOLVE_AFTER,
     **fields: Any,
 ) -> AsyncGenerator[PromptResult, None]:
     """Send every prompt to every target and yield results as they complete.
@@ -83,6 +89,18 @@ async def iter_prompts(
         and their costs seed the estimates.
     control:
         A `SweepControl` to stop the sweep gracefully (``control.stop()``) and watch it.
+    method:
+        ``"live"`` (default), or ``"standard"``: ChatGPT, Claude and Gemini items are posted
+        as Standard tasks, up to 100 per call, and collected when ready (Perplexity has no
+        Standard method and stays on Live). Each task is recorded in the sink just before
+        and as soon as it is posted, so a re-run collects it instead of posting it again
+        (whatever its ``method``). Each task's ``tag`` is the item's key. A stop (or Ctrl-C)
+        ends a Standard sweep at once: what was posted is in the sink, collected by a re-run.
+    receiver, resolve_after:
+        With ``method="standard"``: a running `CallbackReceiver` to post with its
+        ``postback_url`` (results arrive without a task_get each); and how long to look for
+        a maybe-posted item (answer lost, run killed mid-post) in tasks_ready before posting
+        it again.
 
     Identical items (same key) are sent once; the repeats are skipped and counted in
     ``control.duplicates``. Ending early, with calls in flight:
@@ -115,6 +133,9 @@ async def iter_prompts(
         default=cost_estimate,
         seen=out.costs if out is not None else None,
     )
+    if method not in ("live", "standard"):
+        raise ValidationError("method", f"expected 'live' or 'standard', got {method!r}")
+    posted = out.posted if out is not None else {}
     slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
     queues: dict[Platform, asyncio.Queue[SweepItem | object]] = {}
     results: asyncio.Queue[PromptResult | object] = asyncio.Queue(maxsize=max(64, slot_total))
@@ -122,6 +143,28 @@ async def iter_prompts(
     failure: list[BaseException] = []
     finishing: list[asyncio.Task[None]] = []
     lanes = _Lanes()
+    engine: list[tuple[StandardRun, asyncio.Task[None]]] = []
+
+    async def emit(result: PromptResult) -> None:
+        if out is not None:
+            out.write(result)  # durable before anything else can go wrong
+        if not lanes.closing:
+            await results.put(result)
+
+    def standard_run() -> StandardRun:
+        if not engine:
+            run = StandardRun(
+                client,
+                sink=out,
+                budget=budget,
+                emit=emit,
+                receiver=receiver,
+                resolve_after=resolve_after,
+            )
+            task = asyncio.create_task(run.run())
+            task.add_done_callback(on_done)
+            engine.append((run, task))
+        return engine[0][0]
 
     def on_done(task: asyncio.Task[None]) -> None:
         # Any task that dies (a worker or the reader) ends the sweep with its exception at
@@ -160,14 +203,23 @@ async def iter_prompts(
                 if out is not None:
                     out.write(item)
                 await results.put(item)
+            elif item.key in posted:  # an earlier run posted it: collect it, never repost
+                standard_run().adopt(item, posted[item.key])
+            elif method == "standard" and item.platform in STANDARD_PLATFORMS:
+                await standard_run().inbox.put(item)
             else:
                 await queue_for(item.platform).put(item)
         for p, q in queues.items():
             for _ in range(client.limits.concurrency_for(p) + SPARE_WORKERS):
                 await q.put(_DONE)
+        if engine:
+            await engine[0][0].close_input()
         # wait(), not gather(): cancelling the reader (a graceful stop) must not cancel them.
-        if crew:
-            await asyncio.wait([w for w, _ in crew])
+        if crew or engine:
+            await asyncio.wait([w for w, _ in crew] + [t for _, t in engine])
+        for _, task in engine:
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
         for worker, _ in crew:
             if not worker.cancelled() and (exc := worker.exception()) is not None:
                 raise exc
@@ -180,6 +232,8 @@ async def iter_prompts(
         # Read no more input and drop every call not on the wire; the rest finish, are
         # recorded and handed on, then the stream ends.
         reader.cancel()
+        for _, task in engine:
+            task.cancel()  # posted tasks are in the sink: a re-run collects them
         for worker, watch in crew:
             if not watch.sending and not watch.delivering:
                 worker.cancel()
@@ -213,7 +267,7 @@ async def iter_prompts(
                 await _wind_down(control, lanes, results, crew)
         finally:
             control.abandoned += sum(1 for w, watch in crew if watch.sending and not w.done())
-            tasks = [reader, *finishing, *(w for w, _ in crew)]
+            tasks = [reader, *finishing, *(w for w, _ in crew), *(t for _, t in engine)]
             for task in tasks:
                 task.cancel()
             # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot.

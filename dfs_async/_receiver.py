@@ -66,7 +66,8 @@ class CallbackReceiver:
         port: int = 0,
         public_url: str | None = None,
     ) -> None:
-        self._handler = handler
+        self.handler = handler
+        """Awaited for each delivery; may be set after construction (a sweep installs its own)."""
         self._host = host
         self._port = port
         self._public_url = public_url.rstrip("/") if public_url else None
@@ -161,11 +162,11 @@ class CallbackReceiver:
         if not secrets.compare_digest(request.match_info["token"], self._token):
             self.rejected += 1
             return web.Response(status=404)
-        if self._handler is None:
+        if self.handler is None:
             self._queue.put_nowait(delivery)
         else:
             try:
-                await self._handler(delivery)
+                await self.handler(delivery)
             except Exception:
                 self.rejected += 1
                 return web.Response(status=500)  # DataForSEO lists the task in tasks_ready

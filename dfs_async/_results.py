@@ -80,6 +80,11 @@ class PromptResult:
     """The caller's id of the input row (`PromptItem`); never sent."""
     metadata: Mapping[str, Any] | None = None
     """The caller's free-form data of the input row (`PromptItem`); never sent."""
+    task_id: str | None = None
+    """The Standard task that answered (``method="standard"``); None for Live calls."""
+    charged: float | None = None
+    """USD charged when the answer's own ``cost`` does not say it: a Standard task's base
+    price plus the LLM's cost (task_get answers report 0, the prepayment was taken earlier)."""
 
     @property
     def ok(self) -> bool:
@@ -90,6 +95,8 @@ class PromptResult:
     def cost(self) -> float:
         """USD known to be charged for this prompt (an error may be charged too); 0.0 when the
         charge is unknown (see ``cost_estimate``)."""
+        if self.charged is not None:
+            return self.charged
         if self.response is not None:
             return self.response.cost
         return self.error.cost if isinstance(self.error, APIError) else 0.0
@@ -133,6 +140,12 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     id: ItemId | None = None
     """The input row's own id, to match a record back to its row."""
     metadata: dict[str, Any] | None = None
+    task_id: str | None = None
+    """The Standard task id: of the task that answered, or of one posted and not collected."""
+    posted: bool = False
+    """Not a result: the item was posted as a Standard task (``task_id``, or None while the
+    task_post answer is awaited or was lost) and will be collected; ``cost`` is what posting
+    charged. A later record of the same key supersedes it."""
     error: ErrorRecord | None = None
     response: LiveResponse | None = None
 
@@ -155,6 +168,7 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
             sample=result.sample,
             id=result.id,
             metadata=dict(result.metadata) if result.metadata is not None else None,
+            task_id=result.task_id,
             error=None
             if error is None
             else ErrorRecord(

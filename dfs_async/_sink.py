@@ -52,6 +52,8 @@ class _KeyStatus(msgspec.Struct):
     web_search: bool = False
     cost: float = 0.0
     cost_estimate: float | None = None
+    posted: bool = False
+    task_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -125,6 +127,9 @@ class JsonlSink:
         a resumed sweep's ``max_cost`` covers the whole file, so it starts from here."""
         self.costs = CostsSeen()
         """Costs of the file's answers per target, for the estimates of the calls left."""
+        self.posted: dict[str, str | None] = {}
+        """Keys posted as Standard tasks and not collected: task id, or None when the
+        task_post answer never arrived (resolved through tasks_ready tags)."""
         self.unreadable_lines = 0
         """Lines of the file, as opened, that are not records (skipped, kept in the file)."""
         self.first_unreadable_line: int | None = None
@@ -205,15 +210,30 @@ class JsonlSink:
         decoder = msgspec.json.Decoder(_KeyStatus)
 
         def note(rec: _KeyStatus) -> None:
+            if rec.posted:
+                if rec.key not in self.done:
+                    # An id, once known, is never forgotten by a later "posting" line.
+                    self.posted[rec.key] = rec.task_id or self.posted.get(rec.key)
+                    if rec.cost:
+                        prepaid[rec.key] = rec.cost
+                    self.failed.discard(rec.key)
+                    self.settled.discard(rec.key)
+                return
+            self.posted.pop(rec.key, None)
+            prepaid.pop(rec.key, None)
             self._note(rec.key, rec.ok, rec.error is not None and rec.error.settled)
             self.spent += rec.cost + (rec.cost_estimate or 0.0)
             platform = rec.platform
             if rec.cost > 0 and platform in PLATFORMS:
                 self.costs.add((platform, rec.model_name, rec.web_search), rec.cost)
 
+        # Prepayments of Standard tasks not collected yet: spent until their results come.
+        prepaid: dict[str, float] = {}
         # A duplicate shares the offset and the lock; closing it releases neither.
         with open(os.dup(fd), "rb") as reader:
-            return _scan(reader, decoder, note)
+            scan = _scan(reader, decoder, note)
+        self.spent += sum(prepaid.values())
+        return scan
 
     def _note(self, key: str, ok: bool, settled: bool) -> None:
         if ok:
@@ -229,13 +249,17 @@ class JsonlSink:
 
     def write(self, result: PromptResult) -> None:
         """Append and flush the record of ``result``; `ResultsFileError` if it cannot be."""
+        # The key sets describe the file as it was opened and are not grown here: a sweep of
+        # millions would otherwise keep every key in memory for nothing.
+        self.write_record(ResultRecord.of(result))
+
+    def write_record(self, record: ResultRecord) -> None:
+        """Append and flush one record (a result's, or a Standard task's "posted" record)."""
         if self._fd is None:
             raise RuntimeError("JsonlSink is not open; use 'with JsonlSink(path)' or open()")
         if self._broken is not None:
             raise self._broken
-        # The key sets describe the file as it was opened and are not grown here: a sweep of
-        # millions would otherwise keep every key in memory for nothing.
-        line = self._encoder.encode(ResultRecord.of(result)) + b"\n"
+        line = self._encoder.encode(record) + b"\n"
         try:
             _write_all(self._fd, line)
         except OSError as exc:

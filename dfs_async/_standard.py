@@ -45,6 +45,10 @@ from ._window import WindowLimiter
 if TYPE_CHECKING:
     from ._client import AsyncClient
 
+STANDARD_BASE_PRICE: Final = 0.0002
+"""DataForSEO's own price per Standard task; the LLM's cost comes on top (API.md §6)."""
+PREPAYMENT: Final = 0.01
+"""Taken per task at posting; what exceeds the real cost is refunded (API.md §6)."""
 MAX_TASKS_PER_POST: Final = 100
 """task_post accepts up to 100 tasks per call; the rest get 40006 (API.md §2)."""
 STANDARD_PLATFORMS: Final[tuple[Platform, ...]] = ("chat_gpt", "claude", "gemini")

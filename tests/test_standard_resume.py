@@ -1,0 +1,101 @@
+"""A ``--method standard`` sweep killed with SIGKILL and run again: every prompt posted exactly
+once and answered exactly once, as the emulator (another process, so its record survives the
+kill) saw it. Perplexity, which has no Standard method, stays on Live in the same sweep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import msgspec
+
+from dfs_async import ResultRecord
+from dfs_async.testing import EmulatorProcess
+
+PROMPTS = 300
+RATE = ["--rate-limit", "400", "--rate-period", "2"]
+READY = ["--tasks-ready-limit", "8", "--tasks-ready-period", "1"]
+
+
+def records(path: Path) -> list[ResultRecord]:
+    """Every whole line; a line torn by the kill is left out, as the sink does."""
+    decoder = msgspec.json.Decoder(ResultRecord)
+    return [decoder.decode(line) for line in path.read_bytes().split(b"\n")[:-1]]
+
+
+def sweep_command(prompts: Path, out: Path, base_url: str) -> list[str]:
+    return [
+        sys.executable, "-m", "dfs_async", "sweep", str(prompts),
+        "--platform", "claude", "--model", "claude-sonnet-4-0",
+        "--platform", "perplexity", "--model", "sonar",
+        "--method", "standard", "--resolve-after", "2",
+        *RATE, *READY, "--concurrency", "4",
+        "--base-url", base_url, "--quiet", "--out", str(out),
+    ]  # fmt: skip
+
+
+def test_sigkill_then_rerun_posts_and_answers_every_prompt_once(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text(
+        "".join(f"which crm suits a small agency, case {i}?\n" for i in range(PROMPTS))
+    )
+    out = tmp_path / "results.jsonl"
+    config = {
+        "latency": (0.02, 0.06),
+        "standard_delay": (0.3, 1.0),
+        "rate_limit": 400,
+        "rate_period": 2.0,
+        "tasks_ready_limit": 8,
+        "tasks_ready_period": 1.0,
+        "seed": 12,
+    }
+    with EmulatorProcess(**config) as emu:  # type: ignore[arg-type]
+        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
+        command = sweep_command(prompts, out, emu.base_url)
+        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert first.poll() is None, "the sweep ended before it could be killed"
+                assert time.monotonic() < deadline, "no Standard result arrived"
+                done = (
+                    [r for r in records(out) if r.ok and r.platform == "claude"]
+                    if out.exists()
+                    else []
+                )
+                if len(done) >= 20:
+                    break
+                time.sleep(0.01)
+            first.send_signal(signal.SIGKILL)
+        finally:
+            first.wait(timeout=10)
+        before = records(out)
+        killed_with = {r.key for r in before if r.posted} - {r.key for r in before if r.ok}
+        assert killed_with, "the kill left no posted task outstanding"
+
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr
+        assert "perplexity on Live" in second.stdout
+        record = emu.record()
+
+    standard = record.standard
+    assert standard.posted_twice() == {}  # every prompt posted exactly once, across the kill
+    assert len(standard.posts) == PROMPTS
+    assert max(standard.post_sizes) <= 100
+    assert standard.uncollected() == []
+    assert record.max_calls_in_window(2.0) <= 400
+    assert standard.max_ready_calls_in_window(1.0) <= 8
+    assert 40202 not in record.codes
+    answered = Counter((r.platform, r.prompt) for r in records(out) if r.ok)
+    assert len(answered) == 2 * PROMPTS
+    assert set(answered.values()) == {1}
+    latest = {r.key: r for r in records(out)}
+    assert all(r.ok for r in latest.values())
+    assert {r.task_id for r in latest.values() if r.platform == "claude"} == {
+        p.id for p in standard.posts
+    }
