@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import cpu, decode, governance, governor, memory, overhead, peers
+from . import cpu, decode, governance, governor, memory, overhead, peers, shared
 from ._report import Table, load_average, machine
 
 SUITES: dict[str, ModuleType] = {
@@ -20,6 +20,7 @@ SUITES: dict[str, ModuleType] = {
     "decode": decode,
     "memory": memory,
     "overhead": overhead,
+    "shared": shared,
 }
 
 

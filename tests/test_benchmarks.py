@@ -25,9 +25,14 @@ TITLES = {
     "decode": ("decode one Live answer",),
     "memory": ("peak RSS of a streaming sweep", "peak RSS of resuming"),
     "overhead": ("added latency per call",),
+    "shared": ("shared governance: N processes", "client CPU per call with Redis"),
 }
 
-ROW = {"decode": "| msgspec → dfs_async", "governor": "| LocalGovernor (aiolimiter + anyio) |"}
+ROW = {
+    "decode": "| msgspec → dfs_async",
+    "governor": "| LocalGovernor (aiolimiter + anyio) |",
+    "shared": "| dfs_async",
+}
 """How the package's row starts where it is not called dfs_async."""
 
 

@@ -1,6 +1,6 @@
 """One account, several processes: the shared governor as the server sees it.
 
-Real processes (``tests/_shared_worker.py``), one emulator process enforcing the account's
+Real processes (``benchmarks/_shared_child.py``), one emulator process enforcing the account's
 limits (scaled to 300 calls / 6 s and 6 slots per platform) and a real ``redis-server``
 started here. Every assertion reads the emulator's record of what arrived.
 """
@@ -21,9 +21,8 @@ from typing import Any
 import msgspec
 import pytest
 
+from benchmarks._shared_child import WorkerSpec
 from dfs_async.testing import CallRecord, EmulatorProcess, RedisServer, ServerRecord
-
-from ._shared_worker import WorkerSpec
 
 REPO = Path(__file__).resolve().parents[1]
 RATE_LIMIT, RATE_PERIOD, SLOTS = 300, 6.0, 6
@@ -48,7 +47,7 @@ def spawn(emulator: EmulatorProcess, redis: RedisServer, **fields: Any) -> subpr
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests._shared_worker", msgspec.json.encode(spec).decode()],
+        [sys.executable, "-m", "benchmarks._shared_child", msgspec.json.encode(spec).decode()],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,

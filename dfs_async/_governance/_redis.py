@@ -178,16 +178,15 @@ class RedisGovernor:
         assert self._ahead is not None
         while (pause := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110 - a deadline
             await asyncio.sleep(pause)
-        waiter = f"{self._process}|{next(self._ids)}"
         # Few reservations ahead per process: the account's schedule then interleaves the
         # processes call by call, and no slot idles while its call waits far down the schedule.
         async with self._ahead:
-            granted, delay = await self._ask(platform, waiter)
-            if granted:
+            delay, queued = await self._ask(platform)
+            if queued is None:
                 await self._until_send(platform, delay)
                 return
         assert platform is not None  # only a slot can be queued for
-        delay = await self._queue(platform, waiter)
+        delay = await self._queue(platform, *queued)
         await self._until_send(platform, delay)
 
     async def _until_send(self, platform: Platform | None, delay: float) -> None:
@@ -299,31 +298,37 @@ class RedisGovernor:
             ]
         return loop
 
-    async def _ask(self, platform: Platform | None, waiter: str) -> tuple[bool, float]:
-        """Run the acquire script, waiting for Redis within the fail-closed bound."""
+    async def _ask(
+        self, platform: Platform | None
+    ) -> tuple[float, tuple[str, asyncio.Future[float]] | None]:
+        """Run the acquire script, waiting for Redis within the fail-closed bound.
+
+        Returns the delay before the send, or the waiter id and future of a queued call.
+        """
         assert self._scripts is not None
-        slots = self.limits.concurrency_for(platform) if platform is not None else 0
-        args: list[str | int] = [
-            self._process,
-            waiter,
-            platform or "",
-            self._interval_us,
-            self._tau_us,
-            slots,
-            round(self._lease * 1e6),
-            self._presence_ms,
-            uuid.uuid4().hex,
-            round(3 * self.tick * 1e6),
-        ]
-        backoff = _BACKOFF[0]
         loop = asyncio.get_running_loop()
+        backoff = _BACKOFF[0]
         while True:
+            # A new waiter id per attempt: a slot handed to an attempt whose reply was lost is
+            # then an orphan, freed as soon as it arrives, never mistaken for this one's.
+            waiter = f"{self._process}|{next(self._ids)}"
+            future: asyncio.Future[float] = loop.create_future()
+            if platform is not None:
+                # Registered before the script runs: a slot may be handed over (and its
+                # message read) before the script's reply is.
+                self._waiters[waiter] = _Waiter(platform, future)
             try:
                 self.commands += 1
                 asked = loop.time()
-                reply = await self._scripts.acquire(keys=[self._prefix], args=args)
+                reply = await self._scripts.acquire(
+                    keys=[self._prefix], args=self._acquire_args(platform, waiter)
+                )
                 break
-            except _down_errors() as exc:
+            except BaseException as exc:
+                if platform is not None:
+                    self._forget(platform, waiter, future)
+                if not isinstance(exc, _down_errors()):
+                    raise
                 self._failed(exc)
                 self._check_down()
                 await asyncio.sleep(backoff)
@@ -341,23 +346,46 @@ class RedisGovernor:
         # read late (a busy loop) moves the send by half the delay, not all of it.
         delay = delay_us / 1e6 - (loop.time() - asked) / 2
         if platform is None:
-            return True, delay
+            return delay, None
         self._shared[platform] = (int(held), int(queued))
         if granted:
+            self._waiters.pop(waiter, None)
             self._add_lease(platform, waiter, delay)
-            return True, delay
-        return False, 0.0
+            return delay, None
+        return 0.0, (waiter, future)
 
-    async def _queue(self, platform: Platform, waiter: str) -> float:
+    def _acquire_args(self, platform: Platform | None, waiter: str) -> list[str | int]:
+        slots = self.limits.concurrency_for(platform) if platform is not None else 0
+        return [
+            self._process,
+            waiter,
+            platform or "",
+            self._interval_us,
+            self._tau_us,
+            slots,
+            round(self._lease * 1e6),
+            self._presence_ms,
+            uuid.uuid4().hex,
+            round(3 * self.tick * 1e6),
+        ]
+
+    def _forget(self, platform: Platform, waiter: str, future: asyncio.Future[float]) -> None:
+        """An attempt that may or may not have run: undo whatever it did in Redis."""
+        self._waiters.pop(waiter, None)
+        if _granted(future):
+            self._free_one(platform)  # already handed a slot: give it back
+            return
+        self._queue_item(platform, "d", waiter)  # queued: withdraw
+        self._queue_item(platform, "r", waiter)  # granted at once: free
+
+    async def _queue(self, platform: Platform, waiter: str, future: asyncio.Future[float]) -> float:
         """Wait until a process hands this waiter a slot; the delay before its send."""
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._waiters[waiter] = _Waiter(platform, future)
         try:
             return await future
         except asyncio.CancelledError:
             if self._waiters.pop(waiter, None) is not None:
                 self._queue_item(platform, "d", waiter)  # still queued: withdraw it
-            elif future.done() and not future.cancelled() and future.exception() is None:
+            elif _granted(future):
                 self._free_one(platform)  # handed over in the same tick: give it back
             raise
         finally:
@@ -512,13 +540,8 @@ class RedisGovernor:
                 self.commands += 1
                 got = await self._blocking.blpop([self._wake], timeout=self.tick)
                 if got is not None:
-                    self._handed(str(got[1]))
-                    # Several slots handed at once (a burst of frees): take them all in one
-                    # more command, so the last is not read (and sent) late.
-                    self.commands += 1
-                    more = await self._blocking.lpop(self._wake, 64)
-                    for message in more if isinstance(more, list) else ():
-                        self._handed(str(message))
+                    for grant in str(got[1]).split(";"):
+                        self._handed(grant)
                 self._up()
                 backoff = _BACKOFF[0]
             except _down_errors() as exc:
@@ -527,9 +550,9 @@ class RedisGovernor:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF[1])
 
-    def _handed(self, message: str) -> None:
+    def _handed(self, grant: str) -> None:
         """A slot handed to one of our waiters: ``"<waiter> <platform> <delay_us>"``."""
-        waiter, platform, delay_us = message.split(" ")
+        waiter, platform, delay_us = grant.split(" ")
         w = self._waiters.pop(waiter, None)
         if w is None or w.future.done():
             # Its caller is gone (cancelled, failed while Redis was away, or retried after a
@@ -553,6 +576,11 @@ def _down_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean "Redis cannot be reached" (not a bug in a script)."""
     exceptions = _redis_module().exceptions
     return (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
+
+
+def _granted(future: asyncio.Future[float]) -> bool:
+    """Whether a waiter's future holds a handed slot (not an error, not cancelled)."""
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 def _redact(url: str) -> str:

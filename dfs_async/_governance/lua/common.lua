@@ -87,9 +87,9 @@ local function enqueue(platform, proc, waiter, presence)
   end
 end
 
--- Hand free slots to queued waiters in turn, skipping waiters whose process is gone.
--- Each grant ("<waiter> <platform> <delay before its send>") goes to the waiter's process list,
--- which that process reads with a blocking pop.
+-- Hand free slots to queued waiters in turn, skipping waiters whose process is gone. The
+-- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) go to
+-- its list as one message, which that process reads with one blocking pop.
 local function hand_out(platform, now, interval, tau, slots, lease, presence)
   local held_key = P .. ':slots:' .. platform
   local queue_key = P .. ':queue:' .. platform
@@ -98,10 +98,11 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence)
     return
   end
   local free = slots - redis.call('ZCARD', held_key)
+  local grants = {}
   while free > 0 do
     local head = redis.call('ZRANGE', queue_key, 0, 0, 'WITHSCORES')
     if #head == 0 then
-      return
+      break
     end
     local waiter = head[1]
     redis.call('ZREM', queue_key, waiter)
@@ -110,11 +111,15 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence)
     if proc and redis.call('EXISTS', P .. ':alive:' .. proc) == 1 then
       local go = reserve(now, interval, tau)
       redis.call('ZADD', held_key, str(go + lease), waiter)
-      local wake = P .. ':wake:' .. proc
-      redis.call('RPUSH', wake, waiter .. ' ' .. platform .. ' ' .. str(go - now))
-      redis.call('PEXPIRE', wake, presence * 3)
+      local grant = waiter .. ' ' .. platform .. ' ' .. str(go - now)
+      grants[proc] = grants[proc] and (grants[proc] .. ';' .. grant) or grant
       free = free - 1
     end
+  end
+  for proc, message in pairs(grants) do
+    local wake = P .. ':wake:' .. proc
+    redis.call('RPUSH', wake, message)
+    redis.call('PEXPIRE', wake, presence * 3)
   end
 end
 

@@ -1,10 +1,12 @@
-"""``python -m tests._shared_worker SPEC_JSON``: one process of a multi-process sweep.
+"""``python -m benchmarks._shared_child SPEC_JSON``: one process of a multi-process sweep.
 
-Runs a governed sweep against the emulator with a `RedisGovernor`, tagging each task with
-its name so the emulator's record tells the processes apart. Prints ``answered N`` after each
-result (the parent waits on these before killing it) and a JSON summary line at the end.
+Runs a governed sweep against the emulator, each task tagged with the process's name so the
+emulator's record tells the processes apart, through a `RedisGovernor` (or, for comparison,
+the in-process `LocalGovernor`). Prints ``answered N`` after each result (a parent may wait on
+these before killing it) and a JSON summary as the last line: answers, errors, Redis commands,
+each Live call's wait for its slot and send time, and the CPU spent from the first call on.
 ``clock_offset`` shifts this process's wall and monotonic clocks, as on a host whose clock is
-off: the shared governor must not care.
+off: the shared governor must not care. The tests of shared governance run it too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from typing import Literal
 
 import msgspec
 
@@ -29,6 +32,7 @@ class WorkerSpec(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str
     prompts: int
     platforms: list[str]
+    governor: Literal["redis", "local"] = "redis"
     rate_limit: int = 300
     rate_period: float = 6.0
     slots: int = 6
@@ -55,8 +59,22 @@ def _skew(offset: float) -> None:
     time.monotonic = lambda: mono() + offset
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def _run(spec: WorkerSpec) -> dict[str, object]:
-    from dfs_async import AsyncClient, Limits, RedisGovernor, RetryPolicy, Target, iter_prompts
+    from dfs_async import (
+        AsyncClient,
+        Governor,
+        Limits,
+        LocalGovernor,
+        RedisGovernor,
+        RetryPolicy,
+        Target,
+        iter_prompts,
+    )
 
     limits = Limits(
         rate_limit=spec.rate_limit,
@@ -64,7 +82,7 @@ async def _run(spec: WorkerSpec) -> dict[str, object]:
         live_concurrency=spec.slots,
         live_execution_limit=spec.live_execution_limit,
     )
-    governor = RedisGovernor(
+    shared = RedisGovernor(
         spec.redis_url,
         account=spec.login,
         limits=limits,
@@ -73,6 +91,19 @@ async def _run(spec: WorkerSpec) -> dict[str, object]:
         tick=spec.tick,
         redis_wait=spec.redis_wait,
     )
+    governor: Governor = shared if spec.governor == "redis" else LocalGovernor(limits)
+    if spec.governor == "redis":
+        import redis.asyncio  # noqa: F401 - setup: imported before the clock starts
+    waits: list[float] = []
+    acquire = governor.acquire
+
+    async def timed(platform: str | None) -> None:
+        start = time.perf_counter()
+        await acquire(platform)  # type: ignore[arg-type]
+        if platform is not None:
+            waits.append(time.perf_counter() - start)
+
+    setattr(governor, "acquire", timed)  # noqa: B010 - wrap this one instance
     targets = [Target(p, MODELS[p]) for p in spec.platforms]  # type: ignore[arg-type]
     errors: Counter[str] = Counter()
     ok = 0
@@ -87,6 +118,7 @@ async def _run(spec: WorkerSpec) -> dict[str, object]:
         retry=RetryPolicy(max_retries=6, backoff_base=0.05, backoff_max=0.5),
         governor=governor,
     ) as client:
+        cpu0 = _cpu()
         prompts = (f"{spec.name}: which CRM would you pick, case {i}?" for i in range(spec.prompts))
         async for result in iter_prompts(client, prompts, targets=targets, tag=spec.name):
             if result.ok:
@@ -95,7 +127,15 @@ async def _run(spec: WorkerSpec) -> dict[str, object]:
                 errors[type(result.error).__name__] += 1
             print(f"answered {ok + sum(errors.values())}", flush=True)
         calls = client.stats.calls_sent
-    return {"ok": ok, "errors": dict(errors), "calls": calls, "commands": governor.commands}
+        cpu = _cpu() - cpu0
+    return {
+        "ok": ok,
+        "errors": dict(errors),
+        "calls": calls,
+        "commands": shared.commands,
+        "waits": waits,
+        "cpu": cpu,
+    }
 
 
 def main() -> int:
@@ -103,10 +143,7 @@ def main() -> int:
     spec = msgspec.json.decode(sys.argv[1], type=WorkerSpec)
     if spec.clock_offset:
         _skew(spec.clock_offset)
-    summary = asyncio.run(_run(spec))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    summary["cpu"] = usage.ru_utime + usage.ru_stime
-    print(json.dumps(summary), flush=True)
+    print(json.dumps(asyncio.run(_run(spec))), flush=True)
     return 0
 
 
