@@ -92,10 +92,12 @@ class SweepControl:
         """Items not sent because they would have crossed ``max_cost``."""
         return self._budget.refused if self._budget is not None else 0
 
-    def _attach(self, budget: Budget, on_stop: Callable[[], None]) -> None:
+    def _claim(self) -> None:
         if self._used:
             raise RuntimeError("a SweepControl steers one sweep; make a new one")
         self._used = True
+
+    def _attach(self, budget: Budget, on_stop: Callable[[], None]) -> None:
         self._budget = budget
         self._on_stop = on_stop
 

@@ -120,6 +120,7 @@ async def iter_prompts(
     if isinstance(sink, JsonlSink) and not sink.is_open:
         raise RuntimeError("the JsonlSink is not open; use 'with JsonlSink(path) as sink:'")
     control = control if control is not None else SweepControl()
+    control._claim()
     own_sink = sink is not None and not isinstance(sink, JsonlSink)
     out = sink if isinstance(sink, JsonlSink) or sink is None else JsonlSink(sink)
     if own_sink and out is not None:
@@ -245,6 +246,8 @@ async def iter_prompts(
         await results.put(_DONE)
 
     control._attach(budget, stop)
+    if control.stopping:  # stopped before the first item was asked for: send nothing
+        stop()
     graceful = False
     try:
         while True:

@@ -4,6 +4,7 @@ resumes, and --dry-run / --estimate send nothing and need no credentials."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,9 +16,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dfs_async import read_results
+from dfs_async import LiveRequest, read_results
 from dfs_async._cli import main
-from dfs_async.testing import Emulator, EmulatorConfig, EmulatorProcess
+from dfs_async.testing import Emulator, EmulatorConfig, EmulatorProcess, task_key
 
 TARGETS = ["--platform", "gemini", "--model", "gemini-2.5-flash"]
 TARGETS += ["--platform", "perplexity", "--model", "sonar"]
@@ -198,3 +199,36 @@ async def test_estimate_prices_the_calls_left_from_the_file(
     assert "estimate: 10 calls still to make" in printed
     assert printed.count("(average in the results file)") == 2
     assert out.read_bytes() == before and calls == 10
+
+
+@pytest.mark.anyio
+async def test_jsonl_rows_keep_their_id_and_metadata_and_the_summary_tells_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "rows.jsonl"
+    rows = [
+        {"user_prompt": "best crm", "id": "r1", "metadata": {"tier": "gold"}},
+        {"user_prompt": "best crm", "id": "r1", "metadata": {"tier": "gold"}},  # a repeat
+        {"user_prompt": "cut off [[fault:truncated]]", "id": 2},
+    ]
+    prompts.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "results.jsonl"
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        monkeypatch.setenv("DATAFORSEO_LOGIN", emu.login)
+        monkeypatch.setenv("DATAFORSEO_PASSWORD", emu.password)
+        argv = ["sweep", str(prompts), "--platform", "claude", "--model", "claude-sonnet-4-0"]
+        argv += ["--base-url", emu.base_url, "--out", str(out)]
+        assert await anyio.to_thread.run_sync(main, argv) == 1  # the cut-off answer failed
+        assert len(emu.record.calls) == 2
+        sent = [c.key for c in emu.record.calls]
+    # What reached the server is the request alone: the id and metadata never left.
+    assert sorted(sent) == sorted(
+        task_key(LiveRequest(user_prompt=p, model_name="claude-sonnet-4-0"))
+        for p in ("best crm", "cut off [[fault:truncated]]")
+    )
+    printed = capsys.readouterr().out
+    assert "duplicates" in printed and "1 skipped (identical items)" in printed
+    assert "1 call may be charged, estimated $" in printed
+    records = {r.id: r for r in read_results(out)}
+    assert records["r1"].metadata == {"tier": "gold"} and records["r1"].ok
+    assert records[2].cost_estimate is not None and not records[2].ok

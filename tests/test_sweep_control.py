@@ -115,3 +115,13 @@ async def test_a_stop_before_a_retry_sends_nothing_more() -> None:
         # Every call failed with a retryable error; none was resent once the stop came.
         assert len(emu.record.calls) == expected < 4 * 6
         assert all(r is None or isinstance(r.error, dfs_async.ServerError) for r in rest)
+
+
+async def test_a_sweep_stopped_before_it_starts_sends_nothing_and_ends() -> None:
+    control = SweepControl()
+    control.stop()
+    async with Emulator(config()) as emu, client_for(emu) as client:
+        results = await gather_prompts(client, PROMPTS, control=control, **ASK)
+        with pytest.raises(RuntimeError, match="one sweep"):
+            await gather_prompts(client, PROMPTS, control=control, **ASK)
+    assert results == [] and emu.record.calls == []
