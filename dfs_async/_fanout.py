@@ -110,7 +110,8 @@ async def iter_prompts(
     - ``break`` (inside ``async with contextlib.aclosing(stream)``) or ``await
       stream.aclose()``: with a sink, the same as a stop, but the awaited results go only to
       the sink; ``aclose()`` returns once they are recorded (at most the call deadline).
-      Without a sink there is nothing to keep them in: calls in flight are abandoned.
+      Without a sink there is nothing to keep them in: calls in flight are abandoned. A
+      ``break`` without ``aclosing`` does the same later, when Python finalizes the stream.
     - Cancelling the task that iterates: calls in flight are abandoned at once; DataForSEO
       may still run and bill them, their answers are lost, and a re-run sends them again
       (counted in ``control.abandoned``).
@@ -288,10 +289,17 @@ async def _wind_down(
     """Stop, then wait until every call on the wire is answered and recorded."""
     lanes.closing = True  # nobody reads the stream any more: results go to the sink only
     control.stop()
-    while not results.empty():  # wake workers blocked on a full queue
-        results.get_nowait()
-    if crew:
-        await asyncio.wait([w for w, _ in crew])
+
+    async def drain() -> None:  # workers blocked on a full queue must get through
+        while True:
+            await results.get()
+
+    drainer = asyncio.create_task(drain())
+    try:
+        if crew:
+            await asyncio.wait([w for w, _ in crew])
+    finally:
+        drainer.cancel()
 
 
 async def gather_prompts(
