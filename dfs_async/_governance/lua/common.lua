@@ -89,8 +89,9 @@ end
 
 -- Hand free slots to queued waiters in turn, skipping waiters whose process is gone. The
 -- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) go to
--- its list as one message, which that process reads with one blocking pop.
-local function hand_out(platform, now, interval, tau, slots, lease, presence)
+-- its list as one message, which that process reads with one blocking pop; grants for the
+-- calling process (`me`) are appended to `mine` instead and come back in the reply.
+local function hand_out(platform, now, interval, tau, slots, lease, presence, me, mine)
   local held_key = P .. ':slots:' .. platform
   local queue_key = P .. ':queue:' .. platform
   purge(platform, now)
@@ -117,9 +118,13 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence)
     end
   end
   for proc, message in pairs(grants) do
-    local wake = P .. ':wake:' .. proc
-    redis.call('RPUSH', wake, message)
-    redis.call('PEXPIRE', wake, presence * 3)
+    if proc == me then
+      mine[#mine + 1] = message
+    else
+      local wake = P .. ':wake:' .. proc
+      redis.call('RPUSH', wake, message)
+      redis.call('PEXPIRE', wake, presence * 3)
+    end
   end
 end
 

@@ -2,7 +2,8 @@
 -- pause; then hand the freed slots on. Also its periodic presence tick (with no items).
 -- ARGV: proc, presence_ms, epoch candidate, recovery_us, interval_us, tau_us, lease_us,
 --       pause_us, then per platform: platform, slots, n, and n items 'r'|'d', id
--- Returns {epoch, frozen_us, then per platform: held, queued, first lease expiry in us or -1}
+-- Returns {epoch, frozen_us, then per platform: held, queued, first lease expiry in us or -1,
+--          then grants handed to this process's waiters}
 local now = now_us()
 local proc = ARGV[1]
 local presence = tonumber(ARGV[2])
@@ -17,6 +18,7 @@ if pause > 0 then
   redis.call('SET', P .. ':tat', str(math.max(tat, now + pause)))
 end
 local out = {ep, 0}
+local mine = {}
 local i = 9
 while i <= #ARGV do
   local platform = ARGV[i]
@@ -32,7 +34,7 @@ while i <= #ARGV do
     end
     i = i + 2
   end
-  hand_out(platform, now, interval, tau, slots, lease, presence)
+  hand_out(platform, now, interval, tau, slots, lease, presence, proc, mine)
   local held, queued = counts(platform)
   local first = redis.call('ZRANGE', P .. ':slots:' .. platform, 0, 0, 'WITHSCORES')
   local expiry = -1
@@ -45,4 +47,7 @@ while i <= #ARGV do
 end
 redis.call('PEXPIRE', P .. ':limits', presence * 3)
 out[2] = frozen_for(now)
+for _, grant in ipairs(mine) do
+  out[#out + 1] = grant
+end
 return out
