@@ -220,3 +220,36 @@ async def test_a_refused_connection_is_resent_since_nothing_reached_the_server()
             await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
         assert client.stats.retries == {"TransportError": 2}
     assert info.value.sent is False
+
+
+CUT_200_BODIES = [
+    pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + OK_BODY[:100], id="short"),
+    pytest.param(
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 12\r\n\r\nnot gzip at!",
+        id="bad gzip",
+    ),
+    pytest.param(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot a chunk\r\n",
+        id="broken chunking",
+    ),
+]
+
+
+@pytest.mark.parametrize("answer", CUT_200_BODIES)
+async def test_a_200_whose_body_breaks_frees_its_slot_and_is_not_resent(answer: bytes) -> None:
+    async with RawServer(answer) as server:
+        limits = {"live_concurrency": 1, "live_execution_limit": 60.0, "max_retries": 2}
+        async with AsyncClient("u", "p", base_url=server.url, **limits) as client:  # type: ignore[arg-type]
+            # A body cut after the status line is a DecodeError; chunking broken in the same
+            # packet as the headers fails the parse of the answer itself: a TransportError.
+            with pytest.raises((dfs_async.DecodeError, dfs_async.TransportError)) as info:
+                await client.live("gemini", user_prompt="q", model_name="gemini-2.5-flash")
+            # The server answered: its slot is free now, not in 60 s; the charge is unknown.
+            assert client.stats.governor.platforms["gemini"].held == 0
+            assert client.stats.governor.platforms["gemini"].in_use == 0
+    error = info.value
+    if isinstance(error, dfs_async.DecodeError):
+        assert error.http_status == 200
+    else:
+        assert isinstance(error, dfs_async.TransportError) and error.sent
+    assert len(server.requests) == 1
