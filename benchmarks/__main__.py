@@ -1,4 +1,4 @@
-"""``python -m benchmarks [governance|cpu|decode|memory|overhead ...] [--quick]``."""
+"""``python -m benchmarks [governance|cpu|decode|memory|overhead|standard ...] [--quick]``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import cpu, decode, governance, governor, memory, overhead, peers, shared
+from . import cpu, decode, governance, governor, memory, overhead, peers, shared, standard
 from ._report import Table, load_average, machine
 
 SUITES: dict[str, ModuleType] = {
@@ -21,6 +21,7 @@ SUITES: dict[str, ModuleType] = {
     "memory": memory,
     "overhead": overhead,
     "shared": shared,
+    "standard": standard,
 }
 
 

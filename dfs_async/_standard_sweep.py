@@ -273,6 +273,11 @@ class StandardRun:
 
     async def _ready_loop(self) -> None:
         client = self.client
+        limits = client.limits
+        # Evenly spaced, not in bursts: a burst while nothing is finished yet would spend the
+        # period's allowance and leave finished tasks unlisted until the window rolls over.
+        spacing = limits.tasks_ready_period / limits.tasks_ready_limit
+        next_at = 0.0
         while True:
             waiting = {i.platform for t, i in self._pending.items() if t not in self._queued}
             waiting |= {p for p, by_tag in self._unknown.items() if by_tag}
@@ -281,6 +286,9 @@ class StandardRun:
                 await self._changed.wait()
                 continue
             for platform in sorted(waiting):
+                if (wait := next_at - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
+                next_at = time.monotonic() + spacing
                 try:
                     ready = await client.tasks_ready(platform)
                 except DFSError as exc:

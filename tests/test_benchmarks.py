@@ -26,12 +26,14 @@ TITLES = {
     "memory": ("peak RSS of a streaming sweep", "peak RSS of resuming"),
     "overhead": ("added latency per call",),
     "shared": ("shared governance: N processes", "client CPU per call with Redis"),
+    "standard": ("Live vs Standard",),
 }
 
 ROW = {
     "decode": "| msgspec → dfs_async",
     "governor": "| LocalGovernor (aiolimiter + anyio) |",
     "shared": "| dfs_async",
+    "standard": "| standard |",
 }
 """How the package's row starts where it is not called dfs_async."""
 
