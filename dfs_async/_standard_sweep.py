@@ -7,11 +7,9 @@ An item's life, as the results file tells it::
     posted (task_id "...")  written as soon as the task_post answer arrives
     the result              written when task_get (or a postback) brings the answer
 
-A re-run reads the file: items with an id are collected by that id; items without one were
-maybe posted (killed mid-post, or the answer was lost) and are looked for by their tag, which
-is the item's key, in tasks_ready. Only an item whose tag tasks_ready has not listed for
-``resolve_after`` seconds is posted again: by then a task that existed would have finished and
-been listed.
+A re-run collects items with an id by that id; one without (killed mid-post, answer lost) is
+looked for by its tag (its key) in tasks_ready, and posted again only when not listed for
+``resolve_after`` seconds, by when a task that existed would have finished and been listed.
 """
 
 from __future__ import annotations
@@ -84,18 +82,16 @@ class StandardRun:
         self._queued: set[str] = set()
         """Ids handed to the getters and not answered yet."""
         self._unknown: dict[Platform, dict[str, tuple[SweepItem, float]]] = defaultdict(dict)
+        self._unlisted: dict[str, float] = {}
+        """Task id -> since when it waits for tasks_ready to list it."""
         """Tag (= key) -> item and since when: maybe posted, id unknown."""
         self._reserved: dict[str, tuple[PriceKey, float]] = {}
         """Key -> budget reservation of an item posted in this run."""
         self._repost: list[SweepItem] = []
         self._gets: asyncio.Queue[str] = asyncio.Queue()
         self._changed = asyncio.Event()
-        self.posted = 0
-        """Tasks created by this run's task_post calls."""
-        self.resolved = 0
-        """Maybe-posted items found by their tag."""
-        self.reposted = 0
-        """Maybe-posted items posted again after ``resolve_after``."""
+        self.posted = self.resolved = self.reposted = 0
+        """Tasks this run created; maybe-posted items found by tag; and those posted again."""
 
     @property
     def outstanding(self) -> int:
@@ -136,7 +132,7 @@ class StandardRun:
     async def _post_loop(self) -> None:
         buffers: dict[Platform, list[SweepItem]] = defaultdict(list)
         more = True
-        while more or any(buffers.values()) or self._repost or self._unknown_left():
+        while more or any(buffers.values()) or self._repost or any(self._unknown.values()):
             if self._repost:
                 for item in self._repost:
                     buffers[item.platform].append(item)
@@ -165,13 +161,10 @@ class StandardRun:
                     await self._post(platform, chunk)
             if not more and not any(buffers.values()) and not self._repost:
                 # Nothing left to post, but maybe-posted items may still come back.
-                if not self._unknown_left():
+                if not any(self._unknown.values()):
                     return
                 self._changed.clear()
                 await self._changed.wait()
-
-    def _unknown_left(self) -> bool:
-        return any(self._unknown.values())
 
     async def _room(self) -> None:
         while self.outstanding >= self.window:
@@ -239,9 +232,12 @@ class StandardRun:
             if task.ok:
                 self._record(item, task.id, task.cost)
                 self._pending[task.id] = item
+                self._unlisted[task.id] = time.monotonic()
                 self.posted += 1
             elif task.status_code == _POST_REFUSED_AGAIN:
-                self._repost.append(item)  # beyond the server's per-call limit: not created
+                # Beyond the server's per-call limit: not created, so posted again later.
+                self._settle(item, 0.0)
+                self._repost.append(item)
             else:
                 await self._finish(item, item.result(error=task.error))
         self._changed.set()
@@ -301,6 +297,7 @@ class StandardRun:
                     elif listed.tag is not None and listed.tag in unknown:
                         self._resolve(unknown.pop(listed.tag)[0], listed.id)
             self._expire_unknowns()
+            self._poll_unlisted()
 
     def _resolve(self, item: SweepItem, task_id: str) -> None:
         """A maybe-posted item found: record its id, then collect it."""
@@ -308,6 +305,15 @@ class StandardRun:
         self._pending[task_id] = item
         self.resolved += 1
         self._get(task_id)
+
+    def _poll_unlisted(self) -> None:
+        """Ask task_get directly for tasks tasks_ready has not listed for ``resolve_after``
+        (it lists 1000 tasks at most, and may be failing): no task waits forever."""
+        now = time.monotonic()
+        for task_id, since in list(self._unlisted.items()):
+            if task_id not in self._queued and now - since >= self.resolve_after:
+                self._unlisted[task_id] = now
+                self._get(task_id)
 
     def _expire_unknowns(self) -> None:
         now = time.monotonic()
@@ -334,6 +340,7 @@ class StandardRun:
                 response = await self.client.task_get(item.platform, task_id)
             except TaskPendingError:
                 self._queued.discard(task_id)  # tasks_ready will list it once finished
+                self._unlisted[task_id] = time.monotonic()
                 self._changed.set()
                 continue
             except DFSError as exc:
@@ -362,6 +369,13 @@ class StandardRun:
             result = item.result(error=delivery.error, task_id=delivery.task_id)
         await self._finish(item, result, delivery.task_id)
 
+    def _settle(self, item: SweepItem, cost: float) -> None:
+        """Replace the item's budget reservation (if this run made one) by its cost."""
+        reservation = self._reserved.pop(item.key, None)
+        if reservation is not None:
+            price, reserved = reservation
+            self.budget.settle(price, reserved, cost)
+
     async def _finish(
         self, item: SweepItem, result: PromptResult, task_id: str | None = None
     ) -> None:
@@ -369,10 +383,8 @@ class StandardRun:
             if self._pending.pop(task_id, None) is None:
                 return  # finished already (a postback and a task_get crossed)
             self._queued.discard(task_id)
-        reservation = self._reserved.pop(item.key, None)
-        if reservation is not None:
-            price, reserved = reservation
-            self.budget.settle(price, reserved, result.cost)
+            self._unlisted.pop(task_id, None)
+        self._settle(item, result.cost)
         self._changed.set()
         await self._emit(result)
 

@@ -254,6 +254,47 @@ async def test_the_budget_counts_the_prepayment_until_the_real_cost_is_known() -
     assert max(emu.record.standard.post_sizes) <= int(0.06 / 0.0102)
 
 
+def no_tasks_ready(info: CallInfo) -> Fault | None:
+    return Fault.SERVER_ERROR if info.path.endswith("/tasks_ready") else None
+
+
+async def test_tasks_ready_failing_for_good_still_collects_everything() -> None:
+    emu_config = config(standard_delay=(0.05, 0.1), faults=no_tasks_ready)
+    async with (
+        Emulator(emu_config) as emu,
+        AsyncClient(
+            emu.login,
+            emu.password,
+            base_url=emu.base_url,
+            retry=dfs_async.RetryPolicy(max_retries=0),
+            **RATE,
+            **READY,
+        ) as client,
+    ):
+        results = await dfs_async.gather_prompts(
+            client,
+            prompts(30),
+            platform="claude",
+            model_name="claude-sonnet-4-0",
+            method="standard",
+            resolve_after=0.5,
+        )
+    assert len(results) == 30 and all(r.ok for r in results)
+    assert emu.record.standard.posted_twice() == {}
+    assert emu.record.standard.uncollected() == []
+
+
+async def test_tasks_beyond_the_servers_limit_are_posted_again_not_twice() -> None:
+    async with Emulator(config(task_post_limit=30)) as emu, client_for(emu) as client:
+        results = await dfs_async.gather_prompts(
+            client, prompts(120), platform="gemini", model_name="gemini-2.5-flash",
+            method="standard",
+        )  # fmt: skip
+    assert len(results) == 120 and all(r.ok for r in results)
+    assert sum(1 for size in emu.record.standard.post_sizes if size > 30) >= 1  # 40006 seen
+    check_server(emu, expected_tasks=120)
+
+
 async def test_method_is_checked() -> None:
     async with Emulator(config()) as emu, client_for(emu) as client:
         with pytest.raises(dfs_async.ValidationError, match="method"):
