@@ -36,6 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
     parser.add_argument(
+        "--standard-sizes",
+        type=_sizes,
+        metavar="N,N",
+        help="prompts per sweep of the standard suite (default 100,2000)",
+    )
+    parser.add_argument(
         "--stream-sizes",
         type=_sizes,
         metavar="N,N",
@@ -67,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run: Callable[[bool], list[Table]] = SUITES[name].run
         if name == "memory" and args.stream_sizes:
             run = functools.partial(memory.run, dfs_sizes=args.stream_sizes)
+        if name == "standard" and args.standard_sizes:
+            run = functools.partial(standard.run, sizes=args.standard_sizes)
         suite_start = time.perf_counter()
         for table in run(args.quick):
             print(table.markdown(), flush=True)

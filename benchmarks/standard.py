@@ -121,9 +121,9 @@ def measure(method: str, n: int, delay: tuple[float, float]) -> Outcome:
     )
 
 
-def run(quick: bool) -> list[Table]:
+def run(quick: bool = False, sizes: tuple[int, ...] | None = None) -> list[Table]:
     """Both methods at each size; the table the README quotes."""
-    sizes = QUICK_SIZES if quick else SIZES
+    sizes = sizes or (QUICK_SIZES if quick else SIZES)
     delay = QUICK_DELAY if quick else STANDARD_DELAY
     table = Table(
         f"Live vs Standard: N prompts to Claude at {RATE_LIMIT} calls / {RATE_PERIOD:g} s, "

@@ -229,6 +229,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("LO", "HI"),
         help="seconds of service time per Live call, uniform in [LO, HI] (default 3 7)",
     )
+    emulate.add_argument(
+        "--standard-delay",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        help="seconds until a Standard task is ready, uniform in [LO, HI] (default 30 120)",
+    )
     emulate.add_argument("--rate-limit", type=int, metavar="N", help="answer 40202 above N calls")
     emulate.add_argument(
         "--rate-period", type=float, default=60.0, metavar="S", help="of --rate-limit (60)"
@@ -323,6 +330,8 @@ def _emulate(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if args.latency is not None:
         options["latency"] = (args.latency[0], args.latency[1])
+    if args.standard_delay is not None:
+        options["standard_delay"] = (args.standard_delay[0], args.standard_delay[1])
     try:
         config = EmulatorConfig(
             rate_limit=args.rate_limit,

@@ -24,7 +24,13 @@ async def open_client(
         client = dfs_async.AsyncClient(**options)  # type: ignore[arg-type]
     else:
         print("DATAFORSEO_LOGIN / DATAFORSEO_PASSWORD not set: using the embedded emulator")
-        emu = await stack.enter_async_context(Emulator(EmulatorConfig(latency=(0.2, 0.8))))
+        # Standard tasks finish in seconds here (the real API takes minutes), and tasks_ready
+        # allows 20 calls per 3 s instead of per minute; the client is told the same.
+        config = EmulatorConfig(
+            latency=(0.2, 0.8), standard_delay=(1.0, 3.0), tasks_ready_period=3.0
+        )
+        options = {"tasks_ready_period": 3.0, **options}
+        emu = await stack.enter_async_context(Emulator(config))
         client = dfs_async.AsyncClient(
             emu.login,
             emu.password,

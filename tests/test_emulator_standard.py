@@ -144,3 +144,13 @@ async def test_record_and_config_cross_a_process_boundary() -> None:
     assert record.standard.post_sizes == [4]
     assert len(record.standard.ready_calls) == 1
     assert record.charges_by_key().most_common(1)[0][1] == 1
+
+
+def test_standard_delay_flags_reach_the_config(capsys: pytest.CaptureFixture[str]) -> None:
+    from dfs_async._cli import main
+    from dfs_async.testing.__main__ import main as testing_main
+
+    # An inverted range is refused by EmulatorConfig: proof the flag reached it.
+    assert main(["emulate", "--standard-delay", "5", "1"]) == 2
+    assert testing_main(["--standard-delay", "5", "1"]) == 2
+    assert capsys.readouterr().err.count("standard_delay") == 2

@@ -164,3 +164,18 @@ def test_the_readme_commands_for_examples_and_the_cli_run(tmp_path: Path) -> Non
         )
         assert done.returncode == 0, (command, done.stderr)
     assert (tmp_path / "demo.jsonl").read_bytes().count(b"\n") == 24
+
+
+def test_standard_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "standard.jsonl"
+    assert load("standard_sweep").main(["--prompts", "5", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "15 results: 10 Standard, 5 Live" in text
+    assert "perplexity 5 answered" in text.replace("  ", " ").replace("  ", " ")
+    assert len(dfs_async_results(out)) == 15
+
+
+def dfs_async_results(path: Path) -> list[object]:
+    import dfs_async
+
+    return [r for r in dfs_async.read_results(path) if r.ok]

@@ -26,6 +26,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--latency", type=float, nargs=2, metavar=("LO", "HI"), help="seconds per Live call"
     )
+    parser.add_argument(
+        "--standard-delay",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="seconds until a Standard task is ready",
+    )
     parser.add_argument("--rate-limit", type=int, help="calls per rate period before 40202")
     parser.add_argument("--rate-period", type=float, help="seconds (default 60)")
     parser.add_argument(
@@ -51,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = dataclasses.replace(
             config,
             latency=tuple(args.latency) if args.latency else config.latency,
+            standard_delay=tuple(args.standard_delay)
+            if args.standard_delay
+            else config.standard_delay,
             rate_limit=args.rate_limit if args.rate_limit is not None else config.rate_limit,
             rate_period=_given(args.rate_period, config.rate_period),
             live_concurrency=args.concurrency
