@@ -99,3 +99,53 @@ def test_sigkill_then_rerun_posts_and_answers_every_prompt_once(tmp_path: Path) 
     assert {r.task_id for r in latest.values() if r.platform == "claude"} == {
         p.id for p in standard.posts
     }
+
+
+def test_sigkill_while_a_task_post_awaits_its_answer_reposts_nothing(tmp_path: Path) -> None:
+    # The server creates (and charges) the tasks, then takes 3 s to answer: the sweep is killed
+    # meanwhile, knowing no id. The re-run finds them by tag instead of posting them again.
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("".join(f"best password manager for a team, case {i}?\n" for i in range(60)))
+    out = tmp_path / "results.jsonl"
+    config = {
+        "latency": (0.02, 0.06),
+        "standard_delay": (0.2, 0.5),
+        "task_post_latency": 3.0,
+        "tasks_ready_limit": 8,
+        "tasks_ready_period": 1.0,
+    }
+    with EmulatorProcess(**config) as emu:  # type: ignore[arg-type]
+        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
+        command = [
+            sys.executable, "-m", "dfs_async", "sweep", str(prompts),
+            "--platform", "claude", "--model", "claude-sonnet-4-0",
+            "--method", "standard", "--resolve-after", "30", *READY,
+            "--base-url", emu.base_url, "--quiet", "--out", str(out),
+        ]  # fmt: skip
+        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            # Killed once the server holds the created tasks and the file their "posted" lines.
+            while not (
+                out.exists() and any(r.posted for r in records(out)) and emu.record().standard.posts
+            ):
+                assert first.poll() is None, "the sweep ended before it could be killed"
+                assert time.monotonic() < deadline, "nothing was posted"
+                time.sleep(0.005)
+            first.send_signal(signal.SIGKILL)
+        finally:
+            first.wait(timeout=10)
+        maybe_posted = {r.key for r in records(out) if r.posted}
+        assert maybe_posted and not any(r.task_id for r in records(out))
+        assert len(emu.record().standard.posts) >= len(maybe_posted)  # created, unanswered
+
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        record = emu.record()
+
+    standard = record.standard
+    assert standard.posted_twice() == {}
+    assert len(standard.posts) == 60
+    assert standard.uncollected() == []
+    answered = Counter(r.key for r in records(out) if r.ok)
+    assert len(answered) == 60 and set(answered.values()) == {1}

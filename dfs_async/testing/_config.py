@@ -113,6 +113,9 @@ class EmulatorConfig:
         platforms together) is answered 40202; None for no limit.
     results_ttl:
         Seconds after posting until task_get answers 40403 Results Expired (30 days).
+    task_post_latency:
+        Seconds a task_post takes to answer once its tasks are created (a client that dies
+        meanwhile never learns their ids).
     callback_timeout:
         Seconds a postback or pingback receiver has to answer before delivery counts as failed.
     """
@@ -136,6 +139,7 @@ class EmulatorConfig:
     tasks_ready_limit: int | None = 20
     tasks_ready_period: float = 60.0
     results_ttl: float = 30 * 86400.0
+    task_post_latency: float = 0.0
     callback_timeout: float = 10.0
 
     def __post_init__(self) -> None:
@@ -168,6 +172,8 @@ class EmulatorConfig:
             raise ValueError(
                 f"tasks_ready_limit must be at least 1 (or None), got {self.tasks_ready_limit}"
             )
+        if not (math.isfinite(self.task_post_latency) and self.task_post_latency >= 0):
+            raise ValueError(f"task_post_latency must be >= 0, got {self.task_post_latency}")
         for name in ("tasks_ready_period", "results_ttl", "callback_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):

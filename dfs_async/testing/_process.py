@@ -46,6 +46,7 @@ class ConfigOverrides(TypedDict, total=False):
     tasks_ready_limit: int | None
     tasks_ready_period: float
     results_ttl: float
+    task_post_latency: float
     callback_timeout: float
 
 

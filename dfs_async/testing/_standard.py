@@ -179,6 +179,8 @@ class StandardDesk:
         answer = env.envelope(20000, elapsed=elapsed, cost=total, tasks=answers)
         if fault is Fault.HANG:
             await app._hold(call, self.config.hang_seconds)
+        elif self.config.task_post_latency:
+            await app._hold(call, self.config.task_post_latency)
         return app._reply(request, call, route, None, fault, lambda: (answer, 20000, 0.0))
 
     @staticmethod
