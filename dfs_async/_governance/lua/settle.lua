@@ -1,7 +1,8 @@
 -- Apply what a process batched since its last call: freed slots, withdrawn waiters, a shared
 -- pause; then hand the freed slots on. Also its periodic presence tick (with no items).
 -- ARGV: proc, presence_ms, epoch candidate, recovery_us, interval_us, tau_us, lease_us,
---       pause_us, then per platform: platform, slots, n, and n items 'r'|'d', id
+--       pause_us, then per platform: platform, slots, n, and n items (kind, id): 'r' frees a
+--       slot, 'd' withdraws a queued waiter, 'w' checks on a waiter long unanswered
 -- Returns {epoch, frozen_us, then per platform: held, queued, first lease expiry in us or -1,
 --          then grants handed to this process's waiters}
 local now = now_us()
@@ -29,8 +30,14 @@ while i <= #ARGV do
     local kind, id = ARGV[i], ARGV[i + 1]
     if kind == 'r' then
       redis.call('ZREM', P .. ':slots:' .. platform, id)
-    else
+    elseif kind == 'd' then
       redis.call('ZREM', P .. ':queue:' .. platform, id)
+    elseif not redis.call('ZSCORE', P .. ':queue:' .. platform, id)
+      and not redis.call('ZSCORE', P .. ':slots:' .. platform, id) then
+      -- 'w': a waiter of ours, long unanswered, neither queued nor holding a slot: its grant
+      -- was lost on the way (a dropped connection) and its claim ran out. Queue it again.
+      -- (One whose grant was lost while it held a slot queues again once that lease ran out.)
+      enqueue(platform, proc, id, presence)
     end
     i = i + 2
   end
