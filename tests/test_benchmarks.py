@@ -31,7 +31,7 @@ TITLES = {
 
 ROW = {
     "decode": "| msgspec → dfs_async",
-    "governor": "| LocalGovernor (aiolimiter + anyio) |",
+    "governor": "| LocalGovernor (aiolimiter) |",
     "shared": "| dfs_async",
     "standard": "| standard |",
 }

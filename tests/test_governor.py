@@ -100,3 +100,20 @@ def test_a_pause_holds_live_and_other_calls_alike() -> None:
     assert sorted(times) == pytest.approx(
         [6.0, 6.0, 6.0 + Limits(rate_limit=300, rate_period=6.0).interval]
     )
+
+
+def test_a_governor_made_before_the_loop_runs_works_in_it() -> None:
+    # A user may build LocalGovernor at import time and pass it to AsyncClient(governor=...).
+    g = LocalGovernor(Limits(rate_limit=300, rate_period=6.0, live_concurrency=1))
+
+    async def main() -> tuple[int, int]:
+        await g.acquire("chat_gpt")
+        second = asyncio.create_task(g.acquire("chat_gpt"))
+        await asyncio.sleep(0)
+        waiting = g.state().platforms["chat_gpt"].waiting
+        g.release("chat_gpt")
+        await second
+        await g.aclose()
+        return waiting, g.state().platforms["chat_gpt"].in_use
+
+    assert asyncio.run(main()) == (1, 1)

@@ -1,20 +1,9 @@
-"""Per-platform Live concurrency: an `anyio.CapacityLimiter` that can free a slot later.
-
-The limiter hands slots out first come, first served: a released slot passes straight to the
-first waiter (it counts as borrowed from that moment, so a newcomer cannot take it first), and a
-waiter cancelled after being handed a slot passes it on. Its ``total_tokens`` can change while
-calls run, so a limit learned from the account can take effect without a new client.
-
-What this module adds: a slot is not tied to a task. Each call borrows on behalf of a token of
-its own, so a slot can be freed from a timer (`release_at`) after its call has long returned.
-"""
+"""Per-platform Live concurrency: a FIFO counting semaphore that can free a slot later."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-
-import anyio
 
 
 class SlotPool:
@@ -26,24 +15,16 @@ class SlotPool:
     """
 
     def __init__(self, limit: int) -> None:
-        self._limiter = anyio.CapacityLimiter(limit)
-        self._borrowers: deque[object] = deque()
+        self.limit = limit
+        self._in_use = 0
         self._held = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._timers: set[asyncio.TimerHandle] = set()
-
-    @property
-    def limit(self) -> int:
-        """Slots in all; setting it lets waiters in at once, or lets in-use slots drain."""
-        return int(self._limiter.total_tokens)
-
-    @limit.setter
-    def limit(self, value: int) -> None:
-        self._limiter.total_tokens = value
 
     @property
     def in_use(self) -> int:
         """Slots taken, including those held for abandoned calls."""
-        return self._limiter.borrowed_tokens
+        return self._in_use
 
     @property
     def held(self) -> int:
@@ -53,24 +34,30 @@ class SlotPool:
     @property
     def waiting(self) -> int:
         """Calls queued for a slot."""
-        return self._limiter.statistics().tasks_waiting
+        return sum(1 for f in self._waiters if not f.done())
 
     async def acquire(self) -> None:
         """Take a slot, waiting in line if all are in use; cancelling the wait takes nothing."""
-        borrower = object()
-        limiter = self._limiter
-        if limiter.available_tokens > 0:
-            # A free slot means nobody is in line (a freed slot goes straight to the first
-            # waiter). Taken without the cancel-shielded checkpoint, a pass of the event loop,
-            # that acquire_on_behalf_of adds to every call.
-            limiter.acquire_on_behalf_of_nowait(borrower)
-        else:
-            await limiter.acquire_on_behalf_of(borrower)
-        self._borrowers.append(borrower)
+        if self._in_use < self.limit and not self._waiters:
+            self._in_use += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # handed a slot in the same tick it was cancelled
+            raise
 
     def release(self) -> None:
         """Free a slot, handing it straight to the next caller in line."""
-        self._limiter.release_on_behalf_of(self._borrowers.popleft())
+        while self._waiters:
+            head = self._waiters.popleft()
+            if not head.done():
+                head.set_result(None)  # the slot passes on; in_use is unchanged
+                return
+        self._in_use -= 1
 
     def release_at(self, when: float) -> None:
         """Free a slot at loop time ``when`` (now if it has passed)."""
