@@ -112,6 +112,9 @@ async def iter_prompts(
       the sink; ``aclose()`` returns once they are recorded (at most the call deadline).
       Without a sink there is nothing to keep them in: calls in flight are abandoned. A
       ``break`` without ``aclosing`` does the same later, when Python finalizes the stream.
+    - An unexpected error (a bug below the sweep, a results file that cannot be written)
+      ends the sweep with that error; with a sink, after the calls on the wire are answered
+      and recorded.
     - Cancelling the task that iterates: calls in flight are abandoned at once; DataForSEO
       may still run and bill them, their answers are lost, and a re-run sends them again
       (counted in ``control.abandoned``).
@@ -264,6 +267,11 @@ async def iter_prompts(
         # Closed early (break, aclose): with a sink, calls already sent are still worth
         # waiting for, since each answer is billed and recorded there.
         graceful = out is not None and not failure
+        raise
+    except BaseException as exc:
+        # A worker's unexpected error ends the sweep; with a sink, the calls already on the
+        # wire are answered and recorded first (a re-run would pay for them again).
+        graceful = out is not None and bool(failure) and exc is failure[0]
         raise
     finally:
         try:
