@@ -290,6 +290,13 @@ class Sweep:
             )
         if sink is not None and (left := self._failed_in_file()):
             extra.append(("failed in file", f"{left} (re-run to resend; exit status 1)"))
+        if control.posted:
+            extra.append(
+                (
+                    "posted",
+                    f"{control.posted} Standard tasks not collected yet; a re-run collects them",
+                )
+            )
         if self.args.method == "standard":
             live = sorted({t.platform for t in self.targets} - set(STANDARD_PLATFORMS))
             note = "standard"

@@ -52,6 +52,9 @@ class SweepControl:
         self.abandoned = 0
         """Calls in flight when the sweep was cancelled or closed without waiting: DataForSEO
         may run and bill them, and their answers are lost (a re-run sends them again)."""
+        self.posted = 0
+        """Standard tasks posted and not collected when the sweep ended: recorded in the sink,
+        they are collected (never posted again) by a re-run."""
         self._watches: list[CallWatch] = []
         self._budget: Budget | None = None
         self._on_stop: Callable[[], None] | None = None

@@ -279,6 +279,7 @@ async def iter_prompts(
                 await _wind_down(control, lanes, results, crew)
         finally:
             control.abandoned += sum(1 for w, watch in crew if watch.sending and not w.done())
+            control.posted = sum(run.outstanding for run, _ in engine)
             tasks = [reader, *finishing, *(w for w, _ in crew), *(t for _, t in engine)]
             for task in tasks:
                 task.cancel()

@@ -117,9 +117,15 @@ async def test_a_lost_post_answer_is_resolved_by_tag_never_reposted(tmp_path: Pa
 async def test_rerun_collects_what_was_posted_and_posts_only_the_rest(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     async with Emulator(config(standard_delay=(0.3, 0.6))) as emu:
+        control = dfs_async.SweepControl()
         async with client_for(emu) as client:
             stream = dfs_async.iter_prompts(
-                client, prompts(250), targets=TARGETS[:2], method="standard", sink=out
+                client,
+                prompts(250),
+                targets=TARGETS[:2],
+                method="standard",
+                sink=out,
+                control=control,
             )
             got = 0
             async with aclosing(stream):
@@ -129,6 +135,9 @@ async def test_rerun_collects_what_was_posted_and_posts_only_the_rest(tmp_path: 
                         break  # the user stops the sweep: many tasks are posted, uncollected
         posted_first = len(emu.record.standard.posts)
         assert posted_first > 60
+        # What the stop left outstanding: posted, not collected, and in the file.
+        collected = sum(1 for rec in lines(out) if rec.ok)
+        assert control.posted == posted_first - collected > 0
         async with client_for(emu) as client:
             rest = await dfs_async.gather_prompts(
                 client, prompts(250), targets=TARGETS[:2], method="standard", sink=out
