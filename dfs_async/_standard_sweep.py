@@ -114,18 +114,24 @@ class StandardRun:
 
     async def run(self) -> None:
         """Post and collect until the input is done and every item finished."""
-        if self.receiver is not None:
-            self.receiver.handler = self._delivered
-        async with asyncio.TaskGroup() as group:
-            poster = group.create_task(self._post_loop())
-            helpers = [group.create_task(self._ready_loop())]
-            helpers += [group.create_task(self._get_loop()) for _ in range(GETTERS)]
-            await poster
-            while self.outstanding:
-                self._changed.clear()
-                await self._changed.wait()
-            for helper in helpers:
-                helper.cancel()
+        receiver = self.receiver
+        before = receiver.handler if receiver is not None else None
+        if receiver is not None:
+            receiver.handler = self._delivered
+        try:
+            async with asyncio.TaskGroup() as group:
+                poster = group.create_task(self._post_loop())
+                helpers = [group.create_task(self._ready_loop())]
+                helpers += [group.create_task(self._get_loop()) for _ in range(GETTERS)]
+                await poster
+                while self.outstanding:
+                    self._changed.clear()
+                    await self._changed.wait()
+                for helper in helpers:
+                    helper.cancel()
+        finally:
+            if receiver is not None:
+                receiver.handler = before  # later deliveries go where they went before
 
     # -- posting ---------------------------------------------------------------------------
 
@@ -243,22 +249,11 @@ class StandardRun:
         self._changed.set()
 
     def _record(self, item: SweepItem, task_id: str | None, cost: float) -> None:
-        if self.sink is None:
-            return
-        self.sink.write_record(
-            ResultRecord(
-                key=item.key,
-                index=item.index,
-                platform=item.platform,
-                model_name=item.request.model_name,
-                prompt=item.request.user_prompt,
-                ok=False,
-                cost=cost,
-                target=item.target,
-                task_id=task_id,
-                posted=True,
-            )
-        )
+        """Write the item's "posted" record (its row's id, metadata and sample included)."""
+        if self.sink is not None:
+            record = ResultRecord.of(item.result())
+            posted = msgspec.structs.replace(record, posted=True, task_id=task_id, cost=cost)
+            self.sink.write_record(posted)
 
     # -- collecting ------------------------------------------------------------------------
 

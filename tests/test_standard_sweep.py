@@ -236,6 +236,7 @@ async def test_postbacks_deliver_results_without_task_get(tmp_path: Path) -> Non
             sink=tmp_path / "out.jsonl",
         )
     assert len(results) == 60 and all(r.ok for r in results)
+    assert receiver.handler is None  # given back once the sweep ended
     standard = emu.record.standard
     assert sum(standard.delivered.values()) == 60
     assert sum(standard.collected.values()) == 0  # no task_get was needed
@@ -310,3 +311,22 @@ async def test_method_is_checked() -> None:
             await dfs_async.gather_prompts(
                 client, ["x"], platform="claude", model_name="claude-sonnet-4-0", method="fast"
             )
+
+
+async def test_ids_metadata_and_samples_work_as_on_live(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    rows = [
+        dfs_async.PromptItem(p, id=f"row-{i}", metadata={"n": i}) for i, p in enumerate(prompts(5))
+    ]
+    async with Emulator(config()) as emu, client_for(emu) as client:
+        results = await dfs_async.gather_prompts(
+            client, rows, platform="claude", model_name="claude-sonnet-4-0",
+            method="standard", samples=2, sink=out,
+        )  # fmt: skip
+    assert [(r.id, r.sample) for r in results] == [
+        (f"row-{i}", s) for i in range(5) for s in (0, 1)
+    ]
+    assert all(r.ok and r.metadata == {"n": int(str(r.id)[4:])} for r in results)
+    check_server(emu, expected_tasks=10)  # each sample its own task, none twice
+    posted = [rec for rec in lines(out) if rec.posted and rec.task_id]
+    assert {(rec.id, rec.sample) for rec in posted} == {(r.id, r.sample) for r in results}
