@@ -25,5 +25,5 @@ def account_prefix(login: str, namespace: str = DEFAULT_NAMESPACE) -> str:
 
 
 def wake_key(prefix: str, process: str) -> str:
-    """The list a process blocks on for slots handed to its waiters (see ``lua/common.lua``)."""
+    """The channel on which a process hears of slots handed to its waiters (``lua/common.lua``)."""
     return f"{prefix}:wake:{process}"

@@ -11,20 +11,24 @@ never compared, so a skewed host cannot break the limits):
   ``live_execution_limit`` plus ``lease_margin``. The server cannot run a call longer, so a
   crashed process's slots come back by themselves, with no heartbeat. A call abandoned
   locally (deadline, cancellation) simply keeps its lease until it runs out.
-- **waiting**: a call that finds no free slot joins a per-platform FIFO queue in Redis; a
-  process that frees a slot hands it (and a reserved send time) to the head of the queue by
-  pushing onto the waiter's process list, which that process reads with a blocking pop.
+- **waiting**: a call that finds no free slot joins a per-platform queue in Redis where the
+  processes take turns (start-time fair queueing); a process that frees a slot hands it, with
+  a reserved send time, to the head of the queue: in its own reply if the waiter is its own,
+  else published on the waiter's process channel (pub/sub: waiting sends no command). A slot
+  handed to another process is only claimed until that process confirms it, so a process that
+  died while queued does not hold it; a message lost on the way costs a claim that runs out
+  and a waiter checked on at the next tick and queued again.
 - **shared pause**: a 40202 seen by any process moves the schedule past the pause for all.
 - **strictest limits**: each script merges the caller's limits into the account's (longest
   interval, fewest slots) and flags a difference, which is logged once as a warning.
 
 Commands per call: each process batches. The calls that ask while its last acquire script
-runs go together in the next one, frees go together in one settle script, and a slot handed
-to one of its own waiters comes back in that reply rather than through the wake list; only a
-slot handed across processes costs the receiver a blocking pop. So a call costs at most two
-scripts and under load far less (0.1–0.4 commands per call in ``python -m benchmarks shared``).
-Each process also sends one tick script per ``tick`` seconds (its presence, and the hand-out
-of slots whose leases ran out).
+runs go together in the next one, with the frees made meanwhile; a slot handed to one of its
+own waiters comes back in that reply; a slot handed across processes costs the receiver one
+confirm script (for all the slots of that message). So a call costs at most two scripts, and
+with several calls in flight far less; ``python -m benchmarks shared`` counts them. Each
+process also sends one tick script per ``tick`` seconds (its presence, waiters long
+unanswered, and the hand-out of slots whose leases ran out).
 
 Fault policy (Redis unreachable, lost, restarted empty, or slow): **fail closed**. Without
 Redis a process cannot know what the others send, so it sends nothing new: a call waits for
@@ -42,6 +46,7 @@ re-register in time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import math
@@ -155,7 +160,8 @@ class RedisGovernor:
         self._tau_us = round((limits.burst - 1) * limits.interval * 1e6)
         self._presence_ms = round(3 * tick * 1000)
         self._client: Redis | None = None
-        self._blocking: Redis | None = None
+        self._subscriber: Redis | None = None
+        self._subscribed: asyncio.Event | None = None
         self._scripts: Scripts | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._kick: asyncio.Event | None = None
@@ -185,7 +191,12 @@ class RedisGovernor:
     async def acquire(self, platform: Platform | None) -> None:
         """Take a slot of ``platform`` (none if None) and wait for this call's send time."""
         loop = self._start()
-        assert self._ahead is not None
+        assert self._ahead is not None and self._subscribed is not None
+        if not self._subscribed.is_set():
+            # Listening before queueing: a slot handed before would be heard of only once its
+            # claim ran out. Bounded: without Redis the call goes on to fail closed.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), self.command_timeout)
         while (pause := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110 - a deadline
             await asyncio.sleep(pause)
         # Few reservations ahead per process: the account's schedule then interleaves the
@@ -270,7 +281,7 @@ class RedisGovernor:
                 await self._settle(list(self._pending))
             except _down_errors():
                 logger.warning("could not free this process's slots in Redis; they run out")
-        for client in (self._client, self._blocking):
+        for client in (self._client, self._subscriber):
             if client is not None:
                 await client.aclose()
 
@@ -292,8 +303,8 @@ class RedisGovernor:
                 socket_timeout=self.command_timeout,
                 socket_connect_timeout=self.command_timeout,
             )
-            # BLPOP blocks for up to a tick: its own connection, with a longer timeout.
-            self._blocking = aioredis.Redis.from_url(
+            # The wake channel's subscription holds a connection of its own.
+            self._subscriber = aioredis.Redis.from_url(
                 self.url,
                 decode_responses=True,
                 socket_timeout=self.tick + self.command_timeout,
@@ -303,6 +314,7 @@ class RedisGovernor:
             self._kick = asyncio.Event()
             self._ahead = asyncio.Semaphore(self._ahead_count)
             self._ask_kick = asyncio.Event()
+            self._subscribed = asyncio.Event()
             self._tasks = [
                 loop.create_task(self._listen(), name="dfs_async redis listener"),
                 loop.create_task(self._write(), name="dfs_async redis writer"),
@@ -372,6 +384,12 @@ class RedisGovernor:
                 uuid.uuid4().hex,
                 round(3 * self.tick * 1e6),
             ]
+            # Frees batched since the last script ride along (the writer leaves them a turn).
+            frees = self._take_frees()
+            args.append(sum(len(items) for items in frees.values()))
+            for p, items in frees.items():
+                for kind, ident in items:
+                    args += [p, self.limits.concurrency_for(p), kind, ident]
             for platform, waiter, _ in batch:
                 slots = self.limits.concurrency_for(platform) if platform is not None else 0
                 args += [waiter, platform or "", slots]
@@ -380,6 +398,9 @@ class RedisGovernor:
                 asked = loop.time()
                 reply = await self._scripts.acquire(keys=[self._prefix], args=args)
             except Exception as exc:  # the callers decide: wait for Redis, or fail
+                for p, items in frees.items():  # not applied: the writer sends them
+                    self._pending.setdefault(p, [])[:0] = items
+                self._wake_writer()
                 for _, _, answer in batch:
                     if not answer.done():
                         answer.set_exception(exc)
@@ -492,6 +513,20 @@ class RedisGovernor:
 
     # -- background tasks ----------------------------------------------------------------
 
+    def _take_frees(self) -> dict[Platform, list[tuple[str, str]]]:
+        """The batched frees and withdrawals ('r', 'd'), taken out of the pending items."""
+        frees: dict[Platform, list[tuple[str, str]]] = {}
+        for p, items in list(self._pending.items()):
+            kept = [item for item in items if item[0] not in ("r", "d")]
+            taken = [item for item in items if item[0] in ("r", "d")]
+            if taken:
+                frees[p] = taken
+            if kept:
+                self._pending[p] = kept
+            else:
+                del self._pending[p]
+        return frees
+
     async def _write(self) -> None:
         """Send batched frees, withdrawals and pauses; re-register after Redis lost state."""
         assert self._kick is not None
@@ -499,6 +534,9 @@ class RedisGovernor:
         while not self._closed:
             await self._kick.wait()
             self._kick.clear()
+            # A turn for the acquirer first: frees made just before a new acquire (a worker
+            # moving to its next item) ride along with it in one script.
+            await asyncio.sleep(0)
             try:
                 if self._restore:
                     await self._reregister()
@@ -567,34 +605,43 @@ class RedisGovernor:
         self._epoch = epoch
 
     async def _listen(self) -> None:
-        """Receive slots handed to this process's waiters; tick every ``tick`` seconds."""
-        assert self._blocking is not None
+        """Hear of slots handed to this process's waiters; tick every ``tick`` seconds."""
+        assert self._subscriber is not None and self._subscribed is not None
         loop = asyncio.get_running_loop()
+        pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
         next_tick = loop.time()
         backoff = _BACKOFF[0]
-        while not self._closed:
-            try:
-                if loop.time() >= next_tick:
-                    next_tick = loop.time() + self.tick
-                    self._check_waiters(loop.time())
-                    await self._settle(list(PLATFORMS))
-                if self._unconfirmed:
-                    await self._confirm()
-                self.commands += 1
-                got = await self._blocking.blpop([self._wake], timeout=self.tick)
-                if got is not None:
-                    now = loop.time()
-                    for grant in str(got[1]).split(";"):
-                        waiter, platform, delay_us = grant.split(" ")
-                        self._unconfirmed.append((waiter, platform, int(delay_us) / 1e6 + now))
-                    await self._confirm()
-                self._up()
-                backoff = _BACKOFF[0]
-            except _down_errors() as exc:
-                self._failed(exc)
-                self._fail_waiters_if_down_too_long()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _BACKOFF[1])
+        try:
+            while not self._closed:
+                try:
+                    if not pubsub.subscribed:
+                        await pubsub.subscribe(self._wake)
+                        self._subscribed.set()
+                    if loop.time() >= next_tick:
+                        next_tick = loop.time() + self.tick
+                        self._check_waiters(loop.time())
+                        await self._settle(list(PLATFORMS))
+                    if self._unconfirmed:
+                        await self._confirm()
+                    # Pushed by Redis: waiting for a message sends no command.
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=max(0.0, next_tick - loop.time())
+                    )
+                    if message is not None and message.get("type") == "message":
+                        now = loop.time()
+                        for grant in str(message["data"]).split(";"):
+                            waiter, platform, delay_us = grant.split(" ")
+                            self._unconfirmed.append((waiter, platform, int(delay_us) / 1e6 + now))
+                        await self._confirm()
+                    self._up()
+                    backoff = _BACKOFF[0]
+                except _down_errors() as exc:
+                    self._failed(exc)
+                    self._fail_waiters_if_down_too_long()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _BACKOFF[1])
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _check_waiters(self, now: float) -> None:
         """Have Redis check on waiters unanswered for a tick (a grant lost with a reply)."""

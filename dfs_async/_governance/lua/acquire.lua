@@ -1,7 +1,9 @@
--- For each request: take a slot of its platform (none if '') and reserve a send time, or queue
--- for the slot. A process sends the requests that gathered while its last batch ran, so under
--- load one script serves many calls.
+-- Apply the frees this process batched, then, for each request: take a slot of its platform
+-- (none if '') and reserve a send time, or queue for the slot. A process sends the requests
+-- (and frees) that gathered while its last script ran, so under load one script serves many
+-- calls.
 -- ARGV: proc, interval_us, tau_us, lease_us, presence_ms, epoch candidate, recovery_us,
+--       n frees, then per free: platform, slots, 'r' (free a slot) | 'd' (withdraw), id,
 --       then per request: waiter, platform, slots
 -- Returns {epoch, stricter, then per request: granted 1|0, delay_us (if granted), held, queued,
 --          then grants handed to this process's earlier waiters}
@@ -15,7 +17,22 @@ local interval, d1 = strictest('interval', tonumber(ARGV[2]), true)
 local tau, d2 = strictest('tau', tonumber(ARGV[3]), false)
 local out = {ep, d1 + d2}
 local mine = {}
-local i = 8
+local freed = {}
+local i = 9
+for _ = 1, tonumber(ARGV[8]) do
+  local platform, kind, id = ARGV[i], ARGV[i + 2], ARGV[i + 3]
+  if kind == 'r' then
+    redis.call('ZREM', P .. ':slots:' .. platform, id)
+  else
+    redis.call('ZREM', P .. ':queue:' .. platform, id)
+  end
+  freed[platform] = tonumber(ARGV[i + 1])
+  i = i + 4
+end
+for platform, ours in pairs(freed) do
+  local slots = strictest('slots:' .. platform, ours, false)
+  hand_out(platform, now, interval, tau, slots, lease, presence, proc, mine)
+end
 while i <= #ARGV do
   local waiter, platform = ARGV[i], ARGV[i + 1]
   if platform == '' then

@@ -88,11 +88,12 @@ local function enqueue(platform, proc, waiter, presence)
 end
 
 -- Hand free slots to queued waiters in turn, skipping waiters whose process is gone. The
--- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) go to
--- its list as one message, which that process reads with one blocking pop; grants for the
--- calling process (`me`) are appended to `mine` instead and come back in the reply.
--- A slot handed to another process is only claimed for `presence` ms until that process
--- confirms it (confirm.lua): a process that died while queued cannot hold a slot longer.
+-- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) are
+-- published as one message on its channel; grants for the calling process (`me`) are
+-- appended to `mine` instead and come back in the reply. A slot handed to another process is
+-- only claimed for `presence` ms until that process confirms it (confirm.lua): a process
+-- that died while queued cannot hold a slot longer, and a message lost on the way (pub/sub
+-- does not keep it) costs a claim that runs out and a waiter queued again (settle.lua, 'w').
 local function hand_out(platform, now, interval, tau, slots, lease, presence, me, mine)
   local held_key = P .. ':slots:' .. platform
   local queue_key = P .. ':queue:' .. platform
@@ -127,9 +128,7 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence, me
     if proc == me then
       mine[#mine + 1] = message
     else
-      local wake = P .. ':wake:' .. proc
-      redis.call('RPUSH', wake, message)
-      redis.call('PEXPIRE', wake, presence * 3)
+      redis.call('PUBLISH', P .. ':wake:' .. proc, message)
     end
   end
 end

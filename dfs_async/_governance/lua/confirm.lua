@@ -1,4 +1,4 @@
--- A process confirms the slots handed to it through its wake list: each claimed lease becomes
+-- A process confirms the slots handed to it on its channel: each claimed lease becomes
 -- a full one (send time + lease). A claim that ran out (the process was too slow) is not
 -- confirmed: its waiter queues again, and its call is not sent.
 -- ARGV: proc, presence_ms, epoch candidate, recovery_us, lease_us,
