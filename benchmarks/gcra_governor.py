@@ -1,9 +1,9 @@
-"""The governor dfs_async shipped before its pacer moved onto `aiolimiter.AsyncLimiter` and its
-slots onto `anyio.CapacityLimiter`: a hand-written GCRA pacer and FIFO slot pool.
+"""The governor dfs_async shipped before its pacer moved onto `aiolimiter.AsyncLimiter`: a
+hand-written GCRA pacer, and the FIFO slot pool the package still uses.
 
 Kept here, outside the package, as the reference the package's `LocalGovernor` is measured
 against in the same run (governed rate, window maximum, slot occupancy, CPU per call). The
-code is as it was; only the names say "GCRA".
+code is as it was; only the names say "GCRA", and `aclose` follows the `Governor` protocol.
 
 The GCRA keeps a *theoretical arrival time* ``tat``: a call may go at ``t >= tat - tau`` and
 pushes ``tat`` to ``max(tat, t - T) + T``, with ``T`` the paced interval and

@@ -87,7 +87,8 @@ PEER = Peer(
     about=(
         "gather_prompts (sweeps), iter_prompts with a JSONL sink (memory), client.live "
         "(overhead) on AsyncClient(rate_limit, rate_period, live_concurrency=slots); "
-        "GCRA pacing at 98 %, FIFO slots per platform, retries on 40202/40209"
+        "smooth-bucket pacing (aiolimiter) at 98 %, FIFO slots per platform, retries on "
+        "40202/40209"
     ),
     order=0,
     modes=frozenset({"sweep", "stream", "calls"}),
