@@ -10,17 +10,24 @@ from types import MappingProxyType
 from ._errors import ValidationError
 from ._types import PLATFORMS, Platform
 
+# The documented limits. The Live page (2000 calls a minute, 30 concurrent Live tasks per
+# platform, up to 120 s per task):
+#   https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/live/
+# The tasks_ready page (20 calls a minute):
+#   https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/tasks_ready/
+# DataForSEO announced 10,000 calls a minute as the default from 2026-10-19 (check the
+# account's own limit): https://dataforseo.com/update/api-rate-limit-10000-requests-per-minute
 DEFAULT_RATE_LIMIT = 2000
-"""Calls per minute per account (API.md §8; some accounts are raised to 10,000)."""
+"""Calls per minute per account (the documented 2000; see above about 10,000)."""
 DEFAULT_RATE_PERIOD = 60.0
 DEFAULT_LIVE_CONCURRENCY = 30
-"""Concurrent Live tasks per platform per account (API.md §8)."""
+"""Concurrent Live tasks per platform per account."""
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_LIVE_EXECUTION_LIMIT = 120.0
-"""How long DataForSEO may keep running a Live task (API.md §2)."""
+"""How long DataForSEO may keep running a Live task."""
 DEFAULT_TASKS_READY_LIMIT = 20
 DEFAULT_TASKS_READY_PERIOD = 60.0
-"""tasks_ready allows 20 calls a minute (API.md §2), apart from the account's rate."""
+"""tasks_ready allows 20 calls a minute, apart from the account's rate."""
 
 
 @dataclass(frozen=True, kw_only=True)

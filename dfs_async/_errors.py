@@ -258,7 +258,9 @@ _HTTP_TABLE: Final[dict[int, type[APIError]]] = {
 HTTP_STATUSES: Final = frozenset(_HTTP_TABLE)
 """HTTP statuses that are an API error by themselves, whatever the body (a proxy's HTML)."""
 
-# Retryable per API.md §7.2. 40101/40103/50304 are ServerErrors but only some are worth a
+# DataForSEO publishes no retry table: these are the codes its errors appendix
+# (https://docs.dataforseo.com/v3/appendix/errors/) describes as a passing limit or a transient
+# server fault. 40101/40103/50304 are ServerErrors but only some are worth a
 # resend: 40101 (upstream failed after DataForSEO's own retries) is billable, 50304 is a
 # long outage; both fail fast.
 RETRYABLE_CODES: Final = frozenset({40202, 40209, 40103, 50000, 50001, 50301, 50303, 50401})

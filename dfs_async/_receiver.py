@@ -1,10 +1,11 @@
 """`CallbackReceiver`: a small aiohttp.web server for the Standard method's postbacks/pingbacks.
 
 When a task posted with ``postback_url`` finishes, DataForSEO POSTs its task_get answer,
-gzip-compressed, to that URL; with ``pingback_url`` it sends a GET naming the task (API.md
-§3.1). The receiver answers 200 only once the delivery was handled: if handling fails it
-answers 500, and DataForSEO then lists the task in tasks_ready, so nothing is lost. URLs carry
-a random token, so that only whoever was given the URL can deliver.
+gzip-compressed, to that URL; with ``pingback_url`` it sends a GET naming the task
+(https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/task_post/).
+The receiver answers 200 only once the delivery was handled: if handling fails it answers 500,
+and DataForSEO then lists the task in tasks_ready, so nothing is lost. URLs carry a random
+token, so that only whoever was given the URL can deliver.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Every call goes through the client's governor without taking a Live slot, so Standard traffic
 shares the account's rate with Live calls. tasks_ready is also paced by its own documented
-limit (20 calls a minute, API.md §2).
+limit of 20 calls a minute:
+https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/tasks_ready/
 
 What may be sent again differs per endpoint. tasks_ready and task_get only read, so any
 transient failure is retried. A task_post creates paid tasks: it is resent only when the server
@@ -45,12 +46,16 @@ from ._window import WindowLimiter
 if TYPE_CHECKING:
     from ._client import AsyncClient
 
+# Prices:
+#   https://dataforseo.com/help-center/how-the-price-for-using-llm-responses-endpoints-is-calculated
+# The prepayment and the 100-task limit:
+#   https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/task_post/
 STANDARD_BASE_PRICE: Final = 0.0002
-"""DataForSEO's own price per Standard task; the LLM's cost comes on top (API.md §6)."""
+"""DataForSEO's own price per Standard task; the LLM's cost comes on top."""
 PREPAYMENT: Final = 0.01
-"""Taken per task at posting; what exceeds the real cost is refunded (API.md §6)."""
+"""Taken per task at posting; what exceeds the real cost is refunded."""
 MAX_TASKS_PER_POST: Final = 100
-"""task_post accepts up to 100 tasks per call; the rest get 40006 (API.md §2)."""
+"""task_post accepts up to 100 tasks per call; the rest get 40006."""
 STANDARD_PLATFORMS: Final[tuple[Platform, ...]] = ("chat_gpt", "claude", "gemini")
 """Perplexity has only Live and Models."""
 _POLL_MIN: Final = 0.5

@@ -1,8 +1,11 @@
 """Answers of the Standard method's task_post and tasks_ready endpoints.
 
 task_get answers the same envelope as Live and decodes into `LiveResponse`; only the two
-endpoints below have shapes of their own (API.md §4.3, §4.4). As everywhere, every field has a
-default, unknown keys are ignored and a ``null`` reads as absent (`dfs_async._nulls`).
+endpoints below have shapes of their own, documented on
+https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/task_post/ and
+https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/tasks_ready/.
+As everywhere, every field has a default, unknown keys are ignored and a ``null`` reads as
+absent (`dfs_async._nulls`).
 """
 
 from __future__ import annotations

@@ -388,7 +388,8 @@ def _answered(item: SweepItem, response: LiveResponse, task_id: str) -> PromptRe
     result = response.result
     money = result.money_spent if result is not None else 0.0
     # task_get reports cost 0: the charge is the base price plus the LLM's cost, the rest of
-    # the prepayment having been refunded (API.md §6).
+    # the prepayment having been refunded
+    # (https://dataforseo.com/help-center/how-the-price-for-using-llm-responses-endpoints-is-calculated).
     return item.result(
         response=response,
         task_id=task_id,

@@ -1,9 +1,12 @@
-"""Per-platform validation of Live request fields against the documented limits (API.md §3).
+"""Per-platform validation of Live request fields against the documented limits.
 
-Choices where the docs disagree with themselves (API.md §9):
+The limits are the request fields of each platform's Live page, e.g.
+https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/live/.
+
+Choices where the docs disagree with themselves:
 
 * temperature with top_p: chat_gpt allows both (the official example sends both and the
-  seed's example response echoes that request with status 20000); claude rejects the pair
+  official example response echoes that request with status 20000); claude rejects the pair
   (both claude field docs forbid it and Anthropic rejects it); gemini and perplexity allow it
   (no exclusivity documented, and their examples send both).
 * Which fields need ``web_search=True`` follows each official field description, per

@@ -1,11 +1,12 @@
 """A strict sliding-window limiter: at most ``limit`` calls reach the server in any ``period``.
 
-Used for tasks_ready, whose documented limit (20 calls a minute, API.md §2) is low and separate
-from the account's rate. A call may queue for the account's rate after it was let through
-here, so its arrival time at the server is unknown until it ends; the rule therefore counts
-from *ends*: a call starts only when fewer than ``limit`` calls are running or ended within the
-last ``period`` (plus a small margin). Since a call arrives before it ends, the server never
-sees ``limit + 1`` arrivals in one period, however long each call queued.
+Used for tasks_ready, whose documented limit (20 calls a minute,
+https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/tasks_ready/) is low and
+separate from the account's rate. A call may queue for the account's rate after it was let
+through here, so its arrival time at the server is unknown until it ends; the rule therefore
+counts from *ends*: a call starts only when fewer than ``limit`` calls are running or ended
+within the last ``period`` (plus a small margin). Since a call arrives before it ends, the
+server never sees ``limit + 1`` arrivals in one period, however long each call queued.
 """
 
 from __future__ import annotations

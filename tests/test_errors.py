@@ -22,7 +22,8 @@ from dfs_async import (
 )
 from dfs_async._errors import RAW_BODY_LIMIT, error_for_code, error_for_http
 
-# (code, class, retryable) per errors_appendix.md and API.md §7.2.
+# (code, class, retryable) per fixtures/dataforseo/errors_appendix.md; DataForSEO publishes no
+# retry table, so `retryable` is the client's own split (see dfs_async/_errors.py).
 CODES: list[tuple[int, type[APIError], bool]] = [
     *((c, AuthError, False) for c in (40100, 40104, 40201, 40207)),
     *((c, BillingError, False) for c in (40200, 40204, 40210)),

@@ -53,7 +53,7 @@ def _task_40101(body: bytes) -> None:
     assert (task.status_code, task.result) == (40101, None)
     err = error_for_code(task.status_code, task.status_message)
     assert isinstance(err, ServerError)
-    assert not err.retryable  # billable upstream failure: fail fast (API.md §7.2)
+    assert not err.retryable  # billable upstream failure: fail fast (dfs_async/_errors.py)
 
 
 def _envelope_40205(body: bytes) -> None:
@@ -152,7 +152,8 @@ def test_chat_gpt_live_response_values() -> None:
     assert annotations[0].start_index is None  # not in this (2025) example
 
 
-# Synthetic: shaped after API.md §4 with extra keys and an item type the API may add later.
+# Synthetic: shaped after the Live response fields, with extra keys and an item type the API
+# may add later: https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/live/
 SYNTHETIC_LIVE = b"""{
   "version": "0.1.x", "status_code": 20000, "status_message": "Ok.", "future_key": [1, 2],
   "tasks": [{
@@ -336,8 +337,9 @@ def test_result_is_none_without_a_result(tasks: bytes) -> None:
     assert msgspec.json.decode(body, type=LiveResponse).result is None
 
 
-# Synthetic: the Models result fields of API.md §4.6; `reasoning` is absent from the official
-# schema, so one model omits it.
+# Synthetic: the Models result fields (https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/models/);
+# `reasoning` is absent from the official OpenAPI-generated clients' schema, so one model omits
+# it.
 SYNTHETIC_MODELS = b"""{
   "status_code": 20000, "cost": 0,
   "tasks": [{"status_code": 20000, "result": [
@@ -358,7 +360,8 @@ def test_models_response() -> None:
     assert mini.task_post_supported is False
 
 
-# Synthetic: the user_data result fields of API.md §8 (rates/money nesting as documented).
+# Synthetic: the user_data result fields (https://docs.dataforseo.com/v3/appendix/user_data/;
+# rates/money nesting as documented).
 SYNTHETIC_USER_DATA = b"""{
   "status_code": 20000,
   "tasks": [{"status_code": 20000, "result": [{

@@ -14,8 +14,10 @@ from dfs_async import (
 )
 from tests._fakes import FIXTURES
 
-# Synthetic answers built from the field-level spec (API.md §4.3, §4.4): DataForSEO's own
-# examples of these endpoints could not be obtained whole (fixtures/SOURCES.md).
+# Synthetic answers built from the documented fields
+# (https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/task_post/,
+# https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/tasks_ready/): DataForSEO's
+# own examples of these endpoints could not be obtained whole (fixtures/SOURCES.md).
 TASK_POST = b"""{
   "version": "0.1.20250724", "status_code": 20000, "status_message": "Ok.",
   "time": "0.0701 sec.", "cost": 0.0102, "tasks_count": 2, "tasks_error": 1,

@@ -1,10 +1,12 @@
 """Postbacks and pingbacks: what the emulator sends when a Standard task finishes.
 
-As documented (API.md §3.1): ``$id`` and ``$tag`` in the URL are replaced (the tag
-url-encoded); a postback is a POST of the task_get answer, gzip-compressed; a pingback is a
-GET. The receiver has ``callback_timeout`` seconds and must answer 2xx, otherwise delivery
-failed and the task is listed by tasks_ready instead. The emulator only ever connects to
-loopback hosts: a URL elsewhere counts as a failed delivery and is never contacted.
+As documented on
+https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/task_post/: ``$id`` and
+``$tag`` in the URL are replaced (the tag url-encoded); a postback is a POST of the task_get
+answer, gzip-compressed; a pingback is a GET. The receiver has ``callback_timeout`` seconds and
+must answer 2xx, otherwise delivery failed and the task is listed by tasks_ready instead. The
+emulator only ever connects to loopback hosts: a URL elsewhere counts as a failed delivery and
+is never contacted.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ def _m(
 
 
 # Names and versions follow the vendors' public model lists; a base name resolves to its
-# latest version (API.md §3.1: gpt-4.1 -> gpt-4.1-2025-04-14, gemini-1.5-pro -> ...-002).
+# latest version (gpt-4.1 -> gpt-4.1-2025-04-14, gemini-1.5-pro -> ...-002; the model_name
+# field of each platform's Live page, e.g. https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/live/).
 MODELS: Final[dict[Platform, tuple[CatalogModel, ...]]] = {
     "chat_gpt": (
         _m("gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", 0.4, 1.6),
@@ -133,7 +134,8 @@ def find_model(platform: Platform, name: str | None) -> CatalogModel | None:
 def auto_reasoning(platform: Platform, model: CatalogModel, use_reasoning: bool | None) -> bool:
     """Whether an answer to ``model`` carries a reasoning item."""
     # chat_gpt reasoning models always reason; claude and gemini when asked, gemini Pro models
-    # always (API.md §3.2); Perplexity's items are typed as messages only.
+    # always (the use_reasoning field of their Live pages); Perplexity's items are typed as
+    # messages only.
     if platform == "chat_gpt":
         return model.reasoning
     if platform == "gemini" and model.reasoning and "-pro" in model.name:

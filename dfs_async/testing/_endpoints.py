@@ -27,7 +27,7 @@ from ._record import ServerRecord
 Answer = tuple[bytes, int, float]
 """An encoded body, the internal status code it carries, and what it charges."""
 
-_DEFAULT_MINUTE_LIMIT: Final = 2000  # API.md §8
+_DEFAULT_MINUTE_LIMIT: Final = 2000  # documented calls per minute per account
 _ENVELOPE_OVERHEAD: Final = 0.0009  # the envelope's time includes a little more than the task's
 _UNKNOWN_FIELD: Final = re.compile(r"Object contains unknown field `([^`]*)`")
 _MISSING_FIELD: Final = re.compile(r"Object missing required field `([^`]*)`")

@@ -1,6 +1,7 @@
 """The Standard method, emulated: task_post, tasks_ready and task_get for chat_gpt, claude, gemini.
 
-A posted task is charged at once (base price plus the $0.01 prepayment, API.md §6), finishes
+A posted task is charged at once (base price plus the $0.01 prepayment,
+https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/task_post/), finishes
 after ``standard_delay``, and is then listed by tasks_ready until collected (unless a postback
 or pingback reached its receiver), answered by task_get with a Live-shaped result, and expires
 after ``results_ttl``. When its result is first built (collected or delivered), the difference
@@ -39,7 +40,7 @@ STANDARD_PLATFORMS: Final[tuple[Platform, ...]] = ("chat_gpt", "claude", "gemini
 STANDARD_PRICE: Final = 0.0002
 """DataForSEO's own price per Standard task (help center)."""
 PREPAYMENT: Final = 0.01
-"""Taken per task at posting; the part above the LLM's real cost is refunded (API.md §6)."""
+"""Taken per task at posting; the part above the LLM's real cost is refunded."""
 READY_LIST_MAX: Final = 1000
 _PREFIX: Final = "/v3/ai_optimization/"
 _MESSAGES: Final[dict[int, str]] = {
