@@ -162,3 +162,21 @@ async def test_a_cut_off_200_frees_its_slot_at_once(fault: Fault) -> None:
     assert (cut.fault, cut.http_status, answered.fault) == (fault.value, 200, None)
     assert cut.charged > 0 and emu.record.max_in_flight["gemini"] == 1
     assert answered.arrived - cut.finished < 2.0  # the slot came back with the answer
+
+
+async def test_a_reset_live_call_is_held_its_service_time_and_not_charged() -> None:
+    # What Fault.RESET documents: the request was read whole, the call held its Live slot for
+    # its service time, then the connection dropped with no answer and no charge. The client
+    # cannot tell that nothing was charged: it reports an unknown outcome and does not resend.
+    def always(call: CallInfo) -> Fault:
+        return Fault.RESET
+
+    config = EmulatorConfig(latency=(0.05, 0.05), faults=always)
+    async with Emulator(config) as emu, client_for(emu) as client:
+        with pytest.raises(dfs_async.TransportError) as info:
+            await client.live("gemini", user_prompt="q", model_name="gemini-2.5-flash")
+    assert info.value.sent
+    [call] = emu.record.calls
+    assert (call.fault, call.http_status, call.status_code) == ("reset", 0, 0)
+    assert call.admitted and call.service_time == pytest.approx(0.05)
+    assert call.charged == 0.0 and emu.record.total_cost == 0.0

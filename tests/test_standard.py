@@ -216,6 +216,7 @@ async def test_a_lost_post_answer_is_raised_not_reposted_and_found_by_tag(fault:
     record = emu.record.standard
     assert record.post_sizes == [4]  # one task_post, never resent
     assert len(record.posts) == 4  # the server did create (and charge) the tasks
+    assert emu.record.total_cost == pytest.approx(4 * (0.0002 + 0.01))  # charged first
     expected = {dfs_async.request_key("claude", LiveRequest(**t)) for t in tasks(4)}
     assert {r.tag for r in ready} == expected
 

@@ -33,7 +33,12 @@ class Fault(enum.StrEnum):
     HTTP_503_HTML = "http_503_html"
     """HTTP 503 with a proxy's HTML page, not charged."""
     RESET = "reset"
-    """The TCP connection is dropped without a byte of response, not charged."""
+    """The connection is dropped without a byte of response, once the request was read whole.
+
+    A Live call is held its service time (in flight) and then dropped, its task not charged; a
+    task_post's tasks are created and charged first. The client cannot tell which: to it the
+    outcome is unknown, so it resends neither by default.
+    """
     TRUNCATED = "truncated"
     """HTTP 200 whose JSON body is cut in half; the work was done, so it is charged."""
     CUT_OFF = "cut_off"
