@@ -1,9 +1,9 @@
 """The governor dfs_async shipped before its pacer moved onto `aiolimiter.AsyncLimiter`: a
-hand-written GCRA pacer, and the FIFO slot pool the package still uses.
+hand-written GCRA pacer, beside the FIFO slot pool the package still uses (imported, not copied).
 
 Kept here, outside the package, as the reference the package's `LocalGovernor` is measured
 against in the same run (governed rate, window maximum, slot occupancy, CPU per call). The
-code is as it was; only the names say "GCRA", and `aclose` follows the `Governor` protocol.
+pacer's code is as it was; only the names say "GCRA".
 
 The GCRA keeps a *theoretical arrival time* ``tat``: a call may go at ``t >= tat - tau`` and
 pushes ``tat`` to ``max(tat, t - T) + T``, with ``T`` the paced interval and
@@ -17,8 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from dfs_async import GovernorState, Limits, PlatformState
-from dfs_async._types import PLATFORMS, Platform
+from dfs_async import Limits, LocalGovernor
 
 
 class GCRA:
@@ -121,138 +120,10 @@ class Pacer:
             self._timer = None
 
 
-class SlotPool:
-    """``limit`` slots handed out in arrival order.
-
-    A slot whose call the client abandoned (deadline, cancellation) may still be running at
-    DataForSEO and counting against the account, so `release_at` frees it only once the
-    server must have finished.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._in_use = 0
-        self._held = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        self._timers: set[asyncio.TimerHandle] = set()
-
-    @property
-    def in_use(self) -> int:
-        """Slots taken, including those held for abandoned calls."""
-        return self._in_use
-
-    @property
-    def held(self) -> int:
-        """Slots kept for abandoned calls that may still run on the server."""
-        return self._held
-
-    @property
-    def waiting(self) -> int:
-        """Calls queued for a slot."""
-        return sum(1 for f in self._waiters if not f.done())
-
-    async def acquire(self) -> None:
-        """Take a slot, waiting in line if all are in use; cancelling the wait takes nothing."""
-        if self._in_use < self.limit and not self._waiters:
-            self._in_use += 1
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self.release()  # handed a slot in the same tick it was cancelled
-            raise
-
-    def release(self) -> None:
-        """Free a slot, handing it straight to the next caller in line."""
-        while self._waiters:
-            head = self._waiters.popleft()
-            if not head.done():
-                head.set_result(None)  # the slot passes on; in_use is unchanged
-                return
-        self._in_use -= 1
-
-    def release_at(self, when: float) -> None:
-        """Free a slot at loop time ``when`` (now if it has passed)."""
-        loop = asyncio.get_running_loop()
-        if when <= loop.time():
-            self.release()
-            return
-        self._held += 1
-
-        def fire() -> None:
-            self._timers.discard(timer)
-            self._held -= 1
-            self.release()
-
-        timer = loop.call_at(when, fire)
-        self._timers.add(timer)
-
-    def close(self) -> None:
-        """Drop pending delayed releases (the client is closing)."""
-        for timer in self._timers:
-            timer.cancel()
-        self._timers.clear()
-
-
-class GCRAGovernor:
-    """The reference governor: a GCRA `Pacer` for the account and a `SlotPool` per platform."""
+class GCRAGovernor(LocalGovernor):
+    """The reference governor: `LocalGovernor` with the GCRA `Pacer` in place of the package's."""
 
     def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
-        self._pacer = Pacer(GCRA(limits.interval, limits.burst), clock)
-        self._slots = {p: SlotPool(limits.concurrency_for(p)) for p in PLATFORMS}
-
-    async def acquire(self, platform: Platform | None) -> None:
-        """Slot first, then token; a cancelled wait leaves both untouched."""
-        if platform is None:
-            await self._pacer.acquire()
-            return
-        pool = self._slots[platform]
-        await pool.acquire()
-        try:
-            await self._pacer.acquire()
-        except BaseException:
-            pool.release()
-            raise
-
-    def release(self, platform: Platform | None, *, abandoned_at: float | None = None) -> None:
-        """Free the slot now, or ``live_execution_limit`` after an abandoned send."""
-        if platform is None:
-            return
-        pool = self._slots[platform]
-        if abandoned_at is None:
-            pool.release()
-        else:
-            pool.release_at(abandoned_at + self.limits.live_execution_limit)
-
-    def pause(self, seconds: float) -> None:
-        """Hold every caller for ``seconds``."""
-        self._pacer.pause(seconds)
-
-    def state(self) -> GovernorState:
-        """A snapshot of the queue and the slots."""
-        return GovernorState(
-            rate_limit=self.limits.rate_limit,
-            rate_period=self.limits.rate_period,
-            waiting_for_token=self._pacer.waiting,
-            platforms={
-                p: PlatformState(pool.limit, pool.in_use, pool.held, pool.waiting)
-                for p, pool in self._slots.items()
-            },
-        )
-
-    def close(self) -> None:
-        """Cancel pending timers."""
-        self._pacer.close()
-        for pool in self._slots.values():
-            pool.close()
-
-    async def aclose(self) -> None:
-        """`close`, as the `Governor` protocol's async form."""
-        self.close()
-
-    def __repr__(self) -> str:
-        return repr(self.state())
+        super().__init__(limits, clock=clock)
+        # Same interface (acquire, pause, waiting, close); only the pacing algorithm differs.
+        self._pacer = Pacer(GCRA(limits.interval, limits.burst), clock)  # type: ignore[assignment]
