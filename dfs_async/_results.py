@@ -120,8 +120,12 @@ class ErrorRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     """True: a re-run does not resend this item unless told to (invalid, or maybe charged)."""
 
 
-class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One line of a results file: everything needed to resume and to analyse."""
+class RecordHead(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A results-file line without its ``response``: what a sink reads to resume.
+
+    `ResultRecord` adds only ``response``, so a line the sink accepts on resume is one
+    `read_results` reads back, and the sink need not decode every answer's body.
+    """
 
     key: str
     index: int
@@ -147,6 +151,11 @@ class ResultRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     task_post answer is awaited or was lost) and will be collected; ``cost`` is what posting
     charged. A later record of the same key supersedes it."""
     error: ErrorRecord | None = None
+
+
+class ResultRecord(RecordHead, frozen=True, omit_defaults=True):
+    """One line of a results file: everything needed to resume and to analyse."""
+
     response: LiveResponse | None = None
 
     @classmethod

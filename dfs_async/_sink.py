@@ -22,7 +22,7 @@ import msgspec
 from ._budget import CostsSeen
 from ._errors import ResultsFileError, ResultsFileInUseError
 from ._keyset import KeySet
-from ._results import PromptResult, ResultRecord
+from ._results import PromptResult, RecordHead, ResultRecord
 from ._types import PLATFORMS
 
 if sys.platform != "win32":
@@ -37,23 +37,6 @@ RecordT = TypeVar("RecordT")
 # Sinks open in this process, by (device, inode): a second one on the same file gets a clear
 # error instead of a lock conflict with itself.
 _OPEN: dict[tuple[int, int], JsonlSink] = {}
-
-
-class _Settled(msgspec.Struct):
-    settled: bool = False
-
-
-class _KeyStatus(msgspec.Struct):
-    key: str
-    ok: bool
-    error: _Settled | None = None
-    platform: str | None = None
-    model_name: str | None = None
-    web_search: bool = False
-    cost: float = 0.0
-    cost_estimate: float | None = None
-    posted: bool = False
-    task_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -207,9 +190,9 @@ class JsonlSink:
         return sink
 
     def _load(self, fd: int) -> _Scan:
-        decoder = msgspec.json.Decoder(_KeyStatus)
+        decoder = msgspec.json.Decoder(RecordHead)
 
-        def note(rec: _KeyStatus) -> None:
+        def note(rec: RecordHead) -> None:
             if rec.posted:
                 if rec.key not in self.done:
                     # An id, once known, is never forgotten by a later "posting" line.

@@ -122,6 +122,13 @@ def write_records(path: Path, n: int) -> list[bytes]:
         (lambda line: b'{"hello":"world"}\n', 1),
         (lambda line: b"[1,2,3]\n", 1),
         (lambda line: line.replace(b'"ok":true', b'"ok":"yes"'), 1),  # a wrong-typed field
+        # Any field read_results would refuse, not only those resuming needs: the sink and
+        # read_results agree on which lines are records.
+        (lambda line: line.replace(b'"index":9,', b'"index":"9",'), 1),
+        (lambda line: line.replace(b'"prompt":"p9"', b'"prompt":null'), 1),
+        (lambda line: line.replace(b'"ok":true,', b'"ok":true,"metadata":[1],'), 1),
+        (lambda line: line.replace(b'"ok":true,', b'"ok":true,"sample":0.5,'), 1),
+        (lambda line: line.replace(b'"ok":true,', b'"ok":true,"error":{"type":"X"},'), 1),
     ],
 )
 def test_a_damaged_line_in_the_middle_costs_that_line_only(
