@@ -62,6 +62,7 @@ def report(plan: SweepPlan, *, estimate: bool, max_cost: float | None) -> list[s
         return lines
     lines.append(
         f"already in the results file: {plan.skipped} items, ${plan.spent:.4f} spent"
+        + (f"; {plan.collected} posted, to be collected" if plan.collected else "")
         + (f"; {plan.duplicates} duplicates sent once" if plan.duplicates else "")
     )
     for (platform, model, web), target in sorted(

@@ -1,9 +1,10 @@
 """`plan_sweep`: what a sweep would send and what it would cost, worked out without a client.
 
-No credentials and no network: every item is validated against every target as the sweep
-would, a results file is read (never locked or changed) to leave out what it already holds,
-and each call still to make is priced at its target's average cost in that file, or at the
-documented default (`DEFAULT_COSTS`, or ``cost_estimate``) for a target it has not seen.
+No credentials and no network: every item is validated against every target as the sweep would,
+a results file is read (never locked or changed) to leave out what it already holds, items an
+earlier run posted as Standard tasks are to be collected, not paid again, and each call still
+to make is priced at its target's average cost in that file, or at the documented default
+(`DEFAULT_COSTS`, or ``cost_estimate``) for a target it has not seen.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class SweepPlan:
     """Items the results file already holds (answered, or settled failures)."""
     duplicates: int = 0
     """Items identical to an earlier one (sent once)."""
+    collected: int = 0
+    """Items an earlier run posted as Standard tasks and did not collect: the sweep collects
+    them and posts nothing again (their prepayment is already in ``spent``)."""
     calls: int = 0
     """Calls still to make."""
     cost: float = 0.0
@@ -97,6 +101,9 @@ async def plan_sweep(
             plan.duplicates += 1
             continue
         seen.add(item.key)
+        if held is not None and item.key in held.posted:
+            plan.collected += 1
+            continue
         price = item.price
         estimate = plan.targets.get(price)
         if estimate is None:

@@ -14,10 +14,12 @@ from collections import Counter
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
-from dfs_async import LiveRequest, read_results
+from dfs_async import DEFAULT_COSTS, JsonlSink, LiveRequest, ResultRecord, plan_sweep, read_results
 from dfs_async._cli import main
+from dfs_async._plan import SweepItem, plan_items, routes_for
 from dfs_async.testing import Emulator, EmulatorConfig, EmulatorProcess, task_key
 
 TARGETS = ["--platform", "gemini", "--model", "gemini-2.5-flash"]
@@ -199,6 +201,37 @@ async def test_estimate_prices_the_calls_left_from_the_file(
     assert "estimate: 10 calls still to make" in printed
     assert printed.count("(average in the results file)") == 2
     assert out.read_bytes() == before and calls == 10
+
+
+@pytest.mark.anyio
+async def test_estimate_counts_posted_standard_tasks_as_collected_not_as_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An earlier --method standard run posted 4 of the 10 gemini items and was stopped before
+    # collecting them: their records say "posted", with the prepayment as their cost.
+    prompts = write_prompts(tmp_path / "prompts.txt", 10)
+    out = tmp_path / "results.jsonl"
+    routes = routes_for("gemini", "gemini-2.5-flash", None, {})
+    rows = prompts.read_text().splitlines()
+    items = [i async for i in plan_items(rows, routes, 1)]
+    with JsonlSink(out) as sink:
+        for item in items[:4]:
+            assert isinstance(item, SweepItem)
+            record = ResultRecord.of(item.result())
+            sink.write_record(
+                msgspec.structs.replace(record, posted=True, task_id=f"t{item.index}", cost=0.0102)
+            )
+    no_credentials(monkeypatch)
+    plan = await plan_sweep(rows, platform="gemini", model_name="gemini-2.5-flash", sink=out)
+    assert (plan.collected, plan.calls, plan.skipped) == (4, 6, 0)
+    assert plan.cost == pytest.approx(6 * DEFAULT_COSTS["gemini"])
+    assert plan.spent == pytest.approx(4 * 0.0102)  # the prepayments, counted once
+    capsys.readouterr()
+    argv = ["sweep", str(prompts), *TARGETS[:4], "--out", str(out), "--estimate"]
+    assert await anyio.to_thread.run_sync(main, argv) == 0
+    printed = capsys.readouterr().out
+    assert "4 posted, to be collected" in printed
+    assert "estimate: 6 calls still to make" in printed
 
 
 @pytest.mark.anyio
