@@ -104,15 +104,8 @@ class CallbackReceiver:
         app.router.add_post("/{token}/postback", self._postback)
         app.router.add_get("/{token}/pingback", self._pingback)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self._host, self._port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        host, port = runner.addresses[0][:2]
+        self._base, _ = await serve_runner(runner, self._host, self._port)
         self._runner = runner
-        self._base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     async def close(self) -> None:
         """Stop serving; safe to call twice."""
@@ -177,3 +170,21 @@ class CallbackReceiver:
     def __repr__(self) -> str:
         where = self._base or "not running"
         return f"<CallbackReceiver {where}, received={self.received}>"
+
+
+async def serve_runner(
+    runner: web.AppRunner, host: str, port: int, *, backlog: int = 128
+) -> tuple[str, int]:
+    """Set ``runner`` up and serve it on ``host:port`` (0: a free port): its base URL and port.
+
+    Shared by the receiver and the emulator; a failure to bind cleans the runner up.
+    """
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, backlog=backlog).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound, number = runner.addresses[0][:2]
+    url = f"http://[{bound}]:{number}" if ":" in bound else f"http://{bound}:{number}"
+    return url, int(number)

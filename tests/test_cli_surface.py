@@ -16,6 +16,7 @@ from aiohttp import web
 
 from dfs_async import __version__, _cli_common
 from dfs_async._cli import main
+from dfs_async._receiver import serve_runner
 from dfs_async.testing import Emulator, EmulatorConfig
 
 TARGET_ARGS = ["--platform", "chat_gpt", "--model", "gpt-4.1-mini"]
@@ -197,11 +198,9 @@ async def plain_http() -> AsyncIterator[int]:
     """A plain-HTTP server on 127.0.0.1, to be spoken to with TLS (which fails)."""
     app = web.Application()
     runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    _, port = await serve_runner(runner, "127.0.0.1", 0)
     try:
-        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        yield port
     finally:
         await runner.cleanup()
 

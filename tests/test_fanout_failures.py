@@ -15,6 +15,7 @@ from aiohttp import web
 
 import dfs_async
 from dfs_async import AsyncClient, JsonlSink, gather_prompts, iter_prompts, read_results
+from dfs_async._receiver import serve_runner
 
 from ._fakes import EchoTransport
 
@@ -46,12 +47,9 @@ async def garbage_server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/v3/ai_optimization/chat_gpt/llm_responses/live", live)
     runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url, _ = await serve_runner(runner, "127.0.0.1", 0)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         await runner.cleanup()
 

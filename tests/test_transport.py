@@ -12,6 +12,7 @@ from aiohttp import web
 
 import dfs_async
 from dfs_async import AiohttpTransport, AsyncClient, RetryPolicy
+from dfs_async._receiver import serve_runner
 
 from ._fakes import OK_BODY
 
@@ -24,12 +25,9 @@ async def serve(handler: Handler) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
     runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url, _ = await serve_runner(runner, "127.0.0.1", 0)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         await runner.cleanup()
 

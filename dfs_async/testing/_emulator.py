@@ -11,6 +11,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from .._receiver import serve_runner
 from ._app import EmulatorApp
 from ._config import EmulatorConfig
 from ._record import ServerRecord
@@ -103,16 +104,10 @@ class Emulator:
             access_log=None,
             shutdown_timeout=1.0,
         )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self._requested_port, backlog=_BACKLOG)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        host, port = runner.addresses[0][:2]
-        self._runner, self._port = runner, int(port)
-        self._base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self._base_url, self._port = await serve_runner(
+            runner, self.host, self._requested_port, backlog=_BACKLOG
+        )
+        self._runner = runner
 
     async def close(self) -> None:
         """Stop serving; calls still held (latency, hangs) are cut short. Safe to call twice."""
