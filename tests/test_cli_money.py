@@ -5,10 +5,8 @@ resumes, and --dry-run / --estimate send nothing and need no credentials."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,6 +20,8 @@ from dfs_async._cli import main
 from dfs_async._plan import SweepItem, plan_items, routes_for
 from dfs_async.testing import Emulator, EmulatorConfig, EmulatorProcess, task_key
 
+from ._sweep_process import credentials, sweep_command
+
 TARGETS = ["--platform", "gemini", "--model", "gemini-2.5-flash"]
 TARGETS += ["--platform", "perplexity", "--model", "sonar"]
 
@@ -32,23 +32,8 @@ def write_prompts(path: Path, n: int) -> Path:
 
 
 def command(prompts: Path, out: Path, base_url: str, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "dfs_async",
-        "sweep",
-        str(prompts),
-        *TARGETS,
-        "--base-url",
-        base_url,
-        "--concurrency",
-        "4",
-        "--rate-limit",
-        "6000",
-        "--out",
-        str(out),
-        *extra,
-    ]
+    options = [*TARGETS, "--concurrency", "4", "--rate-limit", "6000", *extra]
+    return sweep_command(prompts, out, base_url, *options)
 
 
 def lines(path: Path) -> int:
@@ -81,7 +66,7 @@ def test_ctrl_c_waits_for_calls_in_flight_and_a_rerun_pays_none_twice(tmp_path: 
     prompts = write_prompts(tmp_path / "prompts.txt", 30)
     out = tmp_path / "results.jsonl"
     with EmulatorProcess(latency=(0.1, 0.3), seed=3) as emu:
-        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
+        env = credentials(emu)
         cmd = command(prompts, out, emu.base_url)
         code, output = interrupt(cmd, env, out, presses=1)
         assert code == 130, output
@@ -102,7 +87,7 @@ def test_a_second_ctrl_c_abandons_and_says_how_many(tmp_path: Path) -> None:
     prompts = write_prompts(tmp_path / "prompts.txt", 60)
     out = tmp_path / "results.jsonl"
     with EmulatorProcess(latency=(1.0, 1.5), seed=3) as emu:
-        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
+        env = credentials(emu)
         code, output = interrupt(command(prompts, out, emu.base_url), env, out, presses=2)
     assert code == 130, output
     abandoned = next(line for line in output.splitlines() if line.strip().startswith("abandoned"))

@@ -4,39 +4,25 @@ kill) saw it. Perplexity, which has no Standard method, stays on Live in the sam
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-import msgspec
-
-from dfs_async import ResultRecord
 from dfs_async.testing import EmulatorProcess
+
+from ._sweep_process import credentials, kill_when, sweep_command, whole_records
 
 PROMPTS = 300
 RATE = ["--rate-limit", "400", "--rate-period", "2"]
 READY = ["--tasks-ready-limit", "8", "--tasks-ready-period", "1"]
 
 
-def records(path: Path) -> list[ResultRecord]:
-    """Every whole line; a line torn by the kill is left out, as the sink does."""
-    decoder = msgspec.json.Decoder(ResultRecord)
-    return [decoder.decode(line) for line in path.read_bytes().split(b"\n")[:-1]]
-
-
-def sweep_command(prompts: Path, out: Path, base_url: str) -> list[str]:
-    return [
-        sys.executable, "-m", "dfs_async", "sweep", str(prompts),
-        "--platform", "claude", "--model", "claude-sonnet-4-0",
-        "--platform", "perplexity", "--model", "sonar",
-        "--method", "standard", "--resolve-after", "2",
-        *RATE, *READY, "--concurrency", "4",
-        "--base-url", base_url, "--quiet", "--out", str(out),
-    ]  # fmt: skip
+OPTIONS = [
+    "--platform", "claude", "--model", "claude-sonnet-4-0",
+    "--platform", "perplexity", "--model", "sonar",
+    "--method", "standard", "--resolve-after", "2",
+    *RATE, *READY, "--concurrency", "4", "--quiet",
+]  # fmt: skip
 
 
 def test_sigkill_then_rerun_posts_and_answers_every_prompt_once(tmp_path: Path) -> None:
@@ -55,26 +41,14 @@ def test_sigkill_then_rerun_posts_and_answers_every_prompt_once(tmp_path: Path) 
         "seed": 12,
     }
     with EmulatorProcess(**config) as emu:  # type: ignore[arg-type]
-        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
-        command = sweep_command(prompts, out, emu.base_url)
-        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert first.poll() is None, "the sweep ended before it could be killed"
-                assert time.monotonic() < deadline, "no Standard result arrived"
-                done = (
-                    [r for r in records(out) if r.ok and r.platform == "claude"]
-                    if out.exists()
-                    else []
-                )
-                if len(done) >= 20:
-                    break
-                time.sleep(0.01)
-            first.send_signal(signal.SIGKILL)
-        finally:
-            first.wait(timeout=10)
-        before = records(out)
+        env = credentials(emu)
+        command = sweep_command(prompts, out, emu.base_url, *OPTIONS)
+
+        def standard_results() -> int:
+            return sum(r.ok and r.platform == "claude" for r in whole_records(out))
+
+        kill_when(command, env, lambda: standard_results() >= 20, waiting_for="Standard results")
+        before = whole_records(out)
         killed_with = {r.key for r in before if r.posted} - {r.key for r in before if r.ok}
         assert killed_with, "the kill left no posted task outstanding"
 
@@ -91,10 +65,10 @@ def test_sigkill_then_rerun_posts_and_answers_every_prompt_once(tmp_path: Path) 
     assert record.max_calls_in_window(2.0) <= 400
     assert standard.max_ready_calls_in_window(1.0) <= 8
     assert 40202 not in record.codes
-    answered = Counter((r.platform, r.prompt) for r in records(out) if r.ok)
+    answered = Counter((r.platform, r.prompt) for r in whole_records(out) if r.ok)
     assert len(answered) == 2 * PROMPTS
     assert set(answered.values()) == {1}
-    latest = {r.key: r for r in records(out)}
+    latest = {r.key: r for r in whole_records(out)}
     assert all(r.ok for r in latest.values())
     assert {r.task_id for r in latest.values() if r.platform == "claude"} == {
         p.id for p in standard.posts
@@ -115,28 +89,20 @@ def test_sigkill_while_a_task_post_awaits_its_answer_reposts_nothing(tmp_path: P
         "tasks_ready_period": 1.0,
     }
     with EmulatorProcess(**config) as emu:  # type: ignore[arg-type]
-        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
-        command = [
-            sys.executable, "-m", "dfs_async", "sweep", str(prompts),
+        env = credentials(emu)
+        command = sweep_command(
+            prompts, out, emu.base_url,
             "--platform", "claude", "--model", "claude-sonnet-4-0",
-            "--method", "standard", "--resolve-after", "30", *READY,
-            "--base-url", emu.base_url, "--quiet", "--out", str(out),
-        ]  # fmt: skip
-        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 30
-            # Killed once the server holds the created tasks and the file their "posted" lines.
-            while not (
-                out.exists() and any(r.posted for r in records(out)) and emu.record().standard.posts
-            ):
-                assert first.poll() is None, "the sweep ended before it could be killed"
-                assert time.monotonic() < deadline, "nothing was posted"
-                time.sleep(0.005)
-            first.send_signal(signal.SIGKILL)
-        finally:
-            first.wait(timeout=10)
-        maybe_posted = {r.key for r in records(out) if r.posted}
-        assert maybe_posted and not any(r.task_id for r in records(out))
+            "--method", "standard", "--resolve-after", "30", *READY, "--quiet",
+        )  # fmt: skip
+
+        def posted() -> bool:
+            # The server holds the created tasks and the file their "posted" lines.
+            return any(r.posted for r in whole_records(out)) and bool(emu.record().standard.posts)
+
+        kill_when(command, env, posted, waiting_for="a posted task")
+        maybe_posted = {r.key for r in whole_records(out) if r.posted}
+        assert maybe_posted and not any(r.task_id for r in whole_records(out))
         assert len(emu.record().standard.posts) >= len(maybe_posted)  # created, unanswered
 
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
@@ -147,5 +113,5 @@ def test_sigkill_while_a_task_post_awaits_its_answer_reposts_nothing(tmp_path: P
     assert standard.posted_twice() == {}
     assert len(standard.posts) == 60
     assert standard.uncollected() == []
-    answered = Counter(r.key for r in records(out) if r.ok)
+    answered = Counter(r.key for r in whole_records(out) if r.ok)
     assert len(answered) == 60 and set(answered.values()) == {1}
