@@ -36,7 +36,7 @@ def check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("base_url", f"expected http(s)://host[:port], got {base_url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValidationError(
             "base_url",
             "plain http would send credentials in the clear; use https, or a loopback host "
@@ -142,7 +142,8 @@ def _written(tracker: aiohttp.UploadTracker) -> bool:
     return done.cancelled() or done.exception() is None
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
         return True
     try:

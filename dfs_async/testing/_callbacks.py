@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import ipaddress
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+
+from .._transport import is_loopback_host
 
 
 def substitute(url: str, task_id: str, tag: str | None) -> str:
@@ -27,13 +28,7 @@ def substitute(url: str, task_id: str, tag: str | None) -> str:
 
 def is_loopback_url(url: str) -> bool:
     """Whether ``url`` points at this machine (127.0.0.0/8, ::1, localhost)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 class Courier:

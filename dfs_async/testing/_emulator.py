@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import signal
 from collections.abc import Callable
 from types import TracebackType
@@ -12,6 +11,7 @@ from types import TracebackType
 from aiohttp import web
 
 from .._receiver import serve_runner
+from .._transport import is_loopback_host
 from ._app import EmulatorApp
 from ._config import EmulatorConfig
 from ._record import ServerRecord
@@ -22,13 +22,7 @@ _BACKLOG = 2048
 
 def check_loopback(host: str) -> None:
     """Raise `ValueError` unless ``host`` is a loopback address (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback_host(host.strip("[]")):
         raise ValueError(
             f"the emulator only binds loopback addresses (127.0.0.0/8, ::1, localhost), not "
             f"{host!r}: it accepts a well-known password and must not be reachable from elsewhere"

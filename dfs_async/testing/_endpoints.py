@@ -132,7 +132,7 @@ class Endpoints:
     def models(self, route: Route, arrived: float) -> Answer:
         """The platform's model list; free."""
         assert route.platform is not None
-        return self._ok(route, arrived, self._models[route.platform])
+        return self.ok(route, arrived, self._models[route.platform])
 
     def user_data(self, route: Route, arrived: float) -> Answer:
         """The account: its limits, its usage, and the balance left after charges; free."""
@@ -164,9 +164,10 @@ class Endpoints:
             "backlinks_subscription_expiry_date": None,
             "llm_mentions_subscription_expiry_date": None,
         }
-        return self._ok(route, arrived, [account])
+        return self.ok(route, arrived, [account])
 
-    def _ok(self, route: Route, arrived: float, result: list[object]) -> Answer:
+    def ok(self, route: Route, arrived: float, result: list[object]) -> Answer:
+        """A 20000 answer carrying ``result`` in its one task; free."""
         elapsed = monotonic() - arrived
         one = env.task(
             self.clock.task_id(),

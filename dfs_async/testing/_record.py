@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import msgspec
 
 from .._types import PLATFORMS, Platform
-from ._standard_record import StandardRecord
+from ._standard_record import StandardRecord, most_in_window
 
 
 class CallRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -108,13 +108,7 @@ class ServerRecord:
 
     def max_calls_in_window(self, period: float) -> int:
         """The most arrivals in any window of ``period`` seconds (half-open), rejected included."""
-        times = self.arrivals
-        best = start = 0
-        for end, t in enumerate(times):
-            while t - times[start] >= period:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return most_in_window(self.arrivals, period)
 
     def charges_by_key(self) -> Counter[str]:
         """How many charged answers each request key got; above 1 means it was paid twice.

@@ -366,16 +366,7 @@ class StandardDesk:
                         "endpoint": "/" + "/".join([*task.route.parts, task.id]),
                     }
                 )
-        elapsed = monotonic() - call.arrived
-        one = env.task(
-            self.clock.task_id(),
-            20000,
-            elapsed=elapsed,
-            path=route.parts,
-            data=route.data,
-            result=items,
-        )
-        return env.envelope(20000, elapsed=elapsed + 0.0009, tasks=[one]), 20000, 0.0
+        return self.endpoints.ok(route, call.arrived, items)
 
     def _get(self, route: Route, call: _Call, task_id: str) -> Answer:
         task = self._tasks.get(task_id)

@@ -8,7 +8,7 @@ tasks_ready stayed within its own limit.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
@@ -26,6 +26,16 @@ class PostRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     posted: float
     """``time.monotonic()`` in the emulator's process."""
     charged: float
+
+
+def most_in_window(times: Sequence[float], period: float) -> int:
+    """The most of the sorted ``times`` that fall in any half-open window of ``period``."""
+    best = start = 0
+    for end, t in enumerate(times):
+        while t - times[start] >= period:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 class StandardRecord:
@@ -73,13 +83,7 @@ class StandardRecord:
 
     def max_ready_calls_in_window(self, period: float) -> int:
         """The most tasks_ready calls that arrived in any window of ``period`` seconds."""
-        times = self.ready_calls
-        best = start = 0
-        for end, t in enumerate(times):
-            while t - times[start] >= period:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return most_in_window(self.ready_calls, period)
 
     @property
     def total_charged(self) -> float:
