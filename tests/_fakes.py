@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
+from aiohttp import web
 
 import dfs_async
+from dfs_async._receiver import serve_runner
+from dfs_async.testing import Emulator
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dataforseo"
 """DataForSEO's published example bodies, copied into the repository (see SOURCES.md there)."""
@@ -95,3 +101,19 @@ class EchoTransport:
 
     async def aclose(self) -> None:
         pass
+
+
+def client_for(emu: Emulator, **options: Any) -> dfs_async.AsyncClient:
+    """A client of the emulator ``emu``, with its credentials."""
+    return dfs_async.AsyncClient(emu.login, emu.password, base_url=emu.base_url, **options)
+
+
+@contextlib.asynccontextmanager
+async def local_server(app: web.Application) -> AsyncIterator[tuple[str, int]]:
+    """``app`` served on a free loopback port while the block runs: its base URL and port."""
+    runner = web.AppRunner(app)
+    served = await serve_runner(runner, "127.0.0.1", 0)
+    try:
+        yield served
+    finally:
+        await runner.cleanup()

@@ -14,6 +14,8 @@ from dfs_async import DEFAULT_COSTS, BudgetExceededError, Target, gather_prompts
 from dfs_async._budget import COST_HEADROOM, Budget, PriceKey
 from dfs_async.testing import Emulator, EmulatorConfig
 
+from ._fakes import client_for
+
 pytestmark = pytest.mark.anyio
 
 GPT: PriceKey = ("chat_gpt", "gpt-4.1-mini", True)
@@ -99,9 +101,7 @@ async def sweep(max_cost: float | None) -> tuple[list[dfs_async.PromptResult], E
     config = EmulatorConfig(latency=(0.01, 0.03), seed=3)
     async with (
         Emulator(config) as emu,
-        dfs_async.AsyncClient(
-            emu.login, emu.password, base_url=emu.base_url, rate_limit=60_000, live_concurrency=10
-        ) as client,
+        client_for(emu, rate_limit=60_000, live_concurrency=10) as client,
     ):
         results = await gather_prompts(client, PROMPTS, targets=TARGETS, max_cost=max_cost)
     return results, emu
@@ -135,9 +135,7 @@ async def test_a_cut_off_answer_is_recorded_as_unknown_and_counted_against_the_c
     config = EmulatorConfig(latency=(0.01, 0.02), seed=5)
     async with (
         Emulator(config) as emu,
-        dfs_async.AsyncClient(
-            emu.login, emu.password, base_url=emu.base_url, rate_limit=60_000, live_concurrency=4
-        ) as client,
+        client_for(emu, rate_limit=60_000, live_concurrency=4) as client,
     ):
         results = await gather_prompts(client, prompts, targets=TARGETS[1:], sink=out, max_cost=0.2)
     cut = [r for r in results if isinstance(r.error, dfs_async.DecodeError)]
@@ -158,9 +156,7 @@ async def test_a_resumed_sweep_counts_what_the_file_already_spent(tmp_path: Path
     config = EmulatorConfig(latency=(0.01, 0.03), seed=3)
     async with (
         Emulator(config) as emu,
-        dfs_async.AsyncClient(
-            emu.login, emu.password, base_url=emu.base_url, rate_limit=60_000, live_concurrency=10
-        ) as client,
+        client_for(emu, rate_limit=60_000, live_concurrency=10) as client,
     ):
         # A first run without a cap answers a third of the items, then the sweep is resumed
         # with one: the cap covers the whole file, both runs together.

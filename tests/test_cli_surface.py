@@ -16,8 +16,9 @@ from aiohttp import web
 
 from dfs_async import __version__, _cli_common
 from dfs_async._cli import main
-from dfs_async._receiver import serve_runner
 from dfs_async.testing import Emulator, EmulatorConfig
+
+from ._fakes import local_server
 
 TARGET_ARGS = ["--platform", "chat_gpt", "--model", "gpt-4.1-mini"]
 
@@ -196,13 +197,8 @@ def free_port() -> int:
 @pytest.fixture
 async def plain_http() -> AsyncIterator[int]:
     """A plain-HTTP server on 127.0.0.1, to be spoken to with TLS (which fails)."""
-    app = web.Application()
-    runner = web.AppRunner(app)
-    _, port = await serve_runner(runner, "127.0.0.1", 0)
-    try:
+    async with local_server(web.Application()) as (_, port):
         yield port
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.anyio

@@ -15,9 +15,8 @@ from aiohttp import web
 
 import dfs_async
 from dfs_async import AsyncClient, JsonlSink, gather_prompts, iter_prompts, read_results
-from dfs_async._receiver import serve_runner
 
-from ._fakes import EchoTransport
+from ._fakes import EchoTransport, local_server
 
 pytestmark = pytest.mark.anyio
 
@@ -46,12 +45,8 @@ async def garbage_server() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/v3/ai_optimization/chat_gpt/llm_responses/live", live)
-    runner = web.AppRunner(app)
-    url, _ = await serve_runner(runner, "127.0.0.1", 0)
-    try:
+    async with local_server(app) as (url, _):
         yield url
-    finally:
-        await runner.cleanup()
 
 
 async def test_garbage_answers_are_item_errors_and_every_result_is_recorded(

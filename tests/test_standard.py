@@ -24,7 +24,7 @@ from dfs_async import (
 )
 from dfs_async._standard import outcome_unknown_post, refused_post, task_post_path
 from dfs_async.testing import CallInfo, Emulator, EmulatorConfig, Fault, task_key
-from tests._fakes import FIXTURES
+from tests._fakes import FIXTURES, client_for
 
 pytestmark = pytest.mark.anyio
 
@@ -36,10 +36,6 @@ def tasks(n: int, start: int = 0, **fields: Any) -> list[dict[str, Any]]:
         {"user_prompt": f"which crm for agencies, case {i}?", "model_name": CLAUDE, **fields}
         for i in range(start, start + n)
     ]
-
-
-def client_for(emu: Emulator, **options: Any) -> AsyncClient:
-    return AsyncClient(emu.login, emu.password, base_url=emu.base_url, **options)
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from aiohttp import web
 
 import dfs_async
 from dfs_async import AiohttpTransport, AsyncClient, RetryPolicy
-from dfs_async._receiver import serve_runner
 
-from ._fakes import OK_BODY
+from ._fakes import OK_BODY, local_server
 
 pytestmark = pytest.mark.anyio
 
@@ -24,12 +23,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def serve(handler: Handler) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    url, _ = await serve_runner(runner, "127.0.0.1", 0)
-    try:
+    async with local_server(app) as (url, _):
         yield url
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
