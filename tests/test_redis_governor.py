@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,3 +203,42 @@ async def test_a_slot_handed_to_a_process_that_died_queued_comes_back_in_ticks(
     finally:
         await alive.aclose()
         await doomed.aclose()
+
+
+async def test_redis_lost_mid_sweep_fails_the_rest_closed_and_unsent() -> None:
+    server = RedisServer()
+    server.start()
+    config = EmulatorConfig(latency=(0.1, 0.2), live_concurrency=4)
+    async with Emulator(config) as emu:
+        gov = RedisGovernor(
+            server.url,
+            account=emu.login,
+            limits=Limits(rate_limit=600, rate_period=6.0, live_concurrency=4),
+            redis_wait=0.5,
+            tick=TICK,
+            lease_margin=LEASE_MARGIN,
+            command_timeout=COMMAND_TIMEOUT,
+        )
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=gov, live_concurrency=4
+        ) as client:
+            sweep = asyncio.create_task(
+                gather_prompts(
+                    client,
+                    (f"p{i}" for i in range(80)),
+                    platform="gemini",
+                    model_name="gemini-2.5-flash",
+                )
+            )
+            await asyncio.sleep(1.5)
+            server.kill()  # gone for good, mid-sweep
+            killed_at = time.monotonic()
+            results = await sweep
+    answered = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    assert answered and failed
+    assert all(isinstance(r.error, GovernorUnavailableError) for r in failed)
+    # Fail closed: only calls admitted before Redis went away reached the server.
+    assert len(emu.record.arrivals) == len(answered)
+    assert max(emu.record.arrivals) < killed_at + 0.3
+    assert emu.record.max_in_flight["gemini"] <= 4
