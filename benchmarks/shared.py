@@ -148,7 +148,7 @@ def _scaling(redis: RedisServer, quick: bool) -> Table:
         # The account's first use of a Redis freezes slots for three ticks (see RedisGovernor):
         # pay it here, not in the first row.
         _workers(emulator, redis, 1, 4, tick=1.0, lease_margin=5.0, command_timeout=2.0)
-        rows = [("local", 1)] + ([] if quick else [("local", 4)])
+        rows = [] if quick else [("local", 1), ("local", 4)]
         rows += [("redis", n) for n in (QUICK_PROCESSES if quick else PROCESSES)]
         for kind, n in rows:
             emulator.reset()
