@@ -366,9 +366,10 @@ class AsyncClient:
         if platform is not None:
             stats.in_flight[platform] += 1
         sent_at = asyncio.get_running_loop().time()
-        # Until an answer (or a broken connection) comes back, the server may be running the
-        # call: a deadline or a cancellation leaves its slot held (see Governor.release). A
-        # body cut off after its status line is an answer: the server has finished.
+        # Until an answer comes back, the server may be running the call: a deadline, a
+        # cancellation or a connection lost after the send leaves its slot held (see
+        # Governor.release). A body cut off after its status line is an answer: the server
+        # has finished.
         abandoned = True
         watch = CURRENT_CALL.get()
         if watch is not None:
@@ -384,7 +385,10 @@ class AsyncClient:
             stats.answered += 1
             raise
         except TransportError as exc:
-            abandoned = False
+            # Lost after the request was written whole with no answer: like a deadline, the
+            # server may still be running (and counting) the call, so its slot stays held.
+            # Before that the server never saw it; an unreadable answer means it finished.
+            abandoned = exc.sent and not exc.answered
             if not exc.sent:
                 stats.unreached += 1
                 stats.last_unreached = str(exc)

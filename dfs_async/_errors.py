@@ -81,11 +81,15 @@ class GovernorUnavailableError(QueueTimeoutError):
 class TransportError(DFSError):
     """The HTTP exchange failed below the API (connection refused or reset, DNS, TLS)."""
 
-    def __init__(self, message: str, *, sent: bool = True) -> None:
+    def __init__(self, message: str, *, sent: bool = True, answered: bool = False) -> None:
         super().__init__(message)
         self.sent = sent
         """False when the request surely never reached the server whole (refused, or reset
         while connecting or writing): safe to resend. True: DataForSEO may have run it."""
+        self.answered = answered
+        """True when something answered, unreadably (a garbage status line, broken chunking):
+        the exchange is over. False after the send: the connection was lost while the server
+        may still be running the call."""
 
 
 class DecodeError(DFSError):

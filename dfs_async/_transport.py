@@ -123,7 +123,9 @@ class AiohttpTransport:
                 else ("before the request was sent")
             )
             raise TransportError(
-                f"{method} {path}: {type(exc).__name__}: {exc} ({after})", sent=sent
+                f"{method} {path}: {type(exc).__name__}: {exc} ({after})",
+                sent=sent,
+                answered=isinstance(exc, aiohttp.ClientResponseError),
             ) from exc
 
     async def aclose(self) -> None:

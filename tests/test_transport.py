@@ -188,9 +188,14 @@ async def test_a_connection_lost_after_the_request_was_written_is_not_resent(
             with pytest.raises(dfs_async.TransportError) as info:
                 await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
             assert client.stats.retries == {}
+            # No answer: the server may still run the call, so its slot stays held (like a
+            # deadline); an unreadable answer ends the exchange and frees it at once.
+            held = client.stats.governor.platforms["claude"].held
+            assert held == (0 if answer else 1)
     assert len(server.requests) == 1  # the server got it whole once and may have charged it
     assert b'"user_prompt":"q"' in server.requests[0]
     assert info.value.sent is True
+    assert info.value.answered is (answer is not None)
     assert "may run and charge" in str(info.value)
 
 
