@@ -1,9 +1,6 @@
 """dfs_async: an asyncio client for DataForSEO's AI Optimization LLM Responses API."""
 
-from ._budget import DEFAULT_COSTS
-from ._client import AsyncClient
 from ._config import Limits, RetryPolicy
-from ._control import SweepControl
 from ._errors import (
     APIError,
     AuthError,
@@ -29,9 +26,21 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._fanout import gather_prompts, iter_prompts
 from ._governance import Governor, GovernorState, LocalGovernor, PlatformState, RedisGovernor
-from ._models import (
+from ._http._client import AsyncClient
+from ._http._receiver import CallbackReceiver, Delivery
+from ._http._stats import ClientStats
+from ._http._transport import AiohttpTransport, Transport
+from ._platforms import PLATFORMS, Platform
+from ._records._records import ErrorRecord, PromptResult, ResultRecord, Target, request_key
+from ._records._sink import JsonlSink, read_results
+from ._sweep._budget import DEFAULT_COSTS
+from ._sweep._control import SweepControl
+from ._sweep._items import PromptItem
+from ._sweep._plan import SweepPlan, TargetEstimate, plan_sweep
+from ._sweep._sweep import gather_prompts, iter_prompts
+from ._version import __version__
+from ._wire._models import (
     Annotation,
     Item,
     LiveResponse,
@@ -43,18 +52,9 @@ from ._models import (
     UserData,
     UserDataResponse,
 )
-from ._plan import PromptItem
-from ._preview import SweepPlan, TargetEstimate, plan_sweep
-from ._receiver import CallbackReceiver, Delivery
-from ._requests import ChainMessage, LiveRequest
-from ._results import ErrorRecord, PromptResult, ResultRecord, Target, request_key
-from ._sink import JsonlSink, read_results
-from ._standard_models import PostedTask, ReadyTask, TaskPostResponse, TasksReadyResponse
-from ._stats import ClientStats
-from ._transport import AiohttpTransport, Transport
-from ._types import PLATFORMS, Platform
-from ._validation import prepare_request
-from ._version import __version__
+from ._wire._requests import ChainMessage, LiveRequest
+from ._wire._tasks import PostedTask, ReadyTask, TaskPostResponse, TasksReadyResponse
+from ._wire._validation import prepare_request
 
 __all__ = [
     "DEFAULT_COSTS",

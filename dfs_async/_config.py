@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._errors import ValidationError
-from ._types import PLATFORMS, Platform
+from ._platforms import PLATFORMS, Platform
 
 # The documented limits. The Live page (2000 calls a minute, 30 concurrent Live tasks per
 # platform, up to 120 s per task):

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dfs_async
-from dfs_async._cli import main as cli
+from dfs_async._cli._main import main as cli
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
 TARGETS = (

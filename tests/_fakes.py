@@ -12,7 +12,7 @@ import msgspec
 from aiohttp import web
 
 import dfs_async
-from dfs_async._receiver import serve_runner
+from dfs_async._http._receiver import serve_runner
 from dfs_async.testing import Emulator
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dataforseo"

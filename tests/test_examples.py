@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from dfs_async import _cli_common
+from dfs_async._cli import _common as _cli_common
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import dfs_async
-from dfs_async._decode import LIVE_DECODER
+from dfs_async._wire._decode import LIVE_DECODER
 
 from .._spec import LIFTED_RATE, TARGETS, RunResult, RunSpec, Work, prompt_text
 from . import Decoder, Peer, Runner

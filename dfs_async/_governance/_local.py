@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from .._config import Limits
-from .._types import PLATFORMS, Platform
+from .._platforms import PLATFORMS, Platform
 from ._pacer import Pacer
 from ._protocol import GovernorState, PlatformState
 from ._slots import SlotPool

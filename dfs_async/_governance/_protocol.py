@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .._types import Platform
+from .._platforms import Platform
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Final
 
 from .._config import Limits
 from .._errors import ValidationError
-from .._types import PLATFORMS, Platform
+from .._platforms import PLATFORMS, Platform
 from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
 from ._protocol import GovernorState, PlatformState
 from ._redis_link import BACKOFF, RedisLink, Waiter, down_errors, granted, redact, redis_module

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._config import Limits
 from .._errors import GovernorUnavailableError
-from .._types import PLATFORMS, Platform, check_platform
+from .._platforms import PLATFORMS, Platform, check_platform
 from ._scripts import Scripts
 
 if TYPE_CHECKING:
@@ -354,7 +354,7 @@ class RedisLink:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, BACKOFF[1])
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed since redis 7
 
     def _check_waiters(self, now: float) -> None:
         """Have Redis check on waiters unanswered for a tick (a grant lost with a reply)."""

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from .._requests import LiveRequest
-from .._types import Platform
+from .._platforms import Platform
+from .._wire._requests import LiveRequest
 from ._catalog import WEB_SEARCH_FEE, CatalogModel, auto_reasoning
 from ._sites import SUBREDDITS, YEAR, Site, citation, pick_sites, topic_forms
 

@@ -17,8 +17,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .._requests import LiveRequest
-from .._types import Platform
+from .._platforms import Platform
+from .._wire._requests import LiveRequest
 from . import _envelope as env
 from ._config import EmulatorConfig, Fault
 from ._endpoints import Endpoints, Route, decode_task, parse_body

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from .._transport import is_loopback_host
+from .._http._transport import is_loopback_host
 
 
 def substitute(url: str, task_id: str, tag: str | None) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .._models import ModelInfo
-from .._types import Platform
+from .._platforms import Platform
+from .._wire._models import ModelInfo
 
 _M: Final = 1e-6  # prices below are USD per million tokens, as the vendors publish them
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Final, TypeAlias
 
-from .._requests import LiveRequest
-from .._types import PLATFORMS, Platform
+from .._platforms import PLATFORMS, Platform
+from .._wire._requests import LiveRequest
 
 
 class Fault(enum.StrEnum):

@@ -10,8 +10,8 @@ from types import TracebackType
 
 from aiohttp import web
 
-from .._receiver import serve_runner
-from .._transport import is_loopback_host
+from .._http._receiver import serve_runner
+from .._http._transport import is_loopback_host
 from ._app import EmulatorApp
 from ._config import EmulatorConfig
 from ._record import ServerRecord

@@ -15,9 +15,9 @@ from typing import Final, Literal
 import msgspec
 
 from .._errors import ValidationError
-from .._requests import LiveRequest
-from .._types import PLATFORMS, USER_DATA_PATH, Platform, live_path, models_path
-from .._validation import validate_request
+from .._platforms import PLATFORMS, USER_DATA_PATH, Platform, live_path, models_path
+from .._wire._requests import LiveRequest
+from .._wire._validation import validate_request
 from . import _envelope as env
 from ._answers import synthesise
 from ._catalog import BASE_PRICE, MODELS, CatalogModel, find_model

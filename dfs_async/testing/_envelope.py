@@ -11,7 +11,7 @@ from typing import Final
 
 import msgspec
 
-from .._requests import LiveRequest
+from .._wire._requests import LiveRequest
 
 VERSION: Final = "0.1.20251208"
 

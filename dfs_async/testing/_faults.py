@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from .._requests import LiveRequest
-from .._types import Platform
+from .._platforms import Platform
+from .._wire._requests import LiveRequest
 from ._config import CallInfo, EmulatorConfig, Fault
 
 _MARKER: Final = re.compile(r"\[\[fault:([A-Za-z0-9_]+)\]\]")

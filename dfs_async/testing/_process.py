@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, TypedDict, Unpack
 
-from .._types import Platform
+from .._platforms import Platform
 from ._config import EmulatorConfig, Fault, LatencyRange
 from ._record import ServerRecord
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from .._types import PLATFORMS, Platform
+from .._platforms import PLATFORMS, Platform
 from ._standard_record import StandardRecord, most_in_window
 
 

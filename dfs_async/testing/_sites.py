@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from .._types import PLATFORMS, Platform
+from .._platforms import PLATFORMS, Platform
 
 YEAR: Final = 2025
 

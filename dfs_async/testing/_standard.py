@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from aiohttp import web
 
-from .._requests import LiveRequest
-from .._types import Platform
+from .._platforms import Platform
+from .._wire._requests import LiveRequest
 from . import _envelope as env
 from ._answers import synthesise
 from ._callbacks import Courier, substitute

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from .._types import Platform
+from .._platforms import Platform
 
 
 class PostRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):

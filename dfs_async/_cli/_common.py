@@ -1,0 +1,91 @@
+"""What the ``dfs-async`` subcommands share: exit codes and opening the client."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from typing import Any, Final
+
+from .._errors import CredentialsError, ValidationError
+from .._http._client import AsyncClient
+from ._inputs import UsageError
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+FLAGS: Final = {
+    "live_concurrency": "--concurrency",
+    "rate_limit": "--rate-limit",
+    "rate_period": "--rate-period",
+    "timeout": "--timeout",
+    "base_url": "--base-url",
+}
+"""The command-line flag of each client setting, for messages about a bad value."""
+
+EMULATOR_LATENCY: Final[tuple[float, float]] = (0.2, 0.8)
+"""Service time of ``--emulator`` calls: short enough for a demo, long enough to overlap."""
+EMULATOR_STANDARD_DELAY: Final[tuple[float, float]] = (1.0, 3.0)
+"""How long ``--emulator`` Standard tasks take (the real API: minutes)."""
+
+
+async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClient:
+    """The client the arguments ask for, with the emulator started first if asked."""
+    options: dict[str, Any] = {}
+    for name in ("rate_limit", "rate_period", "timeout", "tasks_ready_limit", "tasks_ready_period"):
+        if (value := getattr(args, name, None)) is not None:
+            options[name] = value
+    if (redis_url := getattr(args, "redis_url", None)) is not None:
+        options["redis_url"] = redis_url
+    if (concurrency := getattr(args, "concurrency", None)) is not None:
+        options["live_concurrency"] = concurrency
+    if args.base_url is not None:
+        options["base_url"] = args.base_url
+    login = password = None
+    if args.emulator:
+        # Imported here: the emulator is a test aid, not needed for real sweeps.
+        from ..testing import Emulator, EmulatorConfig
+
+        if args.base_url is not None:
+            raise UsageError("--emulator and --base-url exclude each other")
+        config = EmulatorConfig(
+            latency=EMULATOR_LATENCY, standard_delay=EMULATOR_STANDARD_DELAY, seed=0
+        )
+        emulator = Emulator(config)
+        emu = await stack.enter_async_context(emulator)
+        login, password, options["base_url"] = emu.login, emu.password, emu.base_url
+        if not getattr(args, "quiet", False):
+            print(f"dfs-async: using the embedded emulator at {emu.base_url}", file=sys.stderr)
+    try:
+        client = AsyncClient(login, password, **options)
+    except CredentialsError as exc:
+        raise UsageError(f"{exc}; or try --emulator, the embedded emulator") from None
+    except ValidationError as exc:
+        flag = FLAGS.get(exc.field, exc.field)
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        raise UsageError(f"{flag}: {message}") from None
+    return await stack.enter_async_context(client)
+
+
+@contextlib.contextmanager
+def verbose_logging(verbose: bool) -> Iterator[None]:
+    """With ``-v``, the client's debug log (each retry and why) goes to stderr meanwhile."""
+    if not verbose:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("dfs-async: %(asctime)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("dfs_async")
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)

@@ -1,0 +1,384 @@
+"""``dfs-async sweep``: targets from the arguments, the sweep with its progress and summary."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AsyncExitStack, aclosing
+from pathlib import Path
+from typing import Final
+
+from .. import (
+    AsyncClient,
+    AuthError,
+    BillingError,
+    BudgetExceededError,
+    JsonlSink,
+    PromptResult,
+    ResultsFileError,
+    SweepControl,
+    iter_prompts,
+)
+from .._http._standard import STANDARD_PLATFORMS
+from ._common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, connect
+from ._inputs import (
+    PromptFileError,
+    PromptInput,
+    UsageError,
+    check_prompts,
+    looks_like_request,
+    prompt_format,
+    read_prompts,
+)
+from ._preview import preview
+from ._progress import Progress
+from ._targets import targets
+
+WATCH_INTERVAL: Final = 0.05
+"""Seconds between two looks at the client's counters for an unreachable server."""
+UNREACHABLE_AFTER: Final = 3
+"""Failed connections, with no answer at all yet, after which the server counts as unreachable."""
+
+
+class Unreachable(UsageError):
+    """No request of the sweep could reach the server (DNS, connection refused, TLS)."""
+
+
+class Sweep:
+    """One ``sweep`` run; holds its counters so that Ctrl-C can still report them."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.targets = targets(args)
+        self.out = Path(args.out)
+        self.progress = Progress()
+        self.read = 0
+        self.skipped: int | None = None
+        self.sink: JsonlSink | None = None
+        self.stopped_by: Exception | None = None
+        self.input_error: PromptFileError | None = None
+        self.control = SweepControl()
+        self.interrupts = 0
+        """Ctrl-C presses: the first stops gracefully, the second abandons calls in flight."""
+        self.cured = 0
+        """Failures of the results file answered in this run."""
+        self.new_failures = 0
+        """Failures of this run whose item the results file did not hold as failed."""
+        self.format = prompt_format(args.prompts, args.format)
+        prompts = args.prompts
+        same = prompts != "-" and self.out.exists() and os.path.exists(prompts)
+        if same and os.path.samefile(prompts, self.out):
+            raise UsageError(
+                f"--out {args.out} is the prompts file; give another file for the results"
+            )
+
+    def run(self) -> int:
+        """Run to the end, or until Ctrl-C, and print the summary."""
+        # The whole file is checked before anything is sent (stdin is checked as it is read).
+        lines = check_prompts(self.args.prompts, self.format, targeted=bool(self.targets))
+        if self.args.dry_run or self.args.estimate:
+            return preview(self.args, self.targets, self.format)
+        try:
+            code = asyncio.run(self._run(lines))
+        except KeyboardInterrupt:
+            # asyncio.run cancelled the sweep: every result that arrived is in the file.
+            self.progress.close()
+            print(self._summary(skipped=None, interrupted=True))
+            return EXIT_INTERRUPTED
+        return code
+
+    async def _run(self, lines: int | None) -> int:
+        args = self.args
+        async with AsyncExitStack() as stack:
+            client = await connect(args, stack)  # checks credentials; sends nothing
+            prompts = read_prompts(args.prompts, self.format, targeted=bool(self.targets))
+            stack.push_async_callback(prompts.aclose)
+            first = await anext(prompts, None)
+            name = "stdin" if args.prompts == "-" else args.prompts
+            if args.format is None and isinstance(first, str) and looks_like_request(first):
+                # JSONL with another extension, or piped: sending each line as a text prompt
+                # would pay for raw JSON. Only a format given on purpose does that.
+                raise UsageError(
+                    f"the first prompt of {name} is a JSON request object, but {name} is read "
+                    "as text: pass --format jsonl to read requests (--format text sends the "
+                    "lines as they are)"
+                )
+            if isinstance(first, str) and not self.targets:
+                raise UsageError("plain-text prompts need --platform and --model")
+            if first is None:
+                print(
+                    f"dfs-async: warning: {name} holds no prompt; nothing to send", file=sys.stderr
+                )
+            # The results file before anything is sent: one that cannot be used stops here.
+            try:
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create the folder of --out {self.out}: {exc}") from None
+            sink = stack.enter_context(JsonlSink(self.out))
+            self.sink = sink
+            # Items an earlier run settled; the sink skips them silently, so this estimates
+            # the work left (exact when the file holds only this sweep's items).
+            known = len(sink.done) + (0 if args.retry_failed else len(sink.settled))
+            per_prompt = max(1, len(self.targets)) * args.samples
+            total = None if lines is None else max(0, lines * per_prompt - known)
+            if (sink.done or sink.failed or sink.unreadable_lines) and not args.quiet:
+                note = _resume_note(sink, args.retry_failed, args.max_cost)
+                print(f"dfs-async: {note}", file=sys.stderr)
+            tty = sys.stderr.isatty()
+            self.progress = Progress(
+                total,
+                stream=None if args.quiet else sys.stderr,
+                tty=tty,
+                width=shutil.get_terminal_size().columns - 1 if tty else None,
+            )
+            stream = iter_prompts(
+                client,
+                self._counted(first, prompts),
+                targets=self.targets or None,
+                model_name=None if self.targets or not args.model else args.model[0],
+                sink=sink,
+                retry_failed=args.retry_failed,
+                max_cost=args.max_cost,
+                samples=args.samples,
+                control=self.control,
+                method=args.method,
+                **({} if args.resolve_after is None else {"resolve_after": args.resolve_after}),
+            )
+            ticker = asyncio.create_task(self._tick())
+            consumer = asyncio.create_task(self._consume(stream))
+            watcher = asyncio.create_task(self._watch(client, consumer))
+            interrupts = self._catch_interrupts(consumer)
+            try:
+                await consumer
+            except asyncio.CancelledError:
+                # The watcher stopped a sweep that cannot reach the server, or a second Ctrl-C
+                # abandoned the calls in flight; anything else goes on up.
+                task = asyncio.current_task()
+                ours = self.stopped_by is not None or self.interrupts >= 2
+                if not ours or (task is not None and task.cancelling()):
+                    raise
+            finally:
+                interrupts()
+                for helper in (ticker, watcher):
+                    helper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await helper
+            if self.interrupts:
+                self.progress.status = None
+                self.progress.close()
+                print(self._summary(skipped=None, interrupted=True))
+                return EXIT_INTERRUPTED
+            if self.stopped_by is None:
+                self.stopped_by = self.input_error
+            if self.stopped_by is not None:
+                return self._stopped(self.stopped_by)
+            self.skipped = self.read * per_prompt - self.progress.done
+        self.progress.close()
+        print(self._summary(skipped=self.skipped))
+        if over := self.progress.failed[BudgetExceededError.__name__]:
+            print(
+                f"dfs-async: {_items(over, 'unsent')} over --max-cost; raise it and re-run "
+                "to send them",
+                file=sys.stderr,
+            )
+        # The file is the sweep's result: while it still holds failures, the sweep is not done.
+        return EXIT_FAILED if self.progress.errors or self._failed_in_file() else EXIT_OK
+
+    def _catch_interrupts(self, consumer: asyncio.Task[None]) -> Callable[[], None]:
+        """First Ctrl-C: stop gracefully; second: abandon. Returns the undo."""
+        loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            self.interrupts += 1
+            if self.interrupts == 1:
+                control = self.control
+                control.stop()
+                self.progress.status = lambda: (
+                    f"stopping: {control.in_flight} in flight (Ctrl-C again abandons them)"
+                )
+                if not self.progress.tty and self.progress.stream is not None:
+                    print(
+                        f"dfs-async: stopping: nothing more is sent; waiting for the "
+                        f"{_calls(control.in_flight)} in flight to be answered and recorded "
+                        "(Ctrl-C again abandons them)",
+                        file=sys.stderr,
+                    )
+                self.progress.draw()
+            else:
+                consumer.cancel()  # abandons the calls in flight; counted in the summary
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows)
+            return lambda: None
+
+        def undo() -> None:
+            loop.remove_signal_handler(signal.SIGINT)
+
+        return undo
+
+    def _note(self, result: PromptResult) -> None:
+        """Follow the failures of the results file: cured by this run, or new."""
+        failed = self.sink.failed if self.sink is not None else ()
+        if result.ok:
+            self.cured += result.key in failed
+        elif result.key not in failed:
+            self.new_failures += 1
+
+    def _failed_in_file(self) -> int:
+        held = len(self.sink.failed) if self.sink is not None else 0
+        return held - self.cured + self.new_failures
+
+    async def _consume(self, stream: AsyncGenerator[PromptResult, None]) -> None:
+        try:
+            async with aclosing(stream):
+                async for result in stream:
+                    self.progress.add(result)
+                    self._note(result)
+                    if isinstance(result.error, AuthError | BillingError):
+                        # The account refuses every call alike: stop instead of writing a
+                        # failure for each item.
+                        self.stopped_by = result.error
+                        return
+        except (PromptFileError, ResultsFileError) as exc:
+            # A bad prompts line, or results that can no longer be written (disk full):
+            # every result recorded so far stays in the file.
+            self.stopped_by = exc
+
+    async def _watch(self, client: AsyncClient, consumer: asyncio.Task[None]) -> None:
+        """Stop the sweep once it is clear that the server cannot be reached at all."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            stats = client.stats
+            if stats.answered == 0 and stats.unreached >= UNREACHABLE_AFTER:
+                # A host that does not resolve, refuses every connection or fails TLS would
+                # fail every item after its retries: minutes of waiting for nothing.
+                self.stopped_by = Unreachable(
+                    f"{stats.last_unreached}; none of the first {stats.unreached} attempts "
+                    "reached the server: check --base-url and the network"
+                )
+                consumer.cancel()
+                return
+
+    def _summary(self, *, skipped: int | None, interrupted: bool = False) -> str:
+        sink = self.sink
+        control = self.control
+        extra: list[tuple[str, str]] = []
+        if control.duplicates:
+            extra.append(("duplicates", f"{control.duplicates} skipped (identical items)"))
+        if self.args.max_cost is not None and sink is not None:
+            extra.append(
+                (
+                    "spent",
+                    f"${control.spent:.4f} of --max-cost ${self.args.max_cost:.4f}"
+                    " (the whole results file)",
+                )
+            )
+        if control.abandoned:
+            extra.append(
+                (
+                    "abandoned",
+                    f"{_calls(control.abandoned)} in flight; DataForSEO may bill "
+                    "them and a re-run may pay for them again",
+                )
+            )
+        if sink is not None and (left := self._failed_in_file()):
+            extra.append(("failed in file", f"{left} (re-run to resend; exit status 1)"))
+        if control.posted:
+            extra.append(
+                (
+                    "posted",
+                    f"{control.posted} Standard tasks not collected yet; a re-run collects them",
+                )
+            )
+        if self.args.method == "standard":
+            live = sorted({t.platform for t in self.targets} - set(STANDARD_PLATFORMS))
+            note = "standard"
+            if live:
+                note += f" ({', '.join(live)} on Live: no Standard method)"
+            extra.append(("method", note))
+        return self.progress.summary(
+            skipped=skipped,
+            out=str(self.out),
+            interrupted=interrupted,
+            unreadable=sink.unreadable_lines if sink else 0,
+            first_unreadable=sink.first_unreadable_line if sink else None,
+            extra=extra,
+        )
+
+    def _stopped(self, error: Exception) -> int:
+        """Report a sweep stopped early by an input or account error; exit status 2."""
+        self.progress.close()
+        print(f"dfs-async: error: {error}", file=sys.stderr)
+        if isinstance(error, AuthError | BillingError | Unreachable):
+            failed = self.progress.errors
+            resend = f" to resend the {_items(failed, 'failed')}" if failed else ""
+            print(f"dfs-async: stopped; once fixed, re-run{resend}", file=sys.stderr)
+        print(self._summary(skipped=None, interrupted=True))
+        return EXIT_USAGE
+
+    async def _counted(
+        self, first: PromptInput | None, rest: AsyncIterator[PromptInput]
+    ) -> AsyncIterator[PromptInput]:
+        """The prompts again, counting them so that skipped items can be told at the end.
+
+        A bad line (only possible on stdin or a pipe: a file is checked before the sweep)
+        ends the input there: the items already sent finish and are recorded, then the
+        sweep stops with the error.
+        """
+        if first is None:
+            return
+        self.read += 1
+        yield first
+        try:
+            async for prompt in rest:
+                self.read += 1
+                yield prompt
+        except PromptFileError as exc:
+            self.input_error = exc
+
+    async def _tick(self) -> None:
+        # Keeps ETA and elapsed moving while no result arrives.
+        while True:
+            await asyncio.sleep(self.progress.interval)
+            self.progress.tick()
+
+
+def _resume_note(sink: JsonlSink, retry_failed: bool, max_cost: float | None) -> str:
+    note = f"resuming {sink.path}: {_items(len(sink.done), 'answered')} skipped"
+    if max_cost is not None:
+        note += (
+            f"; the file already spent ${sink.spent:.4f}, which counts against --max-cost "
+            f"${max_cost:.4f} (${max(0.0, max_cost - sink.spent):.4f} left)"
+        )
+    if sink.posted:
+        note += f", {_items(len(sink.posted), 'posted')} collected, not posted again"
+    resent = len(sink.failed) - (0 if retry_failed else len(sink.settled))
+    if resent:
+        note += f", {_items(resent, 'failed')} sent again"
+    if sink.settled and not retry_failed:
+        kept = _items(len(sink.settled), "failed")
+        note += f", and {kept} kept (invalid or maybe charged; --retry-failed resends them)"
+    if sink.unreadable_lines:
+        note += "; " + unreadable_note(sink.unreadable_lines, sink.first_unreadable_line)
+    return note
+
+
+def unreadable_note(count: int, first: int | None) -> str:
+    """``2 unreadable lines skipped (first: line 10)``: damaged lines of a results file."""
+    lines = "line" if count == 1 else "lines"
+    return f"{count} unreadable {lines} skipped (first: line {first}); their items are sent again"
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" + ("" if n == 1 else "s")
+
+
+def _items(n: int, adjective: str) -> str:
+    return f"{n} {adjective} item" + ("" if n == 1 else "s")

@@ -1,0 +1,1 @@
+"""One governed call: the aiohttp transport, the client, retries, Standard calls, postbacks."""

@@ -1,0 +1,1 @@
+"""What persists: result records, the resume index, the JSONL sink, key sets."""

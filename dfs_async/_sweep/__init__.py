@@ -1,0 +1,1 @@
+"""Many calls: sweep items, the Live and Standard sweeps, control, budget, estimates."""

@@ -1,0 +1,292 @@
+"""Which calls a sweep makes: input rows × targets × samples, each validated and keyed.
+
+Nothing here needs a client or credentials: the same planning serves `iter_prompts` and
+`plan_sweep` (``dfs-async sweep --dry-run`` / ``--estimate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import msgspec
+
+from .._errors import DFSError, ValidationError
+from .._platforms import PLATFORMS, Platform, check_platform
+from .._records._records import ItemId, PromptResult, Target, body_key
+from .._wire._requests import REQUEST_FIELDS, LiveRequest, build_request, encode_body, merge
+from .._wire._validation import prepare_request
+
+
+@dataclass(frozen=True, slots=True)
+class PromptItem:
+    """An input row: a prompt or `LiveRequest`, with the caller's own ``id`` and ``metadata``.
+
+    Both flow to `PromptResult` and the results record and are never sent. The id is part of
+    the item's key (two rows with different ids are two items); the metadata is not.
+    """
+
+    prompt: str | LiveRequest
+    id: ItemId | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+PromptInput: TypeAlias = (
+    str
+    | LiveRequest
+    | PromptItem
+    | tuple[str | LiveRequest, ItemId | None]
+    | tuple[str | LiveRequest, ItemId | None, Mapping[str, Any] | None]
+)
+"""A prompt, a request, or a row: `PromptItem` or the tuple ``(prompt, id[, metadata])``."""
+Prompts: TypeAlias = Iterable[PromptInput] | AsyncIterable[PromptInput]
+Prepare: TypeAlias = Callable[..., tuple[Platform, LiveRequest]]
+"""`prepare_request`, or a client's ``prepare`` (which also knows the models it listed)."""
+
+
+class SweepItem:
+    """One call to make: a validated request for one target and sample, encoded once."""
+
+    __slots__ = (
+        "body",
+        "id",
+        "index",
+        "key",
+        "metadata",
+        "platform",
+        "request",
+        "sample",
+        "target",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        target: int,
+        platform: Platform,
+        request: LiveRequest,
+        row: PromptItem,
+        sample: int,
+    ) -> None:
+        self.index = index
+        self.target = target
+        self.platform = platform
+        self.request = request
+        self.sample = sample
+        self.id = row.id
+        self.metadata = row.metadata
+        self.body = encode_body(request)  # encoded once: it makes the key and it is sent
+        self.key = body_key(platform, self.body, sample=sample, item_id=row.id)
+
+    @property
+    def price(self) -> tuple[Platform, str | None, bool]:
+        """What the call's cost depends on: platform, model, web search."""
+        return self.platform, self.request.model_name, self.request.web_search is True
+
+    def result(self, **outcome: Any) -> PromptResult:
+        """This item's `PromptResult` with ``response=`` or ``error=``."""
+        return PromptResult(
+            index=self.index,
+            platform=self.platform,
+            request=self.request,
+            key=self.key,
+            target=self.target,
+            sample=self.sample,
+            id=self.id,
+            metadata=self.metadata,
+            **outcome,
+        )
+
+
+class Route:
+    """A resolved target: platform (None: the request names it), model and field defaults."""
+
+    __slots__ = ("defaults", "platform")
+
+    def __init__(self, platform: Platform | None, defaults: dict[str, Any]) -> None:
+        self.platform = platform
+        self.defaults = defaults
+
+
+def routes_for(
+    platform: str | None,
+    model_name: str | None,
+    targets: Sequence[Target] | None,
+    fields: Mapping[str, Any],
+) -> list[Route]:
+    """The targets of a sweep, from either ``platform``/``model_name`` or ``targets``."""
+    if targets:
+        if platform is not None or model_name is not None:
+            raise ValidationError("targets", "give either platform/model_name or targets")
+        return [
+            Route(
+                check_platform(t.platform),
+                {**fields, **(t.fields or {}), "model_name": t.model_name},
+            )
+            for t in targets
+        ]
+    defaults = dict(fields)
+    if model_name is not None:
+        defaults["model_name"] = model_name
+    return [Route(check_platform(platform) if platform is not None else None, defaults)]
+
+
+def check_samples(samples: int) -> int:
+    """``samples`` if it is a whole number ≥ 1, else `ValidationError`."""
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValidationError("samples", f"must be a whole number >= 1, got {samples!r}")
+    return samples
+
+
+async def plan_items(
+    prompts: Prompts, routes: list[Route], samples: int, prepare: Prepare = prepare_request
+) -> AsyncIterator[SweepItem | PromptResult]:
+    """Every call of the sweep in input order, or an error result for an invalid one."""
+    index = 0
+    async for given in _aiter(prompts):
+        row = _row(given)
+        prompt = row.prompt
+        own = prompt.platform if isinstance(prompt, LiveRequest) else None
+        if own is None:
+            chosen = list(enumerate(routes))
+        else:
+            # A request that names its platform goes there once, taking defaults only from
+            # a target of that platform (never another platform's model or fields).
+            chosen = [
+                next(
+                    ((i, r) for i, r in enumerate(routes) if r.platform in (own, None)),
+                    (0, Route(own, {})),
+                )
+            ]
+        for t_index, route in chosen:
+            first = _prepare(prepare, index, t_index, row, route)
+            for sample in range(samples):
+                yield first if sample == 0 else _again(first, sample)
+        index += 1
+
+
+def _row(given: object) -> PromptItem:
+    if isinstance(given, PromptItem):
+        return given
+    if isinstance(given, tuple) and 1 <= len(given) <= 3:
+        return PromptItem(*given)
+    return PromptItem(given)  # type: ignore[arg-type]  # a wrong type fails validation below
+
+
+def _again(first: SweepItem | PromptResult, sample: int) -> SweepItem | PromptResult:
+    if isinstance(first, SweepItem):
+        row = PromptItem(first.request, first.id, first.metadata)
+        return SweepItem(first.index, first.target, first.platform, first.request, row, sample)
+    return PromptResult(
+        index=first.index,
+        platform=first.platform,
+        request=first.request,
+        key=_invalid_key(first.platform, first.request, first.id, sample),
+        error=first.error,
+        target=first.target,
+        sample=sample,
+        id=first.id,
+        metadata=first.metadata,
+    )
+
+
+def _prepare(
+    prepare: Prepare, index: int, t_index: int, row: PromptItem, route: Route
+) -> SweepItem | PromptResult:
+    """Validate one row for one route; a bad one becomes an error result, never a call."""
+    prompt = row.prompt
+    given = prompt if isinstance(prompt, LiveRequest) else None
+    platform = (given.platform if given else None) or route.platform
+    merged: LiveRequest | None = None
+    try:
+        if row.id is not None and (isinstance(row.id, bool) or not isinstance(row.id, str | int)):
+            raise ValidationError("id", f"must be a string or an integer, got {row.id!r}")
+        if not _writable(row.id):  # a lone surrogate: it could be neither keyed nor recorded
+            raise ValidationError("id", f"{row.id!r} cannot be written as UTF-8")
+        if row.metadata is not None:
+            _check_metadata(row.metadata)
+        if not isinstance(prompt, str | LiveRequest):
+            raise ValidationError(
+                "prompt", f"expected a string or a LiveRequest, got {type(prompt).__name__}"
+            )
+        merged = _merged(prompt, route.defaults)
+        if platform is None:
+            raise ValidationError("platform", "pass platform= or set it on each LiveRequest")
+        platform, request = prepare(platform, merged)
+    except DFSError as exc:
+        # Keyed and recorded as the request that was meant, target's model and fields included,
+        # so request_key() of that request finds it.
+        failed = merged or _lenient(prompt, route.defaults)
+        known = platform if platform in PLATFORMS else None
+        return PromptResult(
+            index=index,
+            platform=known,
+            request=failed,
+            key=_invalid_key(known, failed, row.id, 0),
+            error=exc,
+            target=t_index,
+            # Only what the results file can hold: a bad id or metadata is the error itself.
+            id=row.id if isinstance(row.id, str | int) and _writable(row.id) else None,
+            metadata=row.metadata
+            if isinstance(row.metadata, Mapping) and _writable(row.metadata)
+            else None,
+        )
+    return SweepItem(index, t_index, platform, request, row, 0)
+
+
+def _merged(prompt: str | LiveRequest, defaults: dict[str, Any]) -> LiveRequest:
+    if isinstance(prompt, str):
+        return build_request({**defaults, "user_prompt": prompt})
+    return merge(prompt, defaults) if defaults else prompt
+
+
+def _lenient(prompt: object, defaults: dict[str, Any]) -> LiveRequest:
+    """The request as meant, for the record of one that failed to build (no type checks)."""
+    known = {k: v for k, v in defaults.items() if k in REQUEST_FIELDS}
+    if isinstance(prompt, LiveRequest):
+        missing = {k: v for k, v in known.items() if getattr(prompt, k, None) is None}
+        return msgspec.structs.replace(prompt, **missing)
+    return LiveRequest(**{**known, "user_prompt": str(prompt)})
+
+
+def _writable(value: object) -> bool:
+    """Whether ``value`` can go into a results record (JSON, UTF-8)."""
+    try:
+        msgspec.json.encode(value)
+    except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
+        return False
+    return True
+
+
+def _check_metadata(metadata: object) -> None:
+    if not isinstance(metadata, Mapping):
+        raise ValidationError("metadata", f"must be a mapping, got {type(metadata).__name__}")
+    try:
+        msgspec.json.encode(metadata)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError("metadata", f"cannot be written as JSON ({exc})") from None
+
+
+def _invalid_key(
+    platform: Platform | None, request: LiveRequest, item_id: object, sample: int
+) -> str:
+    """The key of an invalid item, which may hold values the encoder refuses."""
+    row_id = item_id if isinstance(item_id, str | int) and not isinstance(item_id, bool) else None
+    if not _writable(row_id):
+        row_id = repr(row_id)  # a lone surrogate: keyed by its repr, as stable across runs
+    try:
+        body = encode_body(request)
+    except (TypeError, ValueError, OverflowError):  # a lone surrogate, a foreign object
+        # The repr is as stable across runs as the values it shows.
+        body = repr(request).encode("utf-8", "backslashreplace")
+    return body_key(platform, body, sample=sample, item_id=row_id)
+
+
+async def _aiter(prompts: Prompts) -> AsyncIterator[PromptInput]:
+    if isinstance(prompts, AsyncIterable):
+        async for p in prompts:
+            yield p
+    else:
+        for p in prompts:
+            yield p

@@ -1,0 +1,101 @@
+"""From ``(http_status, body)`` to a decoded envelope or a typed error, with cached decoders."""
+
+from __future__ import annotations
+
+from typing import Final, TypeVar
+
+import msgspec
+
+from .._errors import (
+    HTTP_STATUSES,
+    RAW_BODY_LIMIT,
+    APIError,
+    DecodeError,
+    DFSError,
+    error_for_code,
+    error_for_http,
+)
+from ._models import LiveResponse, ModelsResponse, StatusEnvelope, UserDataResponse
+from ._tasks import TaskPostResponse, TasksReadyResponse
+
+SUCCESS_CODES: Final = frozenset({20000, 20100})
+
+EnvelopeT = TypeVar(
+    "EnvelopeT",
+    LiveResponse,
+    ModelsResponse,
+    UserDataResponse,
+    TaskPostResponse,
+    TasksReadyResponse,
+)
+
+LIVE_DECODER: Final = msgspec.json.Decoder(LiveResponse)
+MODELS_DECODER: Final = msgspec.json.Decoder(ModelsResponse)
+USER_DATA_DECODER: Final = msgspec.json.Decoder(UserDataResponse)
+TASK_POST_DECODER: Final = msgspec.json.Decoder(TaskPostResponse)
+TASKS_READY_DECODER: Final = msgspec.json.Decoder(TasksReadyResponse)
+_STATUS_DECODER: Final = msgspec.json.Decoder(StatusEnvelope)
+
+
+def decode_envelope(
+    http_status: int,
+    body: bytes,
+    decoder: msgspec.json.Decoder[EnvelopeT],
+    *,
+    check_task: bool = True,
+) -> EnvelopeT:
+    """Decode a successful answer, or raise the `APIError` / `DecodeError` it stands for.
+
+    ``check_task=False`` leaves task-level codes to the caller (task_post answers one task per
+    task sent, each accepted or refused on its own).
+
+    Nothing else escapes: a body is untrusted input, and whatever it holds (invalid UTF-8,
+    nesting deep enough to exhaust the stack, wrong types anywhere) is a `DecodeError` that
+    keeps the raw body, never an exception that would kill a sweep's worker.
+    """
+    try:
+        return _decode(http_status, body, decoder, check_task)
+    except DFSError:
+        raise
+    except Exception as exc:
+        raise DecodeError(
+            f"unreadable answer ({type(exc).__name__}: {exc})", http_status=http_status, body=body
+        ) from None
+
+
+def _decode(
+    http_status: int, body: bytes, decoder: msgspec.json.Decoder[EnvelopeT], check_task: bool
+) -> EnvelopeT:
+    if http_status != 200:
+        raise _http_error(http_status, body)
+    try:
+        # One pass: the Structs read a null as absent themselves (dfs_async._wire._nulls).
+        envelope = decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DecodeError(f"not a DataForSEO envelope: {exc}", http_status=200, body=body) from None
+    if envelope.status_code not in SUCCESS_CODES:
+        raise error_for_code(envelope.status_code, envelope.status_message, cost=envelope.cost)
+    if not check_task:
+        return envelope
+    if not envelope.tasks:
+        raise DecodeError("the envelope holds no task", http_status=200, body=body)
+    task = envelope.tasks[0]
+    if task.status_code not in SUCCESS_CODES:
+        raise error_for_code(
+            task.status_code, task.status_message, task_id=task.id or None, cost=task.cost
+        )
+    return envelope
+
+
+def _http_error(http_status: int, body: bytes) -> APIError | DecodeError:
+    """A non-200 answer: DataForSEO's own envelope if the body is one, else the HTTP status."""
+    try:
+        status = _STATUS_DECODER.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        # HTML from a proxy, or nothing: keep the status and the raw body.
+        if http_status >= 500 or http_status in HTTP_STATUSES:
+            err = error_for_http(http_status, None, f"HTTP {http_status}")
+            err.body = body[:RAW_BODY_LIMIT]
+            return err
+        return DecodeError("unexpected HTTP status", http_status=http_status, body=body)
+    return error_for_http(http_status, status.status_code or None, status.status_message)

@@ -1,0 +1,203 @@
+"""Response shapes: msgspec Structs whose field names mirror DataForSEO's JSON.
+
+Every field has a default, because the API adds fields over time and omits others on errors;
+unknown keys are ignored (msgspec's default). Item ``type`` is a plain string rather than a
+tagged union, so an item type DataForSEO adds tomorrow decodes instead of failing. A field
+written ``OrNull[T]`` also takes ``null`` and reads it as absent (see `dfs_async._wire._nulls`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import msgspec
+
+from ._nulls import NullTolerant, OrNull
+
+
+class Annotation(msgspec.Struct, frozen=True, gc=False):
+    """A cited source inside a message section."""
+
+    title: str | None = None
+    url: str | None = None
+    """The link as the platform gives it; for Gemini a Vertex AI grounding redirect."""
+    direct_url: str | None = None
+    """The cited page itself, where ``url`` is a redirect to it (Gemini)."""
+    start_index: int | None = None
+    end_index: int | None = None
+    text: str | None = None
+
+    @property
+    def source_url(self) -> str | None:
+        """The cited page: ``direct_url`` when present, else ``url``; count domains on this."""
+        return self.direct_url or self.url
+
+
+class Section(NullTolerant, frozen=True):
+    """A part of an item: ``summary_text`` for reasoning, ``text`` for a message."""
+
+    type: OrNull[str] = ""
+    text: OrNull[str] = ""
+    annotations: list[OrNull[Annotation]] | None = None
+    """None when web search was off; empty when it found nothing to cite."""
+
+
+class Item(NullTolerant, frozen=True):
+    """A response item; ``type`` is ``"reasoning"``, ``"message"``, or one added later."""
+
+    type: OrNull[str] = ""
+    sections: OrNull[list[OrNull[Section]]] = msgspec.field(default_factory=list)
+
+
+class LiveResult(NullTolerant, frozen=True):
+    """The model's answer to one Live task."""
+
+    model_name: OrNull[str] = ""
+    input_tokens: OrNull[int] = 0
+    output_tokens: OrNull[int] = 0
+    reasoning_tokens: int | None = None
+    web_search: OrNull[bool] = False
+    money_spent: OrNull[float] = 0.0
+    datetime: OrNull[str] = ""
+    items: OrNull[list[OrNull[Item]]] = msgspec.field(default_factory=list)
+    fan_out_raw: object = msgspec.field(default=None, name="fan_out_queries")
+    """``fan_out_queries`` exactly as sent: the official schema types Perplexity's as anything."""
+
+    @property
+    def fan_out_queries(self) -> list[str] | None:
+        """The related searches the model ran: the strings of ``fan_out_queries``, or None."""
+        raw = self.fan_out_raw
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return [raw]
+        if isinstance(raw, list):
+            return [q for q in raw if isinstance(q, str)]
+        return []
+
+    @property
+    def text(self) -> str:
+        """The answer's text: every message section, joined by blank lines."""
+        return "\n\n".join(
+            s.text for item in self.items if item.type == "message" for s in item.sections
+        )
+
+    def annotations(self) -> Iterator[Annotation]:
+        """Every cited source of the answer, in order."""
+        for item in self.items:
+            if item.type == "message":
+                for section in item.sections:
+                    yield from section.annotations or ()
+
+
+class ModelInfo(NullTolerant, frozen=True):
+    """One model a platform offers."""
+
+    model_name: OrNull[str] = ""
+    web_search_supported: OrNull[bool] = False
+    task_post_supported: OrNull[bool] = False
+    reasoning: bool | None = None
+    """Referenced by the request docs but missing from the official schema; None if absent."""
+
+
+class UserData(NullTolerant, frozen=True):
+    """The account: limits, usage and money (``/v3/appendix/user_data``)."""
+
+    login: OrNull[str] = ""
+    timezone: OrNull[str] = ""
+    rates: OrNull[dict[str, OrNull[dict[str, object]]]] = msgspec.field(default_factory=dict)
+    money: OrNull[dict[str, object]] = msgspec.field(default_factory=dict)
+    price: OrNull[dict[str, object]] = msgspec.field(default_factory=dict)
+    backlinks_subscription_expiry_date: str | None = None
+    llm_mentions_subscription_expiry_date: str | None = None
+
+    @property
+    def minute_limit(self) -> int | None:
+        """The account's calls-per-minute limit (``rates.limits.minute.total``), if reported.
+
+        The official schema types it as a number (``2000.0``); a fraction rounds down, since
+        the limit is a count of calls.
+        """
+        limits = self.rates.get("limits") or {}
+        minute = limits.get("minute") if isinstance(limits, dict) else None
+        total = minute.get("total") if isinstance(minute, dict) else minute
+        if isinstance(total, bool) or not isinstance(total, int | float):
+            return None
+        return int(total) if math.isfinite(total) and total >= 1 else None
+
+    @property
+    def balance(self) -> float | None:
+        """The account's balance in USD, if reported."""
+        value = self.money.get("balance")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class _TaskBase(NullTolerant, frozen=True, kw_only=True):
+    id: OrNull[str] = ""
+    status_code: OrNull[int] = 0
+    status_message: OrNull[str] = ""
+    time: OrNull[str] = ""
+    cost: OrNull[float] = 0.0
+    result_count: OrNull[int] = 0
+    path: OrNull[list[OrNull[str]]] = msgspec.field(default_factory=list)
+    data: dict[str, object] | None = None
+
+
+class LiveTask(_TaskBase, frozen=True, kw_only=True):
+    """One task of a Live answer; ``result`` is None when the task failed."""
+
+    result: list[OrNull[LiveResult]] | None = None
+
+
+class ModelsTask(_TaskBase, frozen=True, kw_only=True):
+    """The task of a Models answer."""
+
+    result: list[OrNull[ModelInfo]] | None = None
+
+
+class UserDataTask(_TaskBase, frozen=True, kw_only=True):
+    """The task of a user_data answer."""
+
+    result: list[OrNull[UserData]] | None = None
+
+
+class _EnvelopeBase(NullTolerant, frozen=True, kw_only=True):
+    version: OrNull[str] = ""
+    status_code: OrNull[int] = 0
+    status_message: OrNull[str] = ""
+    time: OrNull[str] = ""
+    cost: OrNull[float] = 0.0
+    tasks_count: OrNull[int] = 0
+    tasks_error: OrNull[int] = 0
+
+
+class LiveResponse(_EnvelopeBase, frozen=True, kw_only=True):
+    """The whole envelope of a Live call."""
+
+    tasks: OrNull[list[OrNull[LiveTask]]] = msgspec.field(default_factory=list)
+
+    @property
+    def result(self) -> LiveResult | None:
+        """The first task's first result, or None when there is none."""
+        if self.tasks and self.tasks[0].result:
+            return self.tasks[0].result[0]
+        return None
+
+
+class ModelsResponse(_EnvelopeBase, frozen=True, kw_only=True):
+    """The whole envelope of a Models call."""
+
+    tasks: OrNull[list[OrNull[ModelsTask]]] = msgspec.field(default_factory=list)
+
+
+class UserDataResponse(_EnvelopeBase, frozen=True, kw_only=True):
+    """The whole envelope of a user_data call."""
+
+    tasks: OrNull[list[OrNull[UserDataTask]]] = msgspec.field(default_factory=list)
+
+
+class StatusEnvelope(_EnvelopeBase, frozen=True, kw_only=True):
+    """Just the status fields of any envelope; used to read error bodies."""
+
+    tasks: list[OrNull[_TaskBase]] | None = None

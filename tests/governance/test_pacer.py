@@ -1,0 +1,263 @@
+"""The account's pacing on virtual time: the window bound, the late-wake credit, the pause,
+cancellation and arrival order (the parts added around `aiolimiter.AsyncLimiter`)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from bisect import bisect_right
+
+import pytest
+from aiolimiter import AsyncLimiter
+
+from dfs_async import Limits, ValidationError
+from dfs_async._governance._pacer import Pacer
+
+from .._virtual_time import run_virtual
+
+
+def max_in_window(times: list[float], period: float) -> int:
+    """Most calls in any closed window [t, t + period] (the strictest reading)."""
+    return max(bisect_right(times, t + period) - i for i, t in enumerate(times))
+
+
+def pacer_for(limits: Limits) -> Pacer:
+    return Pacer(limits.interval, limits.burst, asyncio.get_running_loop().time)
+
+
+async def sustained(limits: Limits, seconds: float) -> list[float]:
+    """Callers always ready: each sends again as soon as its last call was admitted."""
+    loop = asyncio.get_running_loop()
+    pacer = pacer_for(limits)
+    times: list[float] = []
+
+    async def caller() -> None:
+        while loop.time() < seconds:
+            await pacer.acquire()
+            times.append(loop.time())
+
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(limits.burst + 4):
+            tg.create_task(caller())
+    return times
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "period", "burst"),
+    [(2000, 60.0, 1), (2000, 60.0, 30), (300, 6.0, 1), (300, 6.0, 5), (10, 1.0, 1), (10, 1.0, 3)],
+)
+@pytest.mark.parametrize("lag", [0.0, 0.004])
+def test_sustained_demand_stays_under_the_limit_and_near_it(
+    rate_limit: int, period: float, burst: int, lag: float
+) -> None:
+    limits = Limits(rate_limit=rate_limit, rate_period=period, burst=burst)
+    times = run_virtual(lambda: sustained(limits, 4 * period), lag=lag)
+    assert max_in_window(times, period) <= rate_limit
+    rate = (len(times) - 1) / (times[-1] - times[0]) * period / rate_limit
+    # Small limits need more headroom for the burst itself (10/s with burst 3 runs at 60 %).
+    assert rate >= min(0.95, 1 - limits.effective_headroom) * 0.995
+
+
+def test_a_cold_start_admits_the_burst_and_one_credit_not_a_full_window() -> None:
+    # aiolimiter.AsyncLimiter(300, 6) would admit 300 calls at t=0.
+    limits = Limits(rate_limit=300, rate_period=6.0, burst=3)
+    times = run_virtual(lambda: sustained(limits, 1.0))
+    assert sum(t < 1e-6 for t in times) == 4
+    assert times[4] == pytest.approx(limits.interval)
+
+
+def test_a_late_wake_keeps_its_place_in_the_schedule() -> None:
+    # Every timer fires 5 ms late at a 20 ms interval: a bucket of capacity `burst` would slip
+    # to 25 ms per call (80 % of the rate); the extra unit keeps the 20 ms schedule.
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(0.02, 1, loop.time)
+        times = []
+        for _ in range(500):
+            await pacer.acquire()
+            times.append(loop.time())
+        return times
+
+    times = run_virtual(main, lag=0.005)
+    assert (times[-1] - times[0]) / (len(times) - 1) == pytest.approx(0.02, rel=0.01)
+    assert max_in_window(times, 1.0) <= 50 + 1 + 1  # P/T + burst + 1
+
+
+@pytest.mark.parametrize("lag", [0.0, 0.003])
+def test_random_demand_never_exceeds_the_window(lag: float) -> None:
+    limits = Limits(rate_limit=300, rate_period=6.0, burst=5)
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = pacer_for(limits)
+        rng = random.Random(7)
+        times: list[float] = []
+
+        async def one() -> None:
+            await pacer.acquire()
+            times.append(loop.time())
+
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(3000):
+                # Idle spells followed by crowds: the pattern that breaks naive buckets.
+                await asyncio.sleep(rng.choice([0.0, 0.0, 0.001, 0.5, 3.0]))
+                tg.create_task(one())
+        return times
+
+    times = run_virtual(main, lag=lag)
+    assert len(times) == 3000
+    assert times == sorted(times)
+    assert max_in_window(times, 6.0) <= 300
+
+
+def test_pause_holds_every_caller_until_it_ends() -> None:
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(1.0, 1, loop.time)
+        await pacer.acquire()
+        await pacer.acquire()  # the bucket is full: the next unit frees at t=1
+
+        async def one() -> float:
+            await pacer.acquire()
+            return loop.time()
+
+        waiting = asyncio.create_task(one())  # already waiting in the bucket ...
+        await asyncio.sleep(0.5)
+        pacer.pause(3.0)  # ... when the server reports its window full
+        later = asyncio.create_task(one())
+        after = asyncio.create_task(one())
+        return [await waiting, await later, await after]
+
+    # Nothing goes before 3.5; the bucket drained during the pause, so its burst + 1 go then.
+    assert run_virtual(main) == pytest.approx([3.5, 3.5, 4.5])
+
+
+def test_a_pause_cannot_shorten_an_earlier_one() -> None:
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(0.1, 1, loop.time)
+        pacer.pause(5.0)
+        pacer.pause(1.0)
+        await pacer.acquire()
+        return loop.time()
+
+    assert run_virtual(main) == pytest.approx(5.0)
+
+
+def test_a_waiter_cancelled_after_being_woken_takes_no_token() -> None:
+    async def main() -> tuple[list[bool], list[float]]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(1.0, 1, loop.time)
+        await pacer.acquire()
+        await pacer.acquire()  # full: the next unit frees at t=1
+        times: list[float] = []
+
+        async def one() -> None:
+            await pacer.acquire()
+            times.append(loop.time())
+
+        first = asyncio.create_task(one())
+        await asyncio.sleep(0)  # it waits in the bucket, to be woken at t=1
+        wake_up = pacer._bucket._waker_handle
+        assert wake_up is not None
+        granted: list[bool] = []
+
+        def cancel_first() -> None:
+            # Due with the bucket's wake-up and set after it, so it runs just after the bucket
+            # woke `first`, before `first` could resume.
+            granted.append(all(fut.done() for _, _, fut in pacer._bucket._waiters))
+            first.cancel()
+
+        loop.call_at(wake_up.when(), cancel_first)
+        second = asyncio.create_task(one())
+        third = asyncio.create_task(one())
+        await asyncio.gather(second, third)
+        assert first.cancelled()
+        return granted, times
+
+    granted, times = run_virtual(main)
+    assert granted == [True]
+    # The next caller goes at the time the cancelled one would have had, not one interval on.
+    assert times == pytest.approx([1.0, 2.0])
+
+
+def test_callers_are_admitted_in_arrival_order_at_the_paced_rate() -> None:
+    async def main() -> tuple[list[int], list[float], list[int]]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(0.02, 1, loop.time)
+        order: list[int] = []
+        times: list[float] = []
+        waiting: list[int] = []
+
+        async def call(i: int) -> None:
+            await pacer.acquire()
+            order.append(i)
+            times.append(loop.time())
+
+        async with asyncio.TaskGroup() as tg:
+            for i in range(20):
+                tg.create_task(call(i))
+            await asyncio.sleep(0)
+            waiting.append(pacer.waiting)
+        waiting.append(pacer.waiting)
+        return order, times, waiting
+
+    order, times, waiting = run_virtual(main)
+    assert order == list(range(20))
+    assert times == pytest.approx([0.0, 0.0, *(0.02 * k for k in range(1, 19))], abs=1e-6)
+    assert waiting == [18, 0]
+
+
+def race(use_pacer: bool) -> list[tuple[str, float]]:
+    """A waiter is woken at t=1; a newcomer runs before it can resume. Who goes first?"""
+
+    async def main() -> list[tuple[str, float]]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(1.0, 1, loop.time)
+        bucket = AsyncLimiter(2, 2.0)  # the same bucket, used bare (it reads loop.time())
+        acquire = pacer.acquire if use_pacer else bucket.acquire
+        await acquire()
+        await acquire()
+        go = asyncio.Event()
+        loop.call_at(1.0, go.set)  # due with the bucket's wake-up, and ahead of it
+        order: list[tuple[str, float]] = []
+
+        async def newcomer() -> None:
+            await go.wait()
+            await acquire()
+            order.append(("newcomer", loop.time()))
+
+        async def waiter() -> None:
+            await acquire()
+            order.append(("waiter", loop.time()))
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(newcomer())
+            await asyncio.sleep(0)
+            tg.create_task(waiter())
+        return order
+
+    return run_virtual(main)
+
+
+def test_a_newcomer_does_not_overtake_a_woken_waiter() -> None:
+    order = race(use_pacer=True)
+    assert [who for who, _ in order] == ["waiter", "newcomer"]
+    assert [t for _, t in order] == pytest.approx([1.0, 2.0])
+
+
+def test_aiolimiter_alone_lets_a_newcomer_overtake() -> None:
+    # Why the pacer queues callers at a lock before the bucket. If this starts failing,
+    # aiolimiter has become first come, first served and the lock can go.
+    order = race(use_pacer=False)
+    assert [who for who, _ in order] == ["newcomer", "waiter"]
+    assert [t for _, t in order] == pytest.approx([1.0, 2.0])
+
+
+def test_limits_refuse_a_burst_that_could_overfill_a_window() -> None:
+    with pytest.raises(ValidationError) as info:
+        Limits(rate_limit=300, rate_period=6.0, burst=50, headroom=0.02)
+    assert info.value.field == "burst"
+    with pytest.raises(ValidationError):
+        Limits(rate_limit=100, rate_period=1.0, headroom=0.0)
+    assert Limits(rate_limit=10, rate_period=1.0).effective_headroom == 0.2

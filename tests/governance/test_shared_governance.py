@@ -1,0 +1,225 @@
+"""One account, several processes: the shared governor as the server sees it.
+
+Real processes (``benchmarks/_shared_child.py``), one emulator process enforcing the account's
+limits (scaled to 300 calls / 6 s and 6 slots per platform) and a real ``redis-server``
+started here. Every assertion reads the emulator's record of what arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from benchmarks._shared_child import WorkerSpec
+from dfs_async.testing import CallRecord, EmulatorProcess, RedisServer, ServerRecord
+
+REPO = Path(__file__).resolve().parents[2]
+RATE_LIMIT, RATE_PERIOD, SLOTS = 300, 6.0, 6
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+def spawn(emulator: EmulatorProcess, redis: RedisServer, **fields: Any) -> subprocess.Popen[str]:
+    spec = WorkerSpec(
+        base_url=emulator.base_url,
+        login=emulator.login,
+        password=emulator.password,
+        redis_url=redis.url,
+        **fields,
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmarks._shared_child", msgspec.json.encode(spec).decode()],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 90.0) -> dict[str, Any]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"worker did not finish: {err[-2000:]}") from None
+    assert proc.returncode == 0, err[-3000:]
+    summary: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return summary
+
+
+def wait_answered(proc: subprocess.Popen[str], count: int) -> None:
+    """Block until the worker reports ``count`` results."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("answered ") and int(line.split()[1]) >= count:
+            return
+    raise AssertionError("the worker ended before answering enough")
+
+
+def live(record: ServerRecord) -> list[CallRecord]:
+    return sorted((c for c in record.calls if c.platform is not None), key=lambda c: c.arrived)
+
+
+def check_limits(record: ServerRecord) -> None:
+    """Guarantee 1's hard half: the account's limits held at the server."""
+    assert record.max_calls_in_window(RATE_PERIOD) <= RATE_LIMIT
+    assert max(record.max_in_flight.values()) <= SLOTS, record.max_in_flight
+    assert record.codes[40202] == 0
+    assert record.codes[40209] == 0
+
+
+def check_fair(record: ServerRecord, names: list[str]) -> None:
+    """While every process had demand, none got less than half its fair share."""
+    calls = live(record)
+    spans = {n: [c.arrived for c in calls if c.tag == n] for n in names}
+    start = max(times[0] for times in spans.values())
+    end = min(times[-1] for times in spans.values())
+    assert end > start
+    during = Counter(c.tag for c in calls if start <= c.arrived <= end)
+    fair = sum(during.values()) / len(names)
+    for name in names:
+        assert during[name] >= fair / 2, (name, dict(during))
+
+
+def test_four_processes_on_two_platforms_share_the_slots_and_keep_them_busy(
+    redis_server: RedisServer,
+) -> None:
+    # Slot-bound: 2 platforms x 6 slots / 0.3 s is 40 calls/s, below 300 / 6 s. One process
+    # runs with its clocks an hour ahead.
+    names = ["w0", "w1", "w2", "w3"]
+    with EmulatorProcess(
+        latency=(0.2, 0.4), rate_limit=RATE_LIMIT, rate_period=RATE_PERIOD, live_concurrency=SLOTS
+    ) as emulator:
+        procs = [
+            spawn(
+                emulator,
+                redis_server,
+                name=name,
+                prompts=20,
+                platforms=["chat_gpt", "claude"],
+                clock_offset=3600.0 if name == "w3" else 0.0,
+            )
+            for name in names
+        ]
+        summaries = [finish(p) for p in procs]
+        record = emulator.record()
+    assert [s["ok"] for s in summaries] == [40] * 4, summaries
+    check_limits(record)
+    for platform in ("chat_gpt", "claude"):
+        calls = [c for c in live(record) if c.platform == platform]
+        assert record.max_in_flight[platform] == SLOTS
+        start, end = calls[SLOTS - 1].arrived, calls[-1].arrived
+        assert record.occupancy(platform, start, end, SLOTS) >= 0.9, platform
+    check_fair(record, names)
+
+
+def test_four_processes_together_sustain_the_rate_limit_and_never_cross_it(
+    redis_server: RedisServer,
+) -> None:
+    # Rate-bound: zero latency, 30 slots; one process's clocks are 50 s behind.
+    names = ["r0", "r1", "r2", "r3"]
+    with EmulatorProcess(
+        latency=(0.0, 0.0), rate_limit=RATE_LIMIT, rate_period=RATE_PERIOD, live_concurrency=30
+    ) as emulator:
+        procs = [
+            spawn(
+                emulator,
+                redis_server,
+                name=name,
+                prompts=40,
+                platforms=["perplexity", "gemini"],
+                slots=30,
+                clock_offset=-50.0 if name == "r1" else 0.0,
+            )
+            for name in names
+        ]
+        summaries = [finish(p) for p in procs]
+        record = emulator.record()
+    assert [s["ok"] for s in summaries] == [80] * 4, summaries
+    assert record.max_calls_in_window(RATE_PERIOD) <= RATE_LIMIT
+    assert record.codes[40202] == 0
+    arrivals = record.arrivals
+    sustained = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    assert sustained >= 0.95 * RATE_LIMIT / RATE_PERIOD
+    check_fair(record, names)
+
+
+def test_a_killed_process_costs_only_its_own_calls_and_its_slots_come_back(
+    redis_server: RedisServer,
+) -> None:
+    live_execution_limit, lease_margin = 1.5, 0.5
+    with EmulatorProcess(
+        latency=(0.2, 0.4), rate_limit=RATE_LIMIT, rate_period=RATE_PERIOD, live_concurrency=SLOTS
+    ) as emulator:
+        common: dict[str, Any] = {
+            "platforms": ["claude"],
+            "live_execution_limit": live_execution_limit,
+            "lease_margin": lease_margin,
+        }
+        victim = spawn(emulator, redis_server, name="victim", prompts=200, **common)
+        survivors = [
+            spawn(emulator, redis_server, name=n, prompts=45, **common) for n in ("s0", "s1")
+        ]
+        wait_answered(victim, 10)
+        victim.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()  # the emulator's clock too: one host
+        victim.communicate()  # reap it and close its pipes
+        summaries = [finish(p) for p in survivors]
+        record = emulator.record()
+    assert [s["ok"] for s in summaries] == [45, 45], summaries
+    check_limits(record)
+    # Its slots came back by themselves: once its leases ran out, the survivors used all 6.
+    back = killed_at + live_execution_limit + lease_margin + 0.5
+    later = [c for c in live(record) if c.arrived >= back]
+    assert later, "the survivors finished before the dead process's leases ran out"
+    events = sorted((t, step) for c in later for t, step in ((c.arrived, 1), (c.finished, -1)))
+    level = peak = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    assert peak == SLOTS
+
+
+def test_redis_frozen_then_restarted_empty_mid_sweep_breaks_no_limit(
+    redis_server: RedisServer,
+) -> None:
+    names = ["a", "b", "c"]
+    with EmulatorProcess(
+        latency=(0.2, 0.4), rate_limit=RATE_LIMIT, rate_period=RATE_PERIOD, live_concurrency=SLOTS
+    ) as emulator:
+        procs = [
+            spawn(emulator, redis_server, name=n, prompts=30, platforms=["chat_gpt", "gemini"])
+            for n in names
+        ]
+        wait_answered(procs[0], 10)
+        redis_server.freeze()  # a slow Redis: nothing answered for a while
+        time.sleep(1.0)
+        redis_server.thaw()
+        wait_answered(procs[0], 25)
+        redis_server.restart()  # killed, back empty on the same port
+        summaries = [finish(p) for p in procs]
+        record = emulator.record()
+    assert [s["ok"] for s in summaries] == [60] * 3, summaries
+    check_limits(record)

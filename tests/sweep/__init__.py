@@ -1,0 +1,1 @@
+"""Tests of dfs_async's sweep layer."""
