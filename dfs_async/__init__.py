@@ -32,7 +32,7 @@ from ._http._receiver import CallbackReceiver, Delivery
 from ._http._stats import ClientStats
 from ._http._transport import AiohttpTransport, Transport
 from ._platforms import PLATFORMS, Platform
-from ._records._records import ErrorRecord, PromptResult, ResultRecord, Target, request_key
+from ._records._records import ErrorRecord, PromptResult, ResultRecord, Target
 from ._records._sink import JsonlSink, read_results
 from ._sweep._budget import DEFAULT_COSTS
 from ._sweep._control import SweepControl
@@ -40,6 +40,7 @@ from ._sweep._items import PromptItem
 from ._sweep._plan import SweepPlan, TargetEstimate, plan_sweep
 from ._sweep._sweep import gather_prompts, iter_prompts
 from ._version import __version__
+from ._wire._keys import request_key
 from ._wire._models import (
     Annotation,
     Item,

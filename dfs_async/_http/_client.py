@@ -43,7 +43,6 @@ from .._platforms import (
     live_path,
     models_path,
 )
-from .._sweep._control import CURRENT_CALL
 from .._wire._decode import (
     LIVE_DECODER,
     MODELS_DECODER,
@@ -55,6 +54,7 @@ from .._wire._models import LiveResponse, ModelInfo, UserData
 from .._wire._requests import LiveRequest, encode_body
 from .._wire._tasks import ReadyTask, TaskPostResponse
 from .._wire._validation import prepare_request
+from ._observe import CURRENT_CALL
 from ._retry import backoff, error_key, rate_limit_pause, should_retry
 from ._standard import StandardCalls
 from ._stats import ClientStats, StatsRecorder

@@ -36,8 +36,8 @@ from .._errors import (
 )
 from .._governance._window import WindowLimiter
 from .._platforms import Platform, check_platform
-from .._records._records import request_key
 from .._wire._decode import LIVE_DECODER, TASK_POST_DECODER, TASKS_READY_DECODER, EnvelopeT
+from .._wire._keys import request_key
 from .._wire._models import LiveResponse
 from .._wire._requests import LiveRequest, build_request
 from .._wire._tasks import ReadyTask, TaskPostResponse

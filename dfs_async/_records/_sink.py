@@ -21,7 +21,7 @@ import msgspec
 
 from .._errors import ResultsFileError, ResultsFileInUseError
 from .._platforms import PLATFORMS
-from .._sweep._budget import CostsSeen
+from ._costs import CostsSeen
 from ._keyset import KeySet
 from ._records import PromptResult, RecordHead, ResultRecord
 

@@ -22,10 +22,11 @@ import asyncio
 from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, TypeAlias
+from typing import Final
 
 from .._errors import BudgetExceededError
 from .._platforms import Platform
+from .._records._costs import CostsSeen, PriceKey
 
 DEFAULT_COSTS: Final[Mapping[Platform, float]] = MappingProxyType(
     {"chat_gpt": 0.10, "claude": 0.07, "gemini": 0.05, "perplexity": 0.02}
@@ -39,38 +40,6 @@ COST_HEADROOM: Final = 0.25
 
 _ROUNDING: Final = 1e-9
 """Sums of float costs drift by far less than this; a call that fits exactly still fits."""
-
-PriceKey: TypeAlias = tuple[Platform, str | None, bool]
-"""What a call's price depends on: platform, model, web search."""
-
-
-class CostsSeen:
-    """Answers' costs per target: how many, their total, and the dearest."""
-
-    def __init__(self, other: CostsSeen | None = None) -> None:
-        self._by_target: dict[PriceKey, list[float]] = (
-            {k: list(v) for k, v in other._by_target.items()} if other is not None else {}
-        )
-
-    def add(self, key: PriceKey, cost: float) -> None:
-        """Count one charged answer (callers leave out uncharged and unknown ones)."""
-        seen = self._by_target.get(key)
-        if seen is None:
-            self._by_target[key] = [1, cost, cost]
-        else:
-            seen[0] += 1
-            seen[1] += cost
-            seen[2] = max(seen[2], cost)
-
-    def dearest(self, key: PriceKey) -> float | None:
-        """The highest cost seen for ``key``, or None before its first answer."""
-        seen = self._by_target.get(key)
-        return seen[2] if seen is not None else None
-
-    def mean(self, key: PriceKey) -> float | None:
-        """The average cost seen for ``key``, or None before its first answer."""
-        seen = self._by_target.get(key)
-        return seen[1] / seen[0] if seen is not None else None
 
 
 class Budget:

@@ -10,29 +10,12 @@ the sweep can tell the calls it must wait for from the ones it can drop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
+
+from .._http._observe import CallWatch
 
 if TYPE_CHECKING:
     from ._budget import Budget
-
-
-class CallWatch:
-    """One sweep worker's call, as the client reports it."""
-
-    __slots__ = ("delivering", "sending", "stopping")
-
-    def __init__(self) -> None:
-        self.sending = False
-        """An attempt's request is on the wire (or its answer on the way back)."""
-        self.stopping = False
-        """The sweep is stopping: no further attempt may be sent (no retry)."""
-        self.delivering = False
-        """A finished result is being recorded and handed on."""
-
-
-CURRENT_CALL: Final[ContextVar[CallWatch | None]] = ContextVar("dfs_async_call", default=None)
-"""Set by each sweep worker; read by `AsyncClient` on its send path."""
 
 
 class SweepControl:

@@ -14,7 +14,8 @@ import msgspec
 
 from .._errors import DFSError, ValidationError
 from .._platforms import PLATFORMS, Platform, check_platform
-from .._records._records import ItemId, PromptResult, Target, body_key
+from .._records._records import PromptResult, Target
+from .._wire._keys import ItemId, body_key
 from .._wire._requests import REQUEST_FIELDS, LiveRequest, build_request, encode_body, merge
 from .._wire._validation import prepare_request
 

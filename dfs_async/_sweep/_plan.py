@@ -14,10 +14,11 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .._records._costs import PriceKey
 from .._records._keyset import KeySet
 from .._records._records import PromptResult, Target
 from .._records._sink import JsonlSink
-from ._budget import DEFAULT_COSTS, PriceKey
+from ._budget import DEFAULT_COSTS
 from ._items import Prompts, check_samples, plan_items, routes_for
 
 ERRORS_KEPT: Final = 100

@@ -34,10 +34,11 @@ from .._http._standard import (
     refused_post,
 )
 from .._platforms import Platform
+from .._records._costs import PriceKey
 from .._records._records import PromptResult, ResultRecord
 from .._records._sink import JsonlSink
 from .._wire._models import LiveResponse
-from ._budget import Budget, PriceKey
+from ._budget import Budget
 from ._items import SweepItem
 
 logger: Final = logging.getLogger("dfs_async")

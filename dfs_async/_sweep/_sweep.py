@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from .._errors import DFSError, ValidationError
 from .._http._client import AsyncClient
+from .._http._observe import CURRENT_CALL, CallWatch
 from .._http._receiver import CallbackReceiver
 from .._http._retry import outcome_unknown
 from .._http._standard import STANDARD_PLATFORMS
@@ -24,7 +25,7 @@ from .._records._keyset import KeySet
 from .._records._records import PromptResult, Target
 from .._records._sink import JsonlSink
 from ._budget import Budget
-from ._control import CURRENT_CALL, CallWatch, SweepControl
+from ._control import SweepControl
 from ._items import Prompts, SweepItem, check_samples, plan_items, routes_for
 from ._standard import DEFAULT_RESOLVE_AFTER, StandardRun
 

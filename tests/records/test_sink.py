@@ -23,8 +23,8 @@ from dfs_async import (
     read_results,
 )
 from dfs_async._records import _sink
-from dfs_async._records._records import body_key, request_key
 from dfs_async._wire._decode import LIVE_DECODER
+from dfs_async._wire._keys import body_key, request_key
 from dfs_async._wire._requests import encode_body
 
 from .._fakes import OK_BODY

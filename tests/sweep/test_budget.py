@@ -11,7 +11,8 @@ import pytest
 
 import dfs_async
 from dfs_async import DEFAULT_COSTS, BudgetExceededError, Target, gather_prompts, read_results
-from dfs_async._sweep._budget import COST_HEADROOM, Budget, PriceKey
+from dfs_async._records._costs import PriceKey
+from dfs_async._sweep._budget import COST_HEADROOM, Budget
 from dfs_async.testing import Emulator, EmulatorConfig
 
 from .._fakes import client_for
