@@ -130,3 +130,29 @@ __all__ = [
     "read_results",
     "request_key",
 ]
+
+
+def _shorten_module_paths() -> None:
+    """Public classes and functions say they live in `dfs_async` (reprs, docs, pickles), not
+    in the private module that defines them, as httpx and anyio do.
+
+    Structs and dataclasses keep their own module: msgspec and `typing.get_type_hints` resolve
+    their postponed annotations in it.
+    """
+    import dataclasses
+    import inspect
+
+    import msgspec
+
+    namespace = globals()
+    for name in __all__:
+        obj = namespace[name]
+        if inspect.isfunction(obj) or (
+            isinstance(obj, type)
+            and not issubclass(obj, msgspec.Struct)
+            and not dataclasses.is_dataclass(obj)
+        ):
+            obj.__module__ = __name__
+
+
+_shorten_module_paths()

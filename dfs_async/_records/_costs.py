@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from .._platforms import Platform
+from .._wire._requests import LiveRequest
 
 PriceKey: TypeAlias = tuple[Platform, str | None, bool]
 """What a call's price depends on: platform, model, web search."""
+
+
+def price_key(platform: Platform, request: LiveRequest) -> PriceKey:
+    """The `PriceKey` of one call: the one place that says what a price depends on."""
+    return platform, request.model_name, request.web_search is True
 
 
 class CostsSeen:

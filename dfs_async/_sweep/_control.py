@@ -9,13 +9,21 @@ the sweep can tell the calls it must wait for from the ones it can drop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Final
 
 from .._http._observe import CallWatch
 
 if TYPE_CHECKING:
     from ._budget import Budget
+
+
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, and what Docker, Kubernetes and systemd send to stop a service (and a closed
+terminal)."""
 
 
 class SweepControl:
@@ -38,6 +46,8 @@ class SweepControl:
         self.posted = 0
         """Standard tasks posted and not collected when the sweep ended: recorded in the sink,
         they are collected (never posted again) by a re-run."""
+        self.signal: int | None = None
+        """The first signal that stopped the sweep (`stop_on_signals`), e.g. ``signal.SIGTERM``."""
         self._watches: list[CallWatch] = []
         self._budget: Budget | None = None
         self._on_stop: Callable[[], None] | None = None
@@ -52,6 +62,39 @@ class SweepControl:
             watch.stopping = True
         if self._on_stop is not None:
             self._on_stop()
+
+    @contextlib.contextmanager
+    def stop_on_signals(self, *signals: int) -> Iterator[SweepControl]:
+        """While the block runs, the first signal stops the sweep gracefully, a second abandons.
+
+        ``with control.stop_on_signals(): async for r in iter_prompts(..., control=control)``:
+        the first SIGINT, SIGTERM or SIGHUP (or ``signals``) is `stop`: nothing more is sent,
+        calls on the wire are answered and recorded, the stream ends and the block carries on
+        (``control.signal`` says which signal came, for an exit status of 128 + its number).
+        A second one cancels the task that entered the block: calls in flight are abandoned.
+        The previous handlers are back when the block ends. Needs a running loop (Unix).
+        """
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        chosen = signals or STOP_SIGNALS
+        previous = {sig: signal.getsignal(sig) for sig in chosen}
+
+        def handle(sig: int) -> None:
+            if self.signal is None:
+                self.signal = sig
+                self.stop()
+            elif task is not None:
+                task.cancel()
+
+        for sig in chosen:
+            loop.add_signal_handler(sig, handle, sig)
+        try:
+            yield self
+        finally:
+            for sig, before in previous.items():
+                loop.remove_signal_handler(sig)
+                if before is not None:  # None: set outside Python, nothing to put back
+                    signal.signal(sig, before)  # remove_signal_handler leaves the default
 
     @property
     def in_flight(self) -> int:

@@ -6,7 +6,18 @@ Nothing here needs a client or credentials: the same planning serves `iter_promp
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+import difflib
+import enum
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Container,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -14,6 +25,8 @@ import msgspec
 
 from .._errors import DFSError, ValidationError
 from .._platforms import PLATFORMS, Platform, check_platform
+from .._records._costs import PriceKey, price_key
+from .._records._keyset import KeySet
 from .._records._records import PromptResult, Target
 from .._wire._keys import ItemId, body_key
 from .._wire._requests import REQUEST_FIELDS, LiveRequest, build_request, encode_body, merge
@@ -81,9 +94,9 @@ class SweepItem:
         self.key = body_key(platform, self.body, sample=sample, item_id=row.id)
 
     @property
-    def price(self) -> tuple[Platform, str | None, bool]:
+    def price(self) -> PriceKey:
         """What the call's cost depends on: platform, model, web search."""
-        return self.platform, self.request.model_name, self.request.web_search is True
+        return price_key(self.platform, self.request)
 
     def result(self, **outcome: Any) -> PromptResult:
         """This item's `PromptResult` with ``response=`` or ``error=``."""
@@ -120,6 +133,9 @@ def routes_for(
     if targets:
         if platform is not None or model_name is not None:
             raise ValidationError("targets", "give either platform/model_name or targets")
+        for t in targets:
+            if unknown := sorted(set(t.fields or {}) - REQUEST_FIELDS):
+                raise ValidationError("targets", f"{unknown[0]!r} is not a request field")
         return [
             Route(
                 check_platform(t.platform),
@@ -133,11 +149,77 @@ def routes_for(
     return [Route(check_platform(platform) if platform is not None else None, defaults)]
 
 
+def check_prompts(prompts: object) -> None:
+    """Refuse a single string (or bytes) given as the prompts: it would be one call per letter."""
+    if isinstance(prompts, str | bytes | bytearray):
+        raise TypeError(
+            "prompts must be an iterable of prompts, not a single "
+            f"{type(prompts).__name__}; wrap it in a list: [{str(prompts)[:30]!r}]"
+        )
+
+
+def check_fields(caller: str, fields: Mapping[str, Any], options: Collection[str]) -> None:
+    """Refuse a keyword that is neither a request field nor one of ``options``.
+
+    ``**fields`` is where request fields go (``max_output_tokens=``, ``web_search=``), so a
+    misspelled option (``max_costs=``) would otherwise become a field of every request and
+    fail every item; it is refused before anything opens or is sent.
+    """
+    for name in fields:
+        if name in REQUEST_FIELDS:
+            continue
+        close = difflib.get_close_matches(name, [*options, *REQUEST_FIELDS], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}{hint}")
+
+
 def check_samples(samples: int) -> int:
     """``samples`` if it is a whole number ≥ 1, else `ValidationError`."""
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ValidationError("samples", f"must be a whole number >= 1, got {samples!r}")
     return samples
+
+
+class Disposition(enum.Enum):
+    """What a sweep does with one planned item."""
+
+    HELD = "held"
+    """The results file already holds it: answered, or a failure that is not resent."""
+    DUPLICATE = "duplicate"
+    """Identical (same key) to an earlier item of this sweep: sent once."""
+    INVALID = "invalid"
+    """It failed validation: recorded as its error, never sent."""
+    COLLECT = "collect"
+    """An earlier run posted it as a Standard task: collected, never paid again."""
+    SEND = "send"
+
+
+class ItemFilter:
+    """The one rule for which items a sweep sends, shared by the sweep and its estimate."""
+
+    __slots__ = ("_done", "_posted", "_seen", "_settled")
+
+    def __init__(
+        self, done: Container[str], settled: Container[str], posted: Container[str]
+    ) -> None:
+        self._done = done
+        self._settled = settled
+        self._posted = posted
+        self._seen = KeySet()  # 8 bytes a key, whatever the sweep's size
+
+    def sort(self, item: SweepItem | PromptResult) -> Disposition:
+        """Where ``item`` goes; each key is sent (or recorded invalid) once."""
+        key = item.key
+        if key in self._done or key in self._settled:
+            return Disposition.HELD
+        if key in self._seen:
+            return Disposition.DUPLICATE
+        self._seen.add(key)
+        if isinstance(item, PromptResult):
+            return Disposition.INVALID
+        if key in self._posted:
+            return Disposition.COLLECT
+        return Disposition.SEND
 
 
 async def plan_items(
@@ -197,6 +279,10 @@ def _prepare(
 ) -> SweepItem | PromptResult:
     """Validate one row for one route; a bad one becomes an error result, never a call."""
     prompt = row.prompt
+    if isinstance(prompt, str):
+        # A line read from a file keeps its line ending; the same prompt must have one key
+        # whichever way it was read (the CLI strips them too).
+        prompt = prompt.rstrip("\r\n")
     given = prompt if isinstance(prompt, LiveRequest) else None
     platform = (given.platform if given else None) or route.platform
     merged: LiveRequest | None = None

@@ -15,14 +15,32 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .._records._costs import PriceKey
-from .._records._keyset import KeySet
 from .._records._records import PromptResult, Target
 from .._records._sink import JsonlSink
 from ._budget import DEFAULT_COSTS
-from ._items import Prompts, check_samples, plan_items, routes_for
+from ._items import (
+    Disposition,
+    ItemFilter,
+    Prompts,
+    SweepItem,
+    check_fields,
+    check_prompts,
+    check_samples,
+    plan_items,
+    routes_for,
+)
 
 ERRORS_KEPT: Final = 100
 """Invalid items a plan keeps to show; it counts them all."""
+PLAN_OPTIONS: Final = (
+    "platform",
+    "model_name",
+    "targets",
+    "samples",
+    "sink",
+    "retry_failed",
+    "cost_estimate",
+)
 
 
 @dataclass
@@ -81,42 +99,50 @@ async def plan_sweep(
     credentials: the validation is `prepare_request`'s (a client that has listed a model's
     capabilities may also refuse what only the model forbids).
     """
+    check_prompts(prompts)
+    check_fields("plan_sweep", fields, PLAN_OPTIONS)
     routes = routes_for(platform, model_name, targets, fields)
     check_samples(samples)
     held = JsonlSink.peek(sink) if sink is not None else None
     done: Container[str] = held.done if held is not None else ()
     settled: Container[str] = held.settled if held is not None and not retry_failed else ()
     plan = SweepPlan(spent=held.spent if held is not None else 0.0)
-    seen = KeySet()
+    items = ItemFilter(done, settled, held.posted if held is not None else ())
     async for item in plan_items(prompts, routes, samples):
         plan.items += 1
-        if isinstance(item, PromptResult):
-            plan.invalid += 1
-            if len(plan.errors) < ERRORS_KEPT:
-                plan.errors.append(item)
-            continue
-        if item.key in done or item.key in settled:
-            plan.skipped += 1
-            continue
-        if item.key in seen:
-            plan.duplicates += 1
-            continue
-        seen.add(item.key)
-        if held is not None and item.key in held.posted:
-            plan.collected += 1
-            continue
-        price = item.price
-        estimate = plan.targets.get(price)
-        if estimate is None:
-            mean = held.costs.mean(price) if held is not None else None
-            if mean is not None:
-                estimate = TargetEstimate(per_call=mean, from_file=True)
-            else:
-                default = cost_estimate if cost_estimate is not None else DEFAULT_COSTS[price[0]]
-                estimate = TargetEstimate(per_call=default)
-            plan.targets[price] = estimate
-        estimate.calls += 1
-        estimate.cost += estimate.per_call
-        plan.calls += 1
-        plan.cost += estimate.per_call
+        match items.sort(item):
+            case Disposition.HELD:
+                plan.skipped += 1
+            case Disposition.DUPLICATE:
+                plan.duplicates += 1
+            case Disposition.INVALID:
+                plan.invalid += 1
+                if len(plan.errors) < ERRORS_KEPT:
+                    assert isinstance(item, PromptResult)
+                    plan.errors.append(item)
+            case Disposition.COLLECT:
+                plan.collected += 1
+            case Disposition.SEND:
+                assert isinstance(item, SweepItem)
+                _price(plan, item, held, cost_estimate)
     return plan
+
+
+def _price(
+    plan: SweepPlan, item: SweepItem, held: JsonlSink | None, cost_estimate: float | None
+) -> None:
+    """Count one call still to make at its target's average cost, or the default."""
+    price = item.price
+    estimate = plan.targets.get(price)
+    if estimate is None:
+        mean = held.costs.mean(price) if held is not None else None
+        if mean is not None:
+            estimate = TargetEstimate(per_call=mean, from_file=True)
+        else:
+            default = cost_estimate if cost_estimate is not None else DEFAULT_COSTS[price[0]]
+            estimate = TargetEstimate(per_call=default)
+        plan.targets[price] = estimate
+    estimate.calls += 1
+    estimate.cost += estimate.per_call
+    plan.calls += 1
+    plan.cost += estimate.per_call

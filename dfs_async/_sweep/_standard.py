@@ -184,8 +184,7 @@ class StandardRun:
         sending: list[SweepItem] = []
         floor = STANDARD_BASE_PRICE + PREPAYMENT
         for item in batch:
-            request = item.request
-            price: PriceKey = (platform, request.model_name, request.web_search is True)
+            price = item.price
             try:
                 reserved = self.budget.try_admit(price, floor=floor)
                 if reserved is None:

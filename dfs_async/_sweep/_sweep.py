@@ -1,5 +1,10 @@
 """`iter_prompts` / `gather_prompts`: many prompts, several targets, at the governor's full rate.
 
+A sweep runs in four visible steps (`Sweep`): its arguments are checked (`SweepSpec.check`,
+nothing is opened yet), its resources are opened (the results file and the budget), it runs,
+and it winds down (calls on the wire answered and recorded when that is worth it, every task
+cancelled and awaited, the results file closed) on every path out.
+
 Memory stays bounded whatever the input size: the input is read lazily into small per-platform
 queues, each platform has a fixed crew of workers (its slot limit plus spares, so a freed slot
 is refilled at once), and results flow out through a bounded queue. Platforms never wait on
@@ -10,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncGenerator, Container, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .._errors import DFSError, ValidationError
@@ -21,20 +27,342 @@ from .._http._receiver import CallbackReceiver
 from .._http._retry import outcome_unknown
 from .._http._standard import STANDARD_PLATFORMS
 from .._platforms import PLATFORMS, Platform
-from .._records._keyset import KeySet
 from .._records._records import PromptResult, Target
 from .._records._sink import JsonlSink
 from ._budget import Budget
 from ._control import SweepControl
-from ._items import Prompts, SweepItem, check_samples, plan_items, routes_for
+from ._items import (
+    Disposition,
+    ItemFilter,
+    Prompts,
+    Route,
+    SweepItem,
+    check_fields,
+    check_prompts,
+    check_samples,
+    plan_items,
+    routes_for,
+)
 from ._standard import DEFAULT_RESOLVE_AFTER, StandardRun
 
 SPARE_WORKERS: Final = 2
 """Workers per platform beyond its slot limit: queued at the slot pool, ready to refill."""
 PLATFORM_BUFFER: Final = 256
 """Prompts read ahead per platform, so a slow platform's backlog lets the others run on."""
+METHODS: Final = ("live", "standard")
+SWEEP_OPTIONS: Final = (
+    "platform",
+    "model_name",
+    "targets",
+    "samples",
+    "sink",
+    "retry_failed",
+    "max_cost",
+    "cost_estimate",
+    "timeout",
+    "control",
+    "method",
+    "receiver",
+    "resolve_after",
+)
+"""`iter_prompts`' own keywords: a misspelled one is refused with the closest of these."""
 _DONE: Final = object()
 _FAILED: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """A sweep's checked arguments; building one opens nothing."""
+
+    routes: list[Route]
+    samples: int
+    sink: str | os.PathLike[str] | JsonlSink | None
+    retry_failed: bool
+    max_cost: float | None
+    cost_estimate: float | None
+    timeout: float | None
+    method: str
+    receiver: CallbackReceiver | None
+    resolve_after: float
+
+    @classmethod
+    def check(
+        cls,
+        prompts: Prompts,
+        *,
+        platform: str | None,
+        model_name: str | None,
+        targets: Sequence[Target] | None,
+        fields: dict[str, Any],
+        **options: Any,
+    ) -> SweepSpec:
+        """Every argument checked, before any resource is taken or anything is sent."""
+        check_prompts(prompts)
+        check_fields("iter_prompts", fields, SWEEP_OPTIONS)
+        if options["method"] not in METHODS:
+            raise ValidationError(
+                "method", f"expected 'live' or 'standard', got {options['method']!r}"
+            )
+        sink = options["sink"]
+        if isinstance(sink, JsonlSink) and not sink.is_open:
+            raise RuntimeError("the JsonlSink is not open; use 'with JsonlSink(path) as sink:'")
+        routes = routes_for(platform, model_name, targets, fields)
+        check_samples(options["samples"])
+        return cls(routes=routes, **options)
+
+
+class Sweep:
+    """One running sweep: its queues, its crew of workers, its results file and budget."""
+
+    def __init__(
+        self, client: AsyncClient, prompts: Prompts, spec: SweepSpec, control: SweepControl
+    ) -> None:
+        self.client = client
+        self.prompts = prompts
+        self.spec = spec
+        self.control = control
+        self.sink: JsonlSink | None = None
+        self._own_sink = False
+        self.budget = Budget(spec.max_cost, default=spec.cost_estimate)
+        slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
+        self.results: asyncio.Queue[PromptResult | object] = asyncio.Queue(
+            maxsize=max(64, slot_total)
+        )
+        self.queues: dict[Platform, asyncio.Queue[SweepItem | object]] = {}
+        self.crew: list[tuple[asyncio.Task[None], CallWatch]] = []
+        self.failure: BaseException | None = None
+        """The first unexpected error of a worker, the reader or the Standard run."""
+        self.closing = False
+        """The stream was closed: results go to the sink only."""
+        self._reader: asyncio.Task[None] | None = None
+        self._finishing: list[asyncio.Task[None]] = []
+        self._standard: tuple[StandardRun, asyncio.Task[None]] | None = None
+
+    # -- open, run, wind down ---------------------------------------------------------------
+
+    def open(self) -> None:
+        """Take the sweep's resources: the results file (locked) and the budget it seeds."""
+        spec = self.spec
+        if isinstance(spec.sink, JsonlSink):
+            self.sink = spec.sink
+        elif spec.sink is not None:
+            self.sink = JsonlSink(spec.sink)
+            self.sink.open()
+            self._own_sink = True  # opened only once open() succeeded: close() closes it
+        if self.sink is not None:
+            # The cap covers the whole results file: what its records already cost counts.
+            self.budget = Budget(
+                spec.max_cost,
+                spent=self.sink.spent,
+                default=spec.cost_estimate,
+                seen=self.sink.costs,
+            )
+
+    def start(self) -> None:
+        """Start reading the input; a stop asked for before this sends nothing."""
+        self._reader = self._spawn(self._read())
+        self.control._attach(self.budget, self.stop)
+        if self.control.stopping:
+            self.stop()
+
+    async def next_result(self) -> PromptResult | None:
+        """The next result, or None once the sweep is done; raises the sweep's failure."""
+        while True:
+            if self.failure is not None:
+                # Results already written stay in the sink; the rest of the sweep stops here.
+                raise self.failure
+            got = await self.results.get()
+            if got is _DONE:
+                return None
+            if isinstance(got, PromptResult):
+                return got
+
+    def stop(self) -> None:
+        """Read no more input and drop every call not on the wire; the rest finish."""
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._standard is not None:
+            self._standard[1].cancel()  # posted tasks are in the sink: a re-run collects them
+        for worker, watch in self.crew:
+            if not watch.sending and not watch.delivering:
+                worker.cancel()
+        self._finishing.append(asyncio.get_running_loop().create_task(self._finish()))
+
+    async def close(self, graceful: bool) -> None:
+        """Wind down on every path: wait for calls on the wire if ``graceful``, then release."""
+        try:
+            if graceful:
+                await self._drain_calls_on_the_wire()
+        finally:
+            control = self.control
+            control.abandoned += sum(1 for w, watch in self.crew if watch.sending and not w.done())
+            control.posted = self._standard[0].outstanding if self._standard is not None else 0
+            tasks = [*self._tasks()]
+            for task in tasks:
+                task.cancel()
+            # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self._own_sink and self.sink is not None:
+                self.sink.close()
+
+    def _tasks(self) -> list[asyncio.Task[None]]:
+        tasks = [*self._finishing, *(w for w, _ in self.crew)]
+        if self._reader is not None:
+            tasks.append(self._reader)
+        if self._standard is not None:
+            tasks.append(self._standard[1])
+        return tasks
+
+    async def _drain_calls_on_the_wire(self) -> None:
+        """Stop, then wait until every call on the wire is answered and recorded."""
+        self.closing = True  # nobody reads the stream any more
+        self.control.stop()
+
+        async def drain() -> None:  # workers blocked on a full queue must get through
+            while True:
+                await self.results.get()
+
+        drainer = asyncio.create_task(drain())
+        try:
+            if self.crew:
+                await asyncio.wait([w for w, _ in self.crew])
+        finally:
+            drainer.cancel()
+
+    async def _finish(self) -> None:
+        if self.crew:
+            await asyncio.wait([w for w, _ in self.crew])
+        await self.results.put(_DONE)
+
+    # -- the reader: input to queues ---------------------------------------------------------
+
+    async def _read(self) -> None:
+        """Plan every item, send each where it goes, then wait for the crew to finish."""
+        sink, spec = self.sink, self.spec
+        done = sink.done if sink is not None else set[str]()
+        settled = sink.settled if sink is not None and not spec.retry_failed else set[str]()
+        posted = sink.posted if sink is not None else {}
+        items = ItemFilter(done, settled, posted)
+        async for item in plan_items(self.prompts, spec.routes, spec.samples, self.client.prepare):
+            match items.sort(item):
+                case Disposition.HELD:
+                    pass
+                case Disposition.DUPLICATE:
+                    self.control.duplicates += 1
+                case Disposition.INVALID:  # never reaches the network
+                    assert isinstance(item, PromptResult)
+                    await self._emit(item)
+                case Disposition.COLLECT:  # an earlier run posted it: collect it, never repost
+                    assert isinstance(item, SweepItem)
+                    self._standard_run().adopt(item, posted[item.key])
+                case Disposition.SEND:
+                    assert isinstance(item, SweepItem)
+                    await self._route(item)
+        await self._end_input()
+
+    async def _route(self, item: SweepItem) -> None:
+        if self.spec.method == "standard" and item.platform in STANDARD_PLATFORMS:
+            await self._standard_run().inbox.put(item)
+        else:
+            await self._queue_for(item.platform).put(item)
+
+    async def _end_input(self) -> None:
+        for p, q in self.queues.items():
+            for _ in range(self.client.limits.concurrency_for(p) + SPARE_WORKERS):
+                await q.put(_DONE)
+        waited = [w for w, _ in self.crew]
+        if self._standard is not None:
+            await self._standard[0].close_input()
+            waited.append(self._standard[1])
+        # wait(), not gather(): cancelling the reader (a graceful stop) must not cancel them.
+        if waited:
+            await asyncio.wait(waited)
+        for task in waited:
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
+        await self.results.put(_DONE)
+
+    def _queue_for(self, platform: Platform) -> asyncio.Queue[SweepItem | object]:
+        q = self.queues.get(platform)
+        if q is None:
+            limit = self.client.limits.concurrency_for(platform)
+            q = self.queues[platform] = asyncio.Queue(maxsize=max(limit, PLATFORM_BUFFER))
+            for _ in range(limit + SPARE_WORKERS):
+                watch = self.control._watch()
+                self.crew.append((self._spawn(self._work(q, watch)), watch))
+        return q
+
+    def _standard_run(self) -> StandardRun:
+        if self._standard is None:
+            run = StandardRun(
+                self.client,
+                sink=self.sink,
+                budget=self.budget,
+                emit=self._emit,
+                receiver=self.spec.receiver,
+                resolve_after=self.spec.resolve_after,
+            )
+            self._standard = (run, self._spawn(run.run()))
+        return self._standard[0]
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        task.add_done_callback(self._on_done)
+        return task
+
+    def _on_done(self, task: asyncio.Task[None]) -> None:
+        # Any task that dies (a worker or the reader) ends the sweep with its exception at
+        # once. Without this, the reader would wait forever on a full queue that no worker
+        # drains any more, and the consumer forever on results that never come.
+        if task.cancelled() or (exc := task.exception()) is None or self.failure is not None:
+            return
+        self.failure = exc
+        if not self.results.full():  # else the consumer is not waiting: it checks before get
+            self.results.put_nowait(_FAILED)
+
+    # -- the workers: one call at a time -----------------------------------------------------
+
+    async def _emit(self, result: PromptResult) -> None:
+        if self.sink is not None:
+            self.sink.write(result)  # durable before anything else can go wrong
+        if not self.closing:
+            await self.results.put(result)
+
+    async def _work(self, queue: asyncio.Queue[SweepItem | object], watch: CallWatch) -> None:
+        """Take items until told to stop; record and pass on each result."""
+        CURRENT_CALL.set(watch)  # this task's own context: the client marks the call's state
+        while not watch.stopping:
+            item = await queue.get()
+            if not isinstance(item, SweepItem):
+                return
+            result = await self._call(item)
+            watch.delivering = True
+            await self._emit(result)
+            watch.delivering = False
+
+    async def _call(self, item: SweepItem) -> PromptResult:
+        """One item's call within the budget: its result, an error result if it failed."""
+        budget, price = self.budget, item.price
+        try:
+            reserved = await budget.admit(price)
+        except DFSError as exc:
+            return item.result(error=exc)
+        try:
+            response = await self.client.send_live_body(
+                item.platform, item.body, timeout=self.spec.timeout
+            )
+        except DFSError as exc:
+            # An answer lost after the send may still be billed: count its estimate.
+            unknown = reserved if outcome_unknown(exc) else None
+            result = item.result(error=exc, cost_estimate=unknown)
+        except BaseException:
+            budget.settle(price, reserved, 0.0)  # the sweep is over
+            raise
+        else:
+            result = item.result(response=response)
+        known = result.cost_estimate is None
+        budget.settle(price, reserved, result.cost if known else None)
+        return result
 
 
 async def iter_prompts(
@@ -63,9 +391,13 @@ async def iter_prompts(
     prompts:
         Strings, `LiveRequest` objects that may carry their own platform, model and fields,
         or `PromptItem` rows (a prompt with the caller's ``id`` and ``metadata``); any
-        iterable or async iterable, read lazily.
+        iterable or async iterable, read lazily. A string prompt's trailing line ending is
+        dropped (lines read from a file and the CLI's prompts get the same keys). A single
+        string is refused (`TypeError`): wrap it in a list.
     platform, model_name, **fields:
-        The target of string prompts (and defaults for request objects).
+        The target of string prompts (and defaults for request objects). ``**fields`` takes
+        request fields only (``max_output_tokens=``, ``web_search=``...): any other keyword is
+        refused with a `TypeError` naming the closest option, before anything is opened.
     targets:
         Several targets instead: each prompt goes to each (``PromptResult.target`` tells which).
     samples:
@@ -120,196 +452,43 @@ async def iter_prompts(
       may still run and bill them, their answers are lost, and a re-run sends them again
       (counted in ``control.abandoned``).
     """
-    routes = routes_for(platform, model_name, targets, fields)
-    check_samples(samples)
-    if isinstance(sink, JsonlSink) and not sink.is_open:
-        raise RuntimeError("the JsonlSink is not open; use 'with JsonlSink(path) as sink:'")
+    spec = SweepSpec.check(
+        prompts,
+        platform=platform,
+        model_name=model_name,
+        targets=targets,
+        fields=fields,
+        samples=samples,
+        sink=sink,
+        retry_failed=retry_failed,
+        max_cost=max_cost,
+        cost_estimate=cost_estimate,
+        timeout=timeout,
+        method=method,
+        receiver=receiver,
+        resolve_after=resolve_after,
+    )
     control = control if control is not None else SweepControl()
     control._claim()
-    own_sink = sink is not None and not isinstance(sink, JsonlSink)
-    out = sink if isinstance(sink, JsonlSink) or sink is None else JsonlSink(sink)
-    if own_sink and out is not None:
-        out.open()
-    done: Container[str] = out.done if out is not None else set()
-    settled: Container[str] = out.settled if out is not None and not retry_failed else set()
-    # The cap covers the whole results file: what its records already cost counts.
-    budget = Budget(
-        max_cost,
-        spent=out.spent if out is not None else 0.0,
-        default=cost_estimate,
-        seen=out.costs if out is not None else None,
-    )
-    if method not in ("live", "standard"):
-        raise ValidationError("method", f"expected 'live' or 'standard', got {method!r}")
-    posted = out.posted if out is not None else {}
-    slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
-    queues: dict[Platform, asyncio.Queue[SweepItem | object]] = {}
-    results: asyncio.Queue[PromptResult | object] = asyncio.Queue(maxsize=max(64, slot_total))
-    crew: list[tuple[asyncio.Task[None], CallWatch]] = []
-    failure: list[BaseException] = []
-    finishing: list[asyncio.Task[None]] = []
-    lanes = _Lanes()
-    engine: list[tuple[StandardRun, asyncio.Task[None]]] = []
-
-    async def emit(result: PromptResult) -> None:
-        if out is not None:
-            out.write(result)  # durable before anything else can go wrong
-        if not lanes.closing:
-            await results.put(result)
-
-    def standard_run() -> StandardRun:
-        if not engine:
-            run = StandardRun(
-                client,
-                sink=out,
-                budget=budget,
-                emit=emit,
-                receiver=receiver,
-                resolve_after=resolve_after,
-            )
-            task = asyncio.create_task(run.run())
-            task.add_done_callback(on_done)
-            engine.append((run, task))
-        return engine[0][0]
-
-    def on_done(task: asyncio.Task[None]) -> None:
-        # Any task that dies (a worker or the reader) ends the sweep with its exception at
-        # once. Without this, the reader would wait forever on a full queue that no worker
-        # drains any more, and the consumer forever on results that never come.
-        if task.cancelled() or (exc := task.exception()) is None or failure:
-            return
-        failure.append(exc)
-        if not results.full():  # else the consumer is not waiting: it checks before its next get
-            results.put_nowait(_FAILED)
-
-    def queue_for(p: Platform) -> asyncio.Queue[SweepItem | object]:
-        q = queues.get(p)
-        if q is None:
-            limit = client.limits.concurrency_for(p)
-            q = queues[p] = asyncio.Queue(maxsize=max(limit, PLATFORM_BUFFER))
-            for _ in range(limit + SPARE_WORKERS):
-                watch = control._watch()
-                worker = asyncio.create_task(
-                    _work(client, q, results, budget, out, timeout, watch, lanes)
-                )
-                worker.add_done_callback(on_done)
-                crew.append((worker, watch))
-        return q
-
-    async def read() -> None:
-        seen = KeySet()  # 8 bytes a key: identical items in one sweep are sent once
-        async for item in plan_items(prompts, routes, samples, client.prepare):
-            if item.key in done or item.key in settled:
-                continue
-            if item.key in seen:
-                control.duplicates += 1
-                continue
-            seen.add(item.key)
-            if isinstance(item, PromptResult):  # invalid: never reaches the network
-                if out is not None:
-                    out.write(item)
-                await results.put(item)
-            elif item.key in posted:  # an earlier run posted it: collect it, never repost
-                standard_run().adopt(item, posted[item.key])
-            elif method == "standard" and item.platform in STANDARD_PLATFORMS:
-                await standard_run().inbox.put(item)
-            else:
-                await queue_for(item.platform).put(item)
-        for p, q in queues.items():
-            for _ in range(client.limits.concurrency_for(p) + SPARE_WORKERS):
-                await q.put(_DONE)
-        if engine:
-            await engine[0][0].close_input()
-        # wait(), not gather(): cancelling the reader (a graceful stop) must not cancel them.
-        if crew or engine:
-            await asyncio.wait([w for w, _ in crew] + [t for _, t in engine])
-        for _, task in engine:
-            if not task.cancelled() and (exc := task.exception()) is not None:
-                raise exc
-        for worker, _ in crew:
-            if not worker.cancelled() and (exc := worker.exception()) is not None:
-                raise exc
-        await results.put(_DONE)
-
-    reader = asyncio.create_task(read())
-    reader.add_done_callback(on_done)
-
-    def stop() -> None:
-        # Read no more input and drop every call not on the wire; the rest finish, are
-        # recorded and handed on, then the stream ends.
-        reader.cancel()
-        for _, task in engine:
-            task.cancel()  # posted tasks are in the sink: a re-run collects them
-        for worker, watch in crew:
-            if not watch.sending and not watch.delivering:
-                worker.cancel()
-        finishing.append(asyncio.get_running_loop().create_task(finish()))
-
-    async def finish() -> None:
-        if crew:
-            await asyncio.wait([w for w, _ in crew])
-        await results.put(_DONE)
-
-    control._attach(budget, stop)
-    if control.stopping:  # stopped before the first item was asked for: send nothing
-        stop()
+    sweep = Sweep(client, prompts, spec, control)
     graceful = False
     try:
-        while True:
-            if failure:
-                # Results already written stay in the sink; the rest of the sweep stops here.
-                raise failure[0]
-            got = await results.get()
-            if got is _DONE:
-                break
-            if isinstance(got, PromptResult):
-                yield got
+        sweep.open()
+        sweep.start()
+        while (result := await sweep.next_result()) is not None:
+            yield result
     except GeneratorExit:
         # Closed early (break, aclose): with a sink, calls already sent are still worth
         # waiting for, since each answer is billed and recorded there.
-        graceful = out is not None and not failure
+        graceful = sweep.sink is not None and sweep.failure is None
         raise
     except BaseException as exc:
         # A worker's unexpected error ends the sweep; with a sink, the calls already on the
         # wire are answered and recorded first (a re-run would pay for them again).
-        graceful = out is not None and bool(failure) and exc is failure[0]
+        graceful = sweep.sink is not None and exc is sweep.failure
         raise
     finally:
-        try:
-            if graceful:
-                await _wind_down(control, lanes, results, crew)
-        finally:
-            control.abandoned += sum(1 for w, watch in crew if watch.sending and not w.done())
-            control.posted = sum(run.outstanding for run, _ in engine)
-            tasks = [reader, *finishing, *(w for w, _ in crew), *(t for _, t in engine)]
-            for task in tasks:
-                task.cancel()
-            # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot.
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if own_sink and out is not None:
-                out.close()
-
-
-async def _wind_down(
-    control: SweepControl,
-    lanes: _Lanes,
-    results: asyncio.Queue[PromptResult | object],
-    crew: list[tuple[asyncio.Task[None], CallWatch]],
-) -> None:
-    """Stop, then wait until every call on the wire is answered and recorded."""
-    lanes.closing = True  # nobody reads the stream any more: results go to the sink only
-    control.stop()
-
-    async def drain() -> None:  # workers blocked on a full queue must get through
-        while True:
-            await results.get()
-
-    drainer = asyncio.create_task(drain())
-    try:
-        if crew:
-            await asyncio.wait([w for w, _ in crew])
-    finally:
-        drainer.cancel()
+        await sweep.close(graceful)
 
 
 async def gather_prompts(
@@ -324,7 +503,7 @@ async def gather_prompts(
     """Run `iter_prompts` to the end and return the results in input order.
 
     Order is by prompt, then by target. Items skipped because a sink already holds them are
-    not in the list.
+    not in the list. Takes `iter_prompts`' options and request fields.
     """
     async with aclosing(
         iter_prompts(
@@ -334,56 +513,3 @@ async def gather_prompts(
         results = [r async for r in stream]
     results.sort(key=lambda r: (r.index, r.target, r.sample))
     return results
-
-
-class _Lanes:
-    """What workers of one sweep share besides their queues."""
-
-    __slots__ = ("closing",)
-
-    def __init__(self) -> None:
-        self.closing = False
-        """The stream was closed: record results, hand none on."""
-
-
-async def _work(
-    client: AsyncClient,
-    queue: asyncio.Queue[SweepItem | object],
-    results: asyncio.Queue[PromptResult | object],
-    budget: Budget,
-    sink: JsonlSink | None,
-    timeout: float | None,
-    watch: CallWatch,
-    lanes: _Lanes,
-) -> None:
-    """Take items until told to stop; record and pass on each result."""
-    CURRENT_CALL.set(watch)  # this task's own context: the client marks the call's state
-    while not watch.stopping:
-        item = await queue.get()
-        if not isinstance(item, SweepItem):
-            return
-        price = item.price
-        try:
-            reserved = await budget.admit(price)
-        except DFSError as exc:
-            result = item.result(error=exc)
-        else:
-            try:
-                response = await client.send_live_body(item.platform, item.body, timeout=timeout)
-            except DFSError as exc:
-                # An answer lost after the send may still be billed: count its estimate.
-                unknown = reserved if outcome_unknown(exc) else None
-                result = item.result(error=exc, cost_estimate=unknown)
-            except BaseException:
-                budget.settle(price, reserved, 0.0)  # the sweep is over
-                raise
-            else:
-                result = item.result(response=response)
-            known = result.cost_estimate is None
-            budget.settle(price, reserved, result.cost if known else None)
-        watch.delivering = True
-        if sink is not None:
-            sink.write(result)  # durable before anything else can go wrong
-        if not lanes.closing:
-            await results.put(result)
-        watch.delivering = False

@@ -11,15 +11,14 @@ import asyncio
 import base64
 import random
 from collections import deque
-from collections.abc import Callable
 from time import monotonic
 from typing import Any, Final
 
 from aiohttp import web
 
-from .._platforms import Platform
 from .._wire._requests import LiveRequest
 from . import _envelope as env
+from ._call import Call, Normal
 from ._config import EmulatorConfig, Fault
 from ._endpoints import Endpoints, Route, decode_task, parse_body
 from ._faults import choose_fault
@@ -27,45 +26,6 @@ from ._record import CallRecord, ServerRecord
 from ._standard import StandardDesk
 
 _JSON: Final = "application/json"
-_Normal = Callable[[], tuple[bytes, int, float]]
-"""Builds the answer a call gets when no fault strikes: (body, status_code, charge)."""
-
-
-class _Call:
-    """What the record will say about the call in progress, filled in as it goes."""
-
-    __slots__ = (
-        "admitted",
-        "arrived",
-        "attempt",
-        "charged",
-        "fault",
-        "http_status",
-        "key",
-        "method",
-        "path",
-        "platform",
-        "rng",
-        "service_time",
-        "status_code",
-        "tag",
-    )
-
-    def __init__(self, path: str, method: str, arrived: float) -> None:
-        self.path = path
-        self.method = method
-        self.arrived = arrived
-        self.platform: Platform | None = None
-        self.key = ""
-        self.attempt = 1
-        self.tag: str | None = None
-        self.fault: Fault | None = None
-        self.status_code = 0
-        self.http_status = 0
-        self.charged = 0.0
-        self.service_time = 0.0
-        self.admitted = False
-        self.rng: random.Random | None = None
 
 
 class EmulatorApp:
@@ -111,7 +71,7 @@ class EmulatorApp:
             self._attempts.clear()
         record._arrive(now)
         over = self._over_rate(now)
-        call = _Call(request.path, request.method, now)
+        call = Call(request.path, request.method, now)
         try:
             return await self._dispatch(request, call, over)
         finally:
@@ -148,59 +108,59 @@ class EmulatorApp:
         window.append(now)  # every arrival counts, rejected ones too, as in max_calls_in_window
         return over
 
-    async def _dispatch(self, request: web.Request, call: _Call, over: bool) -> web.StreamResponse:
+    async def _dispatch(self, request: web.Request, call: Call, over: bool) -> web.StreamResponse:
         route = self.endpoints.routes.get(call.path) or self.standard.routes.get(call.path)
         if route is None and (got := self.standard.match(call.path)) is not None:
             route = got[0]
         call.key = route.key if route is not None else env.raw_key(call.path.encode())
         if request.headers.get("Authorization") != self._auth and not self._authorised(request):
-            return self._error(call, 40100, http_status=401)
+            return self.error(call, 40100, http_status=401)
         if route is None:
-            return self._error(call, 40400, http_status=404)
+            return self.error(call, 40400, http_status=404)
         call.platform = route.platform
         if call.method != route.method:
-            return self._error(call, 40402, http_status=405)
+            return self.error(call, 40402, http_status=405)
         if route.kind == "live":
             return await self._live(request, call, route, over)
         if route.kind in ("task_post", "tasks_ready", "task_get"):
             return await self.standard.handle(self, request, call, route, over)
-        call.attempt = self._count(call.key)
+        call.attempt = self.count_attempt(call.key)
         if over:
-            return self._error(call, 40202)
-        fault = call.fault = self._choose(call, route, None)
+            return self.error(call, 40202)
+        fault = call.fault = self.fault_for(call, route, None)
         if fault is Fault.HANG:
-            await self._hold(call, self.config.hang_seconds)
+            await self.hold(call, self.config.hang_seconds)
         elif fault in (Fault.RATE_LIMIT, Fault.CONCURRENCY):
-            return self._error(call, 40202 if fault is Fault.RATE_LIMIT else 40209)
+            return self.error(call, 40202 if fault is Fault.RATE_LIMIT else 40209)
         endpoints = self.endpoints
         answer = endpoints.models if route.kind == "models" else endpoints.user_data
-        return self._reply(request, call, route, None, fault, lambda: answer(route, call.arrived))
+        return self.reply(request, call, route, None, fault, lambda: answer(route, call.arrived))
 
     async def _live(
-        self, request: web.Request, call: _Call, route: Route, over: bool
+        self, request: web.Request, call: Call, route: Route, over: bool
     ) -> web.StreamResponse:
         platform = route.platform
         assert platform is not None
         body = await request.read()
         task, problem = parse_body(body)
         call.key = env.task_key(task) if task is not None else env.raw_key(body)
-        call.attempt = self._count(call.key)
+        call.attempt = self.count_attempt(call.key)
         if over:
-            return self._error(call, 40202)
+            return self.error(call, 40202)
         if task is None:
-            return self._error(call, problem)
+            return self.error(call, problem)
         tag = task.get("tag")
         call.tag = tag if isinstance(tag, str) else None
         live, model, error = decode_task(platform, task)
-        fault = call.fault = self._choose(call, route, live)
+        fault = call.fault = self.fault_for(call, route, live)
         if fault in (Fault.RATE_LIMIT, Fault.CONCURRENCY):
-            return self._error(call, 40202 if fault is Fault.RATE_LIMIT else 40209)
+            return self.error(call, 40202 if fault is Fault.RATE_LIMIT else 40209)
         endpoints = self.endpoints
         if error is not None and fault is None:
             return self._respond(call, *endpoints.task_error(route, call.arrived, task, *error))
         limit = self.endpoints.slots[platform]
         if limit is not None and self.record.in_flight[platform] >= limit:
-            return self._error(call, 40209)
+            return self.error(call, 40209)
 
         token = self.record._admit(platform, monotonic())
         call.admitted = True
@@ -209,12 +169,12 @@ class EmulatorApp:
         self._tasks.add(current)
         try:
             if fault is Fault.HANG:
-                await self._hold(call, self.config.hang_seconds)
+                await self.hold(call, self.config.hang_seconds)
             else:
                 lo, hi = self.endpoints.latency[platform]
                 delay = lo if lo == hi else self._rng(call).uniform(lo, hi)
                 if delay > 0:  # at zero latency, not even a trip through the event loop
-                    await self._hold(call, delay)
+                    await self.hold(call, delay)
         finally:
             self.record._release(token)
             self._tasks.discard(current)
@@ -228,10 +188,10 @@ class EmulatorApp:
 
         if fault is Fault.CUT_OFF:
             return await self._cut_off(request, call, normal)
-        return self._reply(request, call, route, task, fault, normal)
+        return self.reply(request, call, route, task, fault, normal)
 
     async def _cut_off(
-        self, request: web.Request, call: _Call, normal: _Normal
+        self, request: web.Request, call: Call, normal: Normal
     ) -> web.StreamResponse:
         """Announce the whole answer, send half of it, and drop the connection."""
         body, _, charge = normal()
@@ -257,19 +217,19 @@ class EmulatorApp:
             return False
         return decoded == f"{self.config.login}:{self.config.password}"
 
-    def _count(self, key: str) -> int:
+    def count_attempt(self, key: str) -> int:
         attempt = self._attempts.get(key, 0) + 1
         self._attempts[key] = attempt
         return attempt
 
-    def _rng(self, call: _Call) -> random.Random:
+    def _rng(self, call: Call) -> random.Random:
         """The call's own random stream: a function of seed, key and attempt, not of timing."""
         if call.rng is None:
             salt = int(call.key[16:32], 16) ^ (call.attempt << 64)
             call.rng = random.Random(salt ^ (self.config.seed << 72))
         return call.rng
 
-    def _choose(self, call: _Call, route: Route, live: LiveRequest | None) -> Fault | None:
+    def fault_for(self, call: Call, route: Route, live: LiveRequest | None) -> Fault | None:
         return choose_fault(
             self.config,
             route.platform,
@@ -280,12 +240,12 @@ class EmulatorApp:
             lambda: self._rng(call),
         )
 
-    async def _hold(self, call: _Call, seconds: float) -> None:
+    async def hold(self, call: Call, seconds: float) -> None:
         call.service_time = seconds
         await asyncio.sleep(seconds)
 
     def _respond(
-        self, call: _Call, body: bytes, code: int, charge: float, http_status: int = 200
+        self, call: Call, body: bytes, code: int, charge: float, http_status: int = 200
     ) -> web.Response:
         call.status_code = code
         call.http_status = http_status
@@ -294,24 +254,24 @@ class EmulatorApp:
             self.endpoints.spent += charge
         return web.Response(body=body, status=http_status, content_type=_JSON)
 
-    def _error(self, call: _Call, code: int, *, http_status: int = 200) -> web.Response:
+    def error(self, call: Call, code: int, *, http_status: int = 200) -> web.Response:
         body = env.envelope(code, elapsed=monotonic() - call.arrived)
         return self._respond(call, body, code, 0.0, http_status)
 
-    def _reply(
+    def reply(
         self,
         request: web.Request,
-        call: _Call,
+        call: Call,
         route: Route,
         task: dict[str, object] | None,
         fault: Fault | None,
-        normal: _Normal,
+        normal: Normal,
     ) -> web.StreamResponse:
         """The answer to a call that got through: the normal one, or what ``fault`` makes of it."""
         if fault is None:
             return self._respond(call, *normal())
         if fault is Fault.SERVER_ERROR:
-            return self._error(call, 50000)
+            return self.error(call, 50000)
         if fault in (Fault.TASK_ERROR, Fault.TIMEOUT_50401, Fault.HANG):
             code = 50000 if fault is Fault.TASK_ERROR else 50401
             body, _, _ = self.endpoints.task_error(route, call.arrived, task, code)

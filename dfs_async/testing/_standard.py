@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from time import monotonic
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 from aiohttp import web
 
@@ -26,15 +26,13 @@ from .._platforms import Platform
 from .._wire._requests import LiveRequest
 from . import _envelope as env
 from ._answers import synthesise
+from ._call import Call, CallHost
 from ._callbacks import Courier, substitute
 from ._catalog import CatalogModel
 from ._config import EmulatorConfig, Fault
 from ._endpoints import Answer, Endpoints, Route, decode_task
 from ._record import ServerRecord
 from ._standard_record import PostRecord
-
-if TYPE_CHECKING:
-    from ._app import EmulatorApp, _Call
 
 STANDARD_PLATFORMS: Final[tuple[Platform, ...]] = ("chat_gpt", "claude", "gemini")
 STANDARD_PRICE: Final = 0.0002
@@ -116,7 +114,7 @@ class StandardDesk:
         return route, task_id
 
     async def handle(
-        self, app: EmulatorApp, request: web.Request, call: _Call, route: Route, over: bool
+        self, app: CallHost, request: web.Request, call: Call, route: Route, over: bool
     ) -> web.StreamResponse:
         """Answer one Standard call that passed auth and routing."""
         posted: list[object] | int = 0
@@ -126,42 +124,40 @@ class StandardDesk:
                 self.record.standard.post_sizes.append(len(posted))
         if route.kind == "task_get":  # one key per task id, so attempts count per task
             call.key = env.raw_key(f"GET {call.path}".encode())
-        call.attempt = app._count(call.key)
+        call.attempt = app.count_attempt(call.key)
         if route.kind == "tasks_ready":
             self.record.standard.ready_calls.append(call.arrived)
             if not over and self._ready_over(call.arrived):
-                return app._error(call, 40202)
+                return app.error(call, 40202)
         if over:
-            return app._error(call, 40202)
-        fault = call.fault = app._choose(call, route, None)
+            return app.error(call, 40202)
+        fault = call.fault = app.fault_for(call, route, None)
         if fault in (Fault.RATE_LIMIT, Fault.CONCURRENCY):
-            return app._error(call, 40202 if fault is Fault.RATE_LIMIT else 40209)
+            return app.error(call, 40202 if fault is Fault.RATE_LIMIT else 40209)
         if isinstance(posted, int) and route.kind == "task_post":
-            return app._error(call, posted)
+            return app.error(call, posted)
         if isinstance(posted, list):
             return await self._post(app, request, call, route, posted, fault)
         if fault is Fault.HANG:
-            await app._hold(call, self.config.hang_seconds)
+            await app.hold(call, self.config.hang_seconds)
         if route.kind == "tasks_ready":
-            return app._reply(request, call, route, None, fault, lambda: self._ready(route, call))
+            return app.reply(request, call, route, None, fault, lambda: self._ready(route, call))
         task_id = request.path.rpartition("/task_get/")[2]
-        return app._reply(
-            request, call, route, None, fault, lambda: self._get(route, call, task_id)
-        )
+        return app.reply(request, call, route, None, fault, lambda: self._get(route, call, task_id))
 
     # -- task_post -------------------------------------------------------------------------
 
     async def _post(
         self,
-        app: EmulatorApp,
+        app: CallHost,
         request: web.Request,
-        call: _Call,
+        call: Call,
         route: Route,
         tasks: list[object],
         fault: Fault | None,
     ) -> web.StreamResponse:
         if fault is Fault.SERVER_ERROR:
-            return app._error(call, 50000)
+            return app.error(call, 50000)
         refuse = (
             50000 if fault is Fault.TASK_ERROR else 50401 if fault is Fault.TIMEOUT_50401 else None
         )
@@ -179,10 +175,10 @@ class StandardDesk:
         elapsed = monotonic() - call.arrived
         answer = env.envelope(20000, elapsed=elapsed, cost=total, tasks=answers)
         if fault is Fault.HANG:
-            await app._hold(call, self.config.hang_seconds)
+            await app.hold(call, self.config.hang_seconds)
         elif self.config.task_post_latency:
-            await app._hold(call, self.config.task_post_latency)
-        return app._reply(request, call, route, None, fault, lambda: (answer, 20000, 0.0))
+            await app.hold(call, self.config.task_post_latency)
+        return app.reply(request, call, route, None, fault, lambda: (answer, 20000, 0.0))
 
     @staticmethod
     def _parse(body: bytes) -> list[object] | int:
@@ -196,7 +192,7 @@ class StandardDesk:
         return tasks if isinstance(tasks, list) else 40503
 
     def _create(
-        self, route: Route, call: _Call, index: int, task: object, refuse: int | None
+        self, route: Route, call: Call, index: int, task: object, refuse: int | None
     ) -> tuple[dict[str, object], float]:
         """One task of a task_post body: created and charged, or refused at no cost."""
         platform = route.platform
@@ -342,7 +338,7 @@ class StandardDesk:
         self._ready_window = window
         return over
 
-    def _ready(self, route: Route, call: _Call) -> Answer:
+    def _ready(self, route: Route, call: Call) -> Answer:
         platform = route.platform
         now = monotonic()
         ttl = self.config.results_ttl
@@ -368,7 +364,7 @@ class StandardDesk:
                 )
         return self.endpoints.ok(route, call.arrived, items)
 
-    def _get(self, route: Route, call: _Call, task_id: str) -> Answer:
+    def _get(self, route: Route, call: Call, task_id: str) -> Answer:
         task = self._tasks.get(task_id)
         now = monotonic()
         elapsed = now - call.arrived
