@@ -16,13 +16,29 @@ from .._wire._models import LiveResponse
 from .._wire._requests import LiveRequest
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Target:
-    """Where prompts go: a platform, a model, and fields for every prompt sent there."""
+    """Where prompts go: a platform, a model, and fields for every prompt sent there.
+
+    Fields go in a mapping or as keywords: ``Target("chat_gpt", "gpt-4.1-mini",
+    web_search=True)`` is ``Target("chat_gpt", "gpt-4.1-mini", {"web_search": True})``.
+    """
 
     platform: Platform
     model_name: str
-    fields: Mapping[str, object] | None = None
+    fields: Mapping[str, object] | None
+
+    def __init__(
+        self,
+        platform: Platform,
+        model_name: str,
+        fields: Mapping[str, object] | None = None,
+        **more: object,
+    ) -> None:
+        merged = {**(fields or {}), **more} if more else fields
+        object.__setattr__(self, "platform", platform)  # frozen: set once, here
+        object.__setattr__(self, "model_name", model_name)
+        object.__setattr__(self, "fields", merged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +74,16 @@ class PromptResult:
     def ok(self) -> bool:
         """True when the prompt was answered."""
         return self.response is not None
+
+    @property
+    def answer(self) -> LiveResponse:
+        """The response of an answered item; raises the item's error otherwise.
+
+        Typed without ``None``: ``if r.ok: r.answer.result...`` needs no check for mypy.
+        """
+        if self.response is not None:
+            return self.response
+        raise self.error if self.error is not None else RuntimeError("no response, no error")
 
     @property
     def cost(self) -> float:

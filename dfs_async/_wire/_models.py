@@ -9,7 +9,6 @@ written ``OrNull[T]`` also takes ``null`` and reads it as absent (see `dfs_async
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import msgspec
 
@@ -83,12 +82,15 @@ class LiveResult(NullTolerant, frozen=True):
             s.text for item in self.items if item.type == "message" for s in item.sections
         )
 
-    def annotations(self) -> Iterator[Annotation]:
+    def annotations(self) -> list[Annotation]:
         """Every cited source of the answer, in order."""
-        for item in self.items:
-            if item.type == "message":
-                for section in item.sections:
-                    yield from section.annotations or ()
+        return [
+            annotation
+            for item in self.items
+            if item.type == "message"
+            for section in item.sections
+            for annotation in section.annotations or ()
+        ]
 
 
 class ModelInfo(NullTolerant, frozen=True):

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
+
 from .._errors import ValidationError
 from .._platforms import Platform, check_platform
 from ._models import ModelInfo
@@ -140,6 +142,10 @@ def prepare_request(
     elif fields:
         request = merge(request, fields)
     check_types(request)
+    if checked == "perplexity" and request.web_search is True:
+        # Perplexity's Sonar models search the web by default and the API takes no web_search
+        # field: asking for it is granted by leaving it out (as the CLI's --web-search does).
+        request = msgspec.structs.replace(request, web_search=None)
     if request.platform is not None and request.platform != checked:
         raise ValidationError(
             "platform", f"the request is for {request.platform!r}, sent to {checked!r}"
@@ -161,7 +167,10 @@ def validate_request(
     _check_text("user_prompt", request.user_prompt, platform, required=True)
     for name in limits.unsupported:
         if getattr(request, name) is not None:
-            raise ValidationError(name, f"{platform} does not accept this field; leave it unset")
+            hint = " (it always searches the web)" if name == "web_search" else ""
+            raise ValidationError(
+                name, f"{platform} does not accept this field{hint}; leave it unset"
+            )
     if request.system_message is not None:
         _check_text("system_message", request.system_message, platform)
     if request.tag is not None and len(request.tag) > MAX_TAG:

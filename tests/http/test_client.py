@@ -50,7 +50,7 @@ async def test_invalid_fields_never_reach_the_transport() -> None:
     t = ScriptedTransport()
     async with client(t) as c:
         with pytest.raises(dfs_async.ValidationError) as info:
-            await c.live("perplexity", user_prompt="hi", model_name="sonar", web_search=True)
+            await c.live("perplexity", user_prompt="hi", model_name="sonar", web_search=False)
         with pytest.raises(ValueError, match="unknown platform"):
             await c.live("bard", **ASK)
     assert info.value.field == "web_search"

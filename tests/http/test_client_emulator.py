@@ -38,7 +38,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("gemini", {"user_prompt": "q", "web_search_city": "Paris"}, "web_search_city"),
     ("gemini", {"user_prompt": "q", "tag": "t" * 256}, "tag"),
-    ("perplexity", {"user_prompt": "q", "web_search": True}, "web_search"),
+    ("perplexity", {"user_prompt": "q", "web_search": False}, "web_search"),
     (
         "perplexity",
         {"user_prompt": "q", "message_chain": [{"role": "ai", "message": "hi"}]},

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from dfs_async import DFSError, ValidationError
+from dfs_async import DFSError, ValidationError, prepare_request, request_key
 from dfs_async._platforms import PLATFORMS, Platform
 from dfs_async._wire._models import ModelInfo
 from dfs_async._wire._requests import ChainMessage, LiveRequest, build_request, encode_body, merge
@@ -426,3 +426,14 @@ def test_gemini_pro_minimum_names_the_reason() -> None:
 @pytest.mark.parametrize("model_name", ["gemini-2.5-flash", "gemini-2.0-flash", "gemini-proto-x"])
 def test_other_gemini_models_keep_the_minimum_of_one(model_name: str) -> None:
     validate_request("gemini", req(model_name=model_name, max_output_tokens=1))
+
+
+def test_perplexity_web_search_is_granted_by_leaving_the_field_out() -> None:
+    # The same rule as the CLI's --web-search: Perplexity always searches, the API takes no
+    # such field, so True is dropped (same body, same key) and False cannot be honoured.
+    _, asked = prepare_request("perplexity", user_prompt="q", model_name="sonar", web_search=True)
+    _, plain = prepare_request("perplexity", user_prompt="q", model_name="sonar")
+    assert asked == plain and asked.web_search is None
+    assert request_key("perplexity", asked) == request_key("perplexity", plain)
+    with pytest.raises(ValidationError, match="always searches the web"):
+        prepare_request("perplexity", user_prompt="q", model_name="sonar", web_search=False)
