@@ -114,6 +114,39 @@ class Budget:
             return self._reserve(key, cap - self.spent)
         return None
 
+    async def admit_all(self, keys: list[PriceKey]) -> list[float]:
+        """Reserve room for several calls at once (one prompt's targets × samples) or none.
+
+        Waits while they fit once calls in flight have settled; raises `BudgetExceededError`
+        for all of them once they cannot fit together whatever those cost, so that the cap
+        never leaves a prompt answered by some targets and not by others.
+        """
+        while (reserved := self._try_admit_all(keys)) is None:
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            await self._settled.wait()
+        return reserved
+
+    def _try_admit_all(self, keys: list[PriceKey]) -> list[float] | None:
+        cap = self.max_cost
+        estimates = [self.estimate(k) for k in keys]
+        if cap is None or self.spent + self.reserved + sum(estimates) <= cap + _ROUNDING:
+            return [self._reserve(k, e) for k, e in zip(keys, estimates, strict=True)]
+        least = [self._seen.dearest(k) or e for k, e in zip(keys, estimates, strict=True)]
+        if self.spent + sum(least) > cap + _ROUNDING:
+            learning = any(self._seen.dearest(k) is None and self._in_flight[k] for k in keys)
+            if not learning:  # a target with no answer yet may still learn a lower estimate
+                self.refused += len(keys)
+                raise BudgetExceededError(
+                    f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and this prompt's "
+                    f"{len(keys)} calls are estimated at ${sum(least):.4f}; not sent"
+                )
+        elif not self._in_flight.total():
+            # The last room of the cap, alone in flight: shared in proportion to each estimate.
+            room = (cap - self.spent) / sum(least)
+            return [self._reserve(k, x * room) for k, x in zip(keys, least, strict=True)]
+        return None
+
     def _reserve(self, key: PriceKey, amount: float) -> float:
         self.reserved += amount
         self._in_flight[key] += 1

@@ -70,6 +70,7 @@ class SweepItem:
         "metadata",
         "platform",
         "request",
+        "reserved",
         "sample",
         "target",
     )
@@ -90,6 +91,8 @@ class SweepItem:
         self.sample = sample
         self.id = row.id
         self.metadata = row.metadata
+        self.reserved: float | None = None
+        """The budget reservation made for this call before it was queued, if any."""
         self.body = encode_body(request)  # encoded once: it makes the key and it is sent
         self.key = body_key(platform, self.body, sample=sample, item_id=row.id)
 

@@ -20,7 +20,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._errors import DFSError, ValidationError
+from .._errors import BudgetExceededError, DFSError, ValidationError
 from .._http._client import AsyncClient
 from .._http._observe import CURRENT_CALL, CallWatch
 from .._http._receiver import CallbackReceiver
@@ -243,7 +243,11 @@ class Sweep:
         settled = sink.settled if sink is not None and not spec.retry_failed else set[str]()
         posted = sink.posted if sink is not None else {}
         items = ItemFilter(done, settled, posted)
+        row: list[SweepItem] = []  # one prompt's Live calls, admitted together
         async for item in plan_items(self.prompts, spec.routes, spec.samples, self.client.prepare):
+            if row and item.index != row[0].index:
+                await self._send_row(row)
+                row = []
             match items.sort(item):
                 case Disposition.HELD:
                     pass
@@ -255,15 +259,31 @@ class Sweep:
                 case Disposition.COLLECT:  # an earlier run posted it: collect it, never repost
                     assert isinstance(item, SweepItem)
                     self._standard_run().adopt(item, posted[item.key])
+                case Disposition.SEND if self._is_standard(item):
+                    assert isinstance(item, SweepItem)
+                    await self._standard_run().inbox.put(item)  # it reserves per post
                 case Disposition.SEND:
                     assert isinstance(item, SweepItem)
-                    await self._route(item)
+                    row.append(item)
+        if row:
+            await self._send_row(row)
         await self._end_input()
 
-    async def _route(self, item: SweepItem) -> None:
-        if self.spec.method == "standard" and item.platform in STANDARD_PLATFORMS:
-            await self._standard_run().inbox.put(item)
-        else:
+    def _is_standard(self, item: SweepItem | PromptResult) -> bool:
+        return self.spec.method == "standard" and item.platform in STANDARD_PLATFORMS
+
+    async def _send_row(self, row: list[SweepItem]) -> None:
+        """Queue one prompt's Live calls, their cost reserved together: at the cap, a prompt
+        is answered by all its targets and samples or by none (an engine comparison stays
+        even)."""
+        try:
+            reserved = await self.budget.admit_all([item.price for item in row])
+        except BudgetExceededError as exc:
+            for item in row:
+                await self._emit(item.result(error=exc))
+            return
+        for item, amount in zip(row, reserved, strict=True):
+            item.reserved = amount
             await self._queue_for(item.platform).put(item)
 
     async def _end_input(self) -> None:
@@ -343,10 +363,12 @@ class Sweep:
     async def _call(self, item: SweepItem) -> PromptResult:
         """One item's call within the budget: its result, an error result if it failed."""
         budget, price = self.budget, item.price
-        try:
-            reserved = await budget.admit(price)
-        except DFSError as exc:
-            return item.result(error=exc)
+        reserved = item.reserved
+        if reserved is None:
+            try:
+                reserved = await budget.admit(price)
+            except DFSError as exc:
+                return item.result(error=exc)
         try:
             response = await self.client.send_live_body(
                 item.platform, item.body, timeout=self.spec.timeout
@@ -416,10 +438,11 @@ async def iter_prompts(
         far plus a quarter, or before the first one ``cost_estimate`` (default: the platform's
         entry in `DEFAULT_COSTS`). A call that does not fit because of calls in flight waits
         for them; one that would cross the cap whatever they cost ends with
-        `BudgetExceededError`, unsent. A call whose charge is unknown (answer lost after the
-        send) counts at its estimate, kept in ``PromptResult.cost_estimate``. With a sink, the
-        cap covers the whole results file: what its records already cost counts against it,
-        and their costs seed the estimates.
+        `BudgetExceededError`, unsent; a prompt's Live calls (targets × samples) are admitted
+        together, so the cap never leaves a prompt partly answered. A call whose charge is
+        unknown (answer lost after the send) counts at its estimate, kept in
+        ``PromptResult.cost_estimate``. With a sink, the cap covers the whole results file:
+        what its records already cost counts against it, and their costs seed the estimates.
     control:
         A `SweepControl` to stop the sweep gracefully (``control.stop()``) and watch it.
     method:
