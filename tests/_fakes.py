@@ -60,7 +60,10 @@ class ScriptedTransport:
 
 
 class EchoTransport:
-    """Answers every Live call after ``latency`` s with its prompt echoed and a fixed cost."""
+    """Answers every Live call after ``latency`` s with its prompt echoed and a fixed cost.
+
+    ``bodies`` holds the Live calls sent; a GET (a Models list) is answered 40400 "not found".
+    """
 
     def __init__(self, latency: float = 0.0, cost: float = 0.01) -> None:
         self.latency = latency
@@ -73,6 +76,8 @@ class EchoTransport:
     async def request(
         self, method: str, path: str, body: bytes | None, timeout: float
     ) -> tuple[int, bytes]:
+        if method == "GET":  # a Models list, say: this double knows none
+            return 200, envelope(40400)
         self.bodies.append(body or b"")
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)

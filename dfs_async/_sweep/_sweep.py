@@ -20,7 +20,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._errors import BudgetExceededError, DFSError, ValidationError
+from .._errors import BudgetExceededError, DFSError, InvalidRequestError, ValidationError
 from .._http._client import AsyncClient
 from .._http._observe import CURRENT_CALL, CallWatch
 from .._http._receiver import CallbackReceiver
@@ -29,6 +29,7 @@ from .._http._standard import STANDARD_PLATFORMS
 from .._platforms import PLATFORMS, Platform
 from .._records._records import PromptResult, Target
 from .._records._sink import JsonlSink
+from .._wire._validation import unknown_model
 from ._budget import Budget
 from ._control import SweepControl
 from ._items import (
@@ -137,6 +138,9 @@ class Sweep:
         self._reader: asyncio.Task[None] | None = None
         self._finishing: list[asyncio.Task[None]] = []
         self._standard: tuple[StandardRun, asyncio.Task[None]] | None = None
+        self._model_checks: dict[Platform, asyncio.Task[None]] = {}
+        self._listed: dict[Platform, frozenset[str]] = {}
+        """Model names of the platforms listed after a refusal: other names are not sent."""
 
     # -- open, run, wind down ---------------------------------------------------------------
 
@@ -360,9 +364,29 @@ class Sweep:
             await self._emit(result)
             watch.delivering = False
 
+    async def _check_model(self, platform: Platform) -> None:
+        """After a refused field, list the platform's models (free, once): a target whose model
+        is not there gets nothing more sent, and later items fail validation before the send."""
+        check = self._model_checks.get(platform)
+        if check is None:
+            check = self._model_checks[platform] = asyncio.create_task(self._list(platform))
+        await asyncio.shield(check)
+
+    async def _list(self, platform: Platform) -> None:
+        try:
+            models = await self.client.models(platform)  # the client checks later items too
+        except DFSError:
+            return  # the list is unavailable: each item keeps its own answer
+        self._listed[platform] = frozenset(m.model_name for m in models)
+
     async def _call(self, item: SweepItem) -> PromptResult:
         """One item's call within the budget: its result, an error result if it failed."""
         budget, price = self.budget, item.price
+        listed, model = self._listed.get(item.platform), item.request.model_name
+        if listed is not None and model not in listed:  # refused already: never sent again
+            if item.reserved is not None:
+                budget.settle(price, item.reserved, 0.0)
+            return item.result(error=unknown_model(item.platform, model or "", listed))
         reserved = item.reserved
         if reserved is None:
             try:
@@ -377,6 +401,8 @@ class Sweep:
             # An answer lost after the send may still be billed: count its estimate.
             unknown = reserved if outcome_unknown(exc) else None
             result = item.result(error=exc, cost_estimate=unknown)
+            if isinstance(exc, InvalidRequestError):
+                await self._check_model(item.platform)
         except BaseException:
             budget.settle(price, reserved, 0.0)  # the sweep is over
             raise

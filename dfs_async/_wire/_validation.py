@@ -27,9 +27,10 @@ Choices where the docs disagree with themselves:
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -150,9 +151,30 @@ def prepare_request(
         raise ValidationError(
             "platform", f"the request is for {request.platform!r}, sent to {checked!r}"
         )
-    known = (models or {}).get(checked, {}).get(request.model_name or "")
+    listed = (models or {}).get(checked)
+    known = (listed or {}).get(request.model_name or "")
+    if listed and known is None and request.model_name:
+        raise unknown_model(checked, request.model_name, listed)
     validate_request(checked, request, known)
     return checked, request
+
+
+def unknown_model(platform: Platform, name: str, listed: Iterable[str]) -> ValidationError:
+    """The error for a model name that ``platform``'s Models list does not hold."""
+    close = difflib.get_close_matches(name, list(listed), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return ValidationError(
+        "model_name", f"{name!r} is not one of {platform}'s models (its Models list){hint}"
+    )
+
+
+def _check_unsupported(platform: Platform, request: LiveRequest, names: tuple[str, ...]) -> None:
+    for name in names:
+        if getattr(request, name) is not None:
+            hint = " (it always searches the web)" if name == "web_search" else ""
+            raise ValidationError(
+                name, f"{platform} does not accept this field{hint}; leave it unset"
+            )
 
 
 def validate_request(
@@ -165,12 +187,7 @@ def validate_request(
             "model_name", f"is required; pick one from {platform}'s Models endpoint"
         )
     _check_text("user_prompt", request.user_prompt, platform, required=True)
-    for name in limits.unsupported:
-        if getattr(request, name) is not None:
-            hint = " (it always searches the web)" if name == "web_search" else ""
-            raise ValidationError(
-                name, f"{platform} does not accept this field{hint}; leave it unset"
-            )
+    _check_unsupported(platform, request, limits.unsupported)
     if request.system_message is not None:
         _check_text("system_message", request.system_message, platform)
     if request.tag is not None and len(request.tag) > MAX_TAG:

@@ -103,3 +103,19 @@ async def test_plan_sweep_checks_its_arguments_like_the_sweep() -> None:
         await plan_sweep("abc", **TARGET)
     plan = await plan_sweep(["a", "a\n", "x" * 501], **TARGET)
     assert (plan.items, plan.duplicates, plan.invalid, plan.calls) == (3, 1, 1, 1)
+
+
+async def test_a_model_the_platform_does_not_list_stops_that_target_at_once() -> None:
+    targets = [Target("chat_gpt", "gpt-41-mini"), Target("claude", "claude-sonnet-4-0")]
+    prompts = [f"prompt {i}" for i in range(50)]
+    async with Emulator(FAST) as emu, client_for(emu, live_concurrency=2) as client:
+        results = await gather_prompts(client, prompts, targets=targets)
+        sent = [c for c in emu.record.calls if c.platform == "chat_gpt" and c.path.endswith("live")]
+    refused = [r for r in results if r.platform == "chat_gpt"]
+    assert all(not r.ok for r in refused)
+    assert all(r.ok for r in results if r.platform == "claude")
+    # Only the calls already on the wire when the first refusal came reached the server.
+    assert len(sent) <= 2 + 2  # live_concurrency plus the spare workers queued at the slots
+    rest = [r for r in refused if isinstance(r.error, ValidationError)]
+    assert len(rest) >= 50 - len(sent)
+    assert "did you mean 'gpt-4.1-mini'" in str(rest[0].error)
