@@ -64,6 +64,8 @@ logger: Final = logging.getLogger("dfs_async")
 
 LOGIN_ENV: Final = "DATAFORSEO_LOGIN"
 PASSWORD_ENV: Final = "DATAFORSEO_PASSWORD"
+BASE_URL_ENV: Final = "DATAFORSEO_BASE_URL"
+"""Where to send calls when ``base_url`` is not given (the emulator's URL, say)."""
 REDIS_URL_ENV: Final = "DFS_REDIS_URL"
 
 
@@ -76,7 +78,8 @@ class AsyncClient:
         API credentials; default to the ``DATAFORSEO_LOGIN`` / ``DATAFORSEO_PASSWORD``
         environment variables.
     base_url:
-        ``https://api.dataforseo.com``, or a loopback ``http://`` URL such as the emulator's.
+        ``https://api.dataforseo.com`` (the default, unless ``DATAFORSEO_BASE_URL`` is set), or
+        a loopback ``http://`` URL such as the emulator's.
     timeout:
         Seconds a call may take from the moment it is sent (queueing is not counted).
     rate_limit, rate_period, burst:
@@ -105,7 +108,7 @@ class AsyncClient:
         login: str | None = None,
         password: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         rate_limit: int = DEFAULT_RATE_LIMIT,
         rate_period: float = DEFAULT_RATE_PERIOD,
@@ -121,6 +124,8 @@ class AsyncClient:
         governor: Governor | None = None,
         transport: Transport | None = None,
     ) -> None:
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.base_url = check_base_url(base_url)
         self.limits = Limits(
             rate_limit=rate_limit,
