@@ -23,6 +23,12 @@ GPT: PriceKey = ("chat_gpt", "gpt-4.1-mini", True)
 SONAR: PriceKey = ("perplexity", "sonar", False)
 
 
+async def run_others() -> None:
+    """Let every other ready task run until it blocks (no wall-clock time involved)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
 async def test_no_cap_admits_everything_at_the_platforms_default_estimate() -> None:
     budget = Budget(None)
     assert [await budget.admit(GPT) for _ in range(100)] == [DEFAULT_COSTS["chat_gpt"]] * 100
@@ -33,7 +39,7 @@ async def test_a_call_that_fits_once_calls_in_flight_settle_waits_instead_of_fai
     budget = Budget(0.1, default=0.03)
     held = [await budget.admit(GPT) for _ in range(3)]
     fourth = asyncio.create_task(budget.admit(GPT))  # 0.09 reserved + 0.03 > 0.1: waits
-    await asyncio.sleep(0.01)
+    await run_others()
     assert not fourth.done()
     budget.settle(GPT, held[0], 0.01)  # the estimate becomes 0.0125: 0.01 + 0.06 + 0.0125 fits
     assert await asyncio.wait_for(fourth, 1) == pytest.approx(0.01 * (1 + COST_HEADROOM))
@@ -49,7 +55,7 @@ async def test_refused_only_when_spent_plus_one_estimate_would_cross_the_cap() -
     # does: alone in flight, the call gets all the room left.
     assert await budget.admit(GPT) == pytest.approx(0.0115)
     blocked = asyncio.create_task(budget.admit(GPT))  # the room is taken: waits
-    await asyncio.sleep(0.01)
+    await run_others()
     assert not blocked.done()
     budget.settle(GPT, 0.0115, 0.0)  # answered with an uncharged error: the room is back
     assert await asyncio.wait_for(blocked, 1) == pytest.approx(0.0115)
@@ -75,7 +81,7 @@ async def test_a_target_learning_its_first_cost_is_waited_for_not_refused() -> N
     budget = Budget(0.15)
     first = await budget.admit(GPT)
     second = asyncio.create_task(budget.admit(GPT))
-    await asyncio.sleep(0.01)
+    await run_others()
     assert not second.done()
     budget.settle(GPT, first, 0.01)
     await asyncio.wait_for(second, 1)

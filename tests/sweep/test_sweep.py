@@ -118,6 +118,7 @@ async def test_cancelling_the_caller_frees_slots_and_keeps_arrived_results(tmp_p
     t = EchoTransport(latency=0.05)
     out = tmp_path / "results.jsonl"
     seen: list[int] = []
+    some_arrived = asyncio.Event()
     async with client(t, live_concurrency=3, live_execution_limit=0.2) as c:
 
         async def consume() -> None:
@@ -125,9 +126,11 @@ async def test_cancelling_the_caller_frees_slots_and_keeps_arrived_results(tmp_p
                 c, (f"p{i}" for i in range(100)), platform="claude", model_name="c", sink=out
             ):
                 seen.append(r.index)
+                if len(seen) == 4:
+                    some_arrived.set()
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.18)
+        await some_arrived.wait()  # mid-sweep, with calls on the wire, however busy the machine
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
