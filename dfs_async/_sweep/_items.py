@@ -19,7 +19,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import msgspec
 
@@ -150,6 +150,18 @@ def routes_for(
     if model_name is not None:
         defaults["model_name"] = model_name
     return [Route(check_platform(platform) if platform is not None else None, defaults)]
+
+
+PLANNING_OPTIONS: Final = (
+    "platform",
+    "model_name",
+    "targets",
+    "samples",
+    "sink",
+    "retry_failed",
+    "cost_estimate",
+)
+"""Keywords that say which calls a sweep makes, taken by `iter_prompts` and `plan_sweep`."""
 
 
 def check_prompts(prompts: object) -> None:

@@ -19,6 +19,7 @@ from .._records._records import PromptResult, Target
 from .._records._sink import JsonlSink
 from ._budget import DEFAULT_COSTS
 from ._items import (
+    PLANNING_OPTIONS,
     Disposition,
     ItemFilter,
     Prompts,
@@ -32,15 +33,8 @@ from ._items import (
 
 ERRORS_KEPT: Final = 100
 """Invalid items a plan keeps to show; it counts them all."""
-PLAN_OPTIONS: Final = (
-    "platform",
-    "model_name",
-    "targets",
-    "samples",
-    "sink",
-    "retry_failed",
-    "cost_estimate",
-)
+PLAN_OPTIONS: Final = PLANNING_OPTIONS
+"""`plan_sweep`'s own keywords: a misspelled one is refused with the closest of these."""
 
 
 @dataclass

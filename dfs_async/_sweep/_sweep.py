@@ -33,6 +33,7 @@ from .._wire._validation import unknown_model
 from ._budget import Budget
 from ._control import SweepControl
 from ._items import (
+    PLANNING_OPTIONS,
     Disposition,
     ItemFilter,
     Prompts,
@@ -52,14 +53,8 @@ PLATFORM_BUFFER: Final = 256
 """Prompts read ahead per platform, so a slow platform's backlog lets the others run on."""
 METHODS: Final = ("live", "standard")
 SWEEP_OPTIONS: Final = (
-    "platform",
-    "model_name",
-    "targets",
-    "samples",
-    "sink",
-    "retry_failed",
+    *PLANNING_OPTIONS,
     "max_cost",
-    "cost_estimate",
     "timeout",
     "control",
     "method",
