@@ -280,6 +280,14 @@ class Sweep:
                     " (the whole results file)",
                 )
             )
+        if sink is not None and sink.unrecorded:
+            extra.append(
+                (
+                    "not recorded",
+                    f"{sink.unrecorded} paid answers (${sink.unrecorded_cost:.4f}) lost: "
+                    "the results file could not be written; a re-run pays for them again",
+                )
+            )
         if control.abandoned:
             extra.append(
                 (
