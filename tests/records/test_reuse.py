@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from dfs_async import JsonlSink, gather_prompts, read_results
+from dfs_async import JsonlSink, Target, gather_prompts, read_results
 from dfs_async.testing import Emulator, EmulatorConfig
 
 from .._fakes import client_for
 
 PROMPTS = [f"which CRM for a team of {i}?" for i in range(20)]
-TARGET = {"platform": "gemini", "model_name": "gemini-2.5-flash"}
+TARGET = [Target("gemini", "gemini-2.5-flash")]
 
 pytestmark = pytest.mark.anyio
 
@@ -25,9 +25,9 @@ async def test_a_second_pass_on_one_open_sink_sends_nothing(tmp_path: Path) -> N
     path = tmp_path / "r.jsonl"
     async with Emulator(EmulatorConfig(latency=(0.0, 0.01))) as emu, client_for(emu) as client:
         with JsonlSink(path) as sink:
-            first = await gather_prompts(client, PROMPTS, sink=sink, **TARGET)
+            first = await gather_prompts(client, PROMPTS, sink=sink, targets=TARGET)
             assert len(sink.done) == 20 and sink.spent == pytest.approx(sum(r.cost for r in first))
-            second = await gather_prompts(client, PROMPTS, sink=sink, **TARGET)
+            second = await gather_prompts(client, PROMPTS, sink=sink, targets=TARGET)
         record = emu.record
     assert (len(first), len(second)) == (20, 0)
     assert Counter(record.charges_by_key().values()) == {1: 20}  # no key charged twice
@@ -38,9 +38,9 @@ async def test_the_cap_of_a_second_pass_counts_what_the_first_spent(tmp_path: Pa
     path = tmp_path / "r.jsonl"
     async with Emulator(EmulatorConfig(latency=(0.0, 0.01))) as emu, client_for(emu) as client:
         with JsonlSink(path) as sink:
-            await gather_prompts(client, PROMPTS[:10], sink=sink, **TARGET)
+            await gather_prompts(client, PROMPTS[:10], sink=sink, targets=TARGET)
             cap = sink.spent  # the first pass spent the whole cap already
-            again = await gather_prompts(client, PROMPTS, sink=sink, max_cost=cap, **TARGET)
+            again = await gather_prompts(client, PROMPTS, sink=sink, max_cost=cap, targets=TARGET)
         record = emu.record
     assert sum(record.charges_by_key().values()) == 10  # the second pass paid nothing
     assert sum(c.charged for c in record.calls) <= cap + 1e-9
@@ -56,8 +56,8 @@ async def test_two_sweeps_at_once_on_one_sink_pay_each_key_once(tmp_path: Path) 
     async with Emulator(EmulatorConfig(latency=(0.2, 0.3))) as emu, client_for(emu) as client:
         with JsonlSink(path) as sink:
             both = await asyncio.gather(
-                gather_prompts(client, PROMPTS, sink=sink, **TARGET),
-                gather_prompts(client, PROMPTS, sink=sink, **TARGET),
+                gather_prompts(client, PROMPTS, sink=sink, targets=TARGET),
+                gather_prompts(client, PROMPTS, sink=sink, targets=TARGET),
                 return_exceptions=True,
             )
         record = emu.record
