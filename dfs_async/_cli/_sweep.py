@@ -44,6 +44,11 @@ WATCH_INTERVAL: Final = 0.05
 """Seconds between two looks at the client's counters for an unreachable server."""
 UNREACHABLE_AFTER: Final = 3
 """Failed connections, with no answer at all yet, after which the server counts as unreachable."""
+STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals that stop a sweep gracefully, like Ctrl-C (SIGHUP and SIGTERM do not exist on
+Windows)."""
 
 
 class Unreachable(UsageError):
@@ -65,7 +70,9 @@ class Sweep:
         self.input_error: PromptFileError | None = None
         self.control = SweepControl()
         self.interrupts = 0
-        """Ctrl-C presses: the first stops gracefully, the second abandons calls in flight."""
+        """Stop signals: the first stops gracefully, the second abandons calls in flight."""
+        self.signal: int = signal.SIGINT
+        """The first stop signal; the exit status is 128 + its number."""
         self.cured = 0
         """Failures of the results file answered in this run."""
         self.new_failures = 0
@@ -173,7 +180,7 @@ class Sweep:
                 self.progress.status = None
                 self.progress.close()
                 print(self._summary(skipped=None, interrupted=True))
-                return EXIT_INTERRUPTED
+                return 128 + self.signal  # 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP
             if self.stopped_by is None:
                 self.stopped_by = self.input_error
             if self.stopped_by is not None:
@@ -191,37 +198,51 @@ class Sweep:
         return EXIT_FAILED if self.progress.errors or self._failed_in_file() else EXIT_OK
 
     def _catch_interrupts(self, consumer: asyncio.Task[None]) -> Callable[[], None]:
-        """First Ctrl-C: stop gracefully; second: abandon. Returns the undo."""
+        """First Ctrl-C, SIGTERM or SIGHUP: stop gracefully; a second: abandon. Returns the undo.
+
+        ``docker stop``, Kubernetes and systemd stop a process with SIGTERM (a closed terminal
+        sends SIGHUP): killed outright, every call on the wire would be paid for and lost.
+        """
         loop = asyncio.get_running_loop()
 
-        def on_sigint() -> None:
+        def on_signal(signum: int) -> None:
             self.interrupts += 1
-            if self.interrupts == 1:
-                control = self.control
-                control.stop()
-                self.progress.status = lambda: (
-                    f"stopping: {control.in_flight} in flight (Ctrl-C again abandons them)"
-                )
-                if not self.progress.tty and self.progress.stream is not None:
-                    print(
-                        f"dfs-async: stopping: nothing more is sent; waiting for the "
-                        f"{_calls(control.in_flight)} in flight to be answered and recorded "
-                        "(Ctrl-C again abandons them)",
-                        file=sys.stderr,
-                    )
-                self.progress.draw()
-            else:
+            if self.interrupts > 1:
                 consumer.cancel()  # abandons the calls in flight; counted in the summary
+                return
+            self.signal = signum
+            self._stopping(signum)
 
-        try:
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-        except (NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows)
-            return lambda: None
+        handled: list[int] = []
+        for signum in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows)
+                continue
+            handled.append(signum)
 
         def undo() -> None:
-            loop.remove_signal_handler(signal.SIGINT)
+            for signum in handled:
+                loop.remove_signal_handler(signum)
 
         return undo
+
+    def _stopping(self, signum: int) -> None:
+        """Say that the sweep stops, and how to abandon what is in flight."""
+        control = self.control
+        control.stop()
+        again = "Ctrl-C again" if signum == signal.SIGINT else "a second signal"
+        self.progress.status = lambda: (
+            f"stopping: {control.in_flight} in flight ({again} abandons them)"
+        )
+        if not self.progress.tty and self.progress.stream is not None:
+            print(
+                f"dfs-async: stopping: nothing more is sent; waiting for the "
+                f"{_calls(control.in_flight)} in flight to be answered and recorded "
+                f"({again} abandons them)",
+                file=sys.stderr,
+            )
+        self.progress.draw()
 
     def _note(self, result: PromptResult) -> None:
         """Follow the failures of the results file: cured by this run, or new."""
