@@ -212,9 +212,9 @@ def test_missing_credentials_exit_2_naming_the_variables(
     [
         (["--platform", "claude"], "give a --model for each --platform"),
         (["--platform", "claude", "--platform", "gemini", "--model", "m"], "one --model per"),
-        (["--model", "a", "--model", "b"], "several --model need a --platform"),
-        (["--web-search"], "--web-search needs --platform"),
-        ([], "plain-text prompts need --platform"),
+        (["--model", "a", "--model", "b"], "--model a: its name does not tell its platform"),
+        (["--web-search"], "--web-search needs a --model"),
+        ([], "plain-text prompts need a target: --model NAME"),
         (["--platform", "bing", "--model", "m"], "invalid choice: 'bing'"),
         ([*TARGET_ARGS, "--base-url", "https://x.test"], "exclude each other"),
     ],

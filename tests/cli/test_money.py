@@ -200,7 +200,7 @@ def test_dry_run_validates_every_item_without_credentials_or_network(
     argv += ["--base-url", "http://127.0.0.1:9"]  # nothing listens: any call would fail
     assert main(argv) == 1
     printed = capsys.readouterr().out
-    assert printed.count("invalid: item 2") == 2  # both targets
+    assert printed.count(f"invalid: {prompts}:2 ") == 2  # both targets, by line number
     assert "6 items, 4 valid, 2 invalid; nothing was sent" in printed
     assert not out.exists()
 
