@@ -326,8 +326,8 @@ def format_summary(
 
     ``unknown`` calls had their answer lost after the send: their charge is unknown and
     ``unknown_cost`` is what was counted for them. ``over_budget`` items were refused by the
-    cap, unsent (not errors). ``engines`` rows (per platform and model) follow the cost; ``extra``
-    rows go before ``results``."""
+    cap, unsent (not errors). ``engines`` rows (per platform and model) make a block of their
+    own at the end; ``extra`` rows go before ``results``."""
     errors = failed.total()
     rows = [("ok", str(ok)), ("failed", str(errors))]
     rows += [(f"  {label}", str(n)) for label, n in sorted(failed.items())]
@@ -341,7 +341,6 @@ def format_summary(
         rows.append(
             ("  unknown", f"{plural(unknown, 'call')} may be charged, estimated {estimated}")
         )
-    rows += engines
     rows.append(("elapsed", f"{elapsed:.1f} s"))
     rows.append(("rate", format_rate(ok + errors if sent is None else sent, elapsed)))
     rows += extra
@@ -355,4 +354,9 @@ def format_summary(
         )
     width = max(len(name) for name, _ in rows)
     head = "sweep interrupted" if interrupted else "sweep finished"
-    return "\n".join([head, *(f"  {name:<{width}}  {value}" for name, value in rows)])
+    text = [head, *(f"  {name:<{width}}  {value}" for name, value in rows)]
+    if engines:
+        # A block of its own, aligned on its own: engine names do not widen the rows above.
+        width = max(len(name) for name, _ in engines)
+        text += ["per engine", *(f"{name:<{width}}  {value}" for name, value in engines)]
+    return "\n".join(text)
