@@ -9,6 +9,7 @@ from typing import Any, Final
 from .. import PLATFORMS
 from ._common import connection_args
 from ._inputs import FORMATS
+from ._sweep import run_sweep
 from ._usage import EXIT_STATUS
 
 DESCRIPTION: Final = """\
@@ -31,8 +32,6 @@ def add_sweep(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
 ) -> None:
     """The ``sweep`` subcommand's parser."""
-    from ._sweep import run_sweep  # the sweep needs the whole client; the parser does not
-
     sweep = commands.add_parser(
         "sweep",
         parents=[parent],
