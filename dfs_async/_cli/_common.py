@@ -1,4 +1,4 @@
-"""What the ``dfs-async`` subcommands share: exit codes and opening the client."""
+"""What the ``dfs-async`` subcommands share: the connection flags and opening the client."""
 
 from __future__ import annotations
 
@@ -11,13 +11,18 @@ from contextlib import AsyncExitStack
 from typing import Any, Final
 
 from .._errors import CredentialsError, ValidationError
-from .._http._client import AsyncClient
-from ._inputs import UsageError
+from .._http._client import LOGIN_ENV, PASSWORD_ENV, AsyncClient
+from ._usage import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
-EXIT_OK: Final = 0
-EXIT_FAILED: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_INTERRUPTED: Final = 130
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "connect",
+    "connection_args",
+    "verbose_logging",
+]
 
 FLAGS: Final = {
     "live_concurrency": "--concurrency",
@@ -32,6 +37,16 @@ EMULATOR_LATENCY: Final[tuple[float, float]] = (0.2, 0.8)
 """Service time of ``--emulator`` calls: short enough for a demo, long enough to overlap."""
 EMULATOR_STANDARD_DELAY: Final[tuple[float, float]] = (1.0, 3.0)
 """How long ``--emulator`` Standard tasks take (the real API: minutes)."""
+
+
+def connection_args(parser: argparse.ArgumentParser) -> None:
+    """``--emulator`` and ``--base-url``, for every subcommand that calls the API."""
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="start the embedded emulator in-process and use it (no credentials needed)",
+    )
+    parser.add_argument("--base-url", metavar="URL", help="API root (https://api.dataforseo.com)")
 
 
 async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClient:
@@ -63,8 +78,12 @@ async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClien
             print(f"dfs-async: using the embedded emulator at {emu.base_url}", file=sys.stderr)
     try:
         client = AsyncClient(login, password, **options)
-    except CredentialsError as exc:
-        raise UsageError(f"{exc}; or try --emulator, the embedded emulator") from None
+    except CredentialsError:
+        # The library's message names its keyword arguments (login=); say it in CLI words.
+        raise UsageError(
+            f"no DataForSEO credentials: set {LOGIN_ENV} and {PASSWORD_ENV} "
+            "(https://app.dataforseo.com/api-access), or try --emulator, the embedded emulator"
+        ) from None
     except ValidationError as exc:
         flag = FLAGS.get(exc.field, exc.field)
         message = str(exc).removeprefix(f"{exc.field}: ")

@@ -57,6 +57,18 @@ def format_eta(done: int, total: int | None, elapsed: float) -> str | None:
     return f"ETA {format_duration(remaining / rate * 60.0)}"
 
 
+def format_money(usd: float) -> str:
+    """``$0.0123`` (cents matter on a single call), ``$1,234.56`` past ten dollars."""
+    if abs(usd) < 10:
+        return f"${usd:.4f}"
+    return f"${usd:,.2f}"
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 item``, ``2 items``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def format_line(
     done: int,
     total: int | None,
@@ -83,8 +95,8 @@ def format_line(
     eta = format_eta(done, total, elapsed)
     if eta is not None:
         parts.append(eta)
-    parts.append(f"${cost:.4f}")
-    parts.append(f"{errors} error" + ("" if errors == 1 else "s"))
+    parts.append(format_money(cost))
+    parts.append(plural(errors, "error"))
     parts.append(format_duration(elapsed))
     return " · ".join(parts)
 
@@ -98,6 +110,43 @@ def failure_label(result: PromptResult) -> str:
     name = type(result.error).__name__ if result.error is not None else "Error"
     code = result.status_code
     return f"{code} {name}" if code is not None else name
+
+
+class Engine:
+    """One platform and model's share of a sweep."""
+
+    __slots__ = ("cost", "failed", "ok")
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.failed = 0
+        self.cost = 0.0
+
+    def text(self) -> str:
+        """``40 answers, 1 failure, $0.0400``."""
+        return f"{plural(self.ok, 'answer')}, {plural(self.failed, 'failure')}, " + format_money(
+            self.cost
+        )
+
+
+def engine_rows(engines: dict[tuple[str, str], Engine]) -> list[tuple[str, str]]:
+    """A row per platform, and per model under it when it has several; none for one target."""
+    if len(engines) < 2:
+        return []
+    rows: list[tuple[str, str]] = []
+    for platform in sorted({p for p, _ in engines}):
+        models = sorted((m, e) for (p, m), e in engines.items() if p == platform)
+        total = Engine()
+        for _, e in models:
+            total.ok, total.failed, total.cost = (
+                total.ok + e.ok,
+                total.failed + e.failed,
+                total.cost + e.cost,
+            )
+        rows.append((f"  {platform}", total.text()))
+        if len(models) > 1:
+            rows += [(f"    {model}", e.text()) for model, e in models]
+    return rows
 
 
 class Progress:
@@ -138,6 +187,11 @@ class Progress:
         self.sent = 0
         """Results that were calls (not failures that never left the client)."""
         self.failed: Counter[str] = Counter()
+        """Failures by cause, budget refusals aside."""
+        self.over_budget = 0
+        """Items not sent because they would cross ``--max-cost``: not errors, left to send."""
+        self.engines: dict[tuple[str, str], Engine] = {}
+        """Answers, failures and cost per platform and model."""
         self.cost = 0.0
         self.unknown = 0
         """Calls whose charge is unknown (answer lost after the send)."""
@@ -150,8 +204,8 @@ class Progress:
 
     @property
     def done(self) -> int:
-        """Results received so far, answered or failed."""
-        return self.ok + self.errors
+        """Results received so far, answered, failed or refused by the budget."""
+        return self.ok + self.errors + self.over_budget
 
     @property
     def errors(self) -> int:
@@ -171,10 +225,18 @@ class Progress:
 
     def add(self, result: PromptResult) -> None:
         """Count one result and redraw if the last draw is old enough."""
+        engine = self.engines.setdefault(
+            (result.platform or "?", str(result.request.model_name)), Engine()
+        )
         if result.ok:
             self.ok += 1
+            engine.ok += 1
+        elif isinstance(result.error, BudgetExceededError):
+            self.over_budget += 1
         else:
             self.failed[failure_label(result)] += 1
+            engine.failed += 1
+        engine.cost += result.cost
         if not isinstance(result.error, _NEVER_SENT):
             self.sent += 1
         self.cost += result.cost
@@ -232,6 +294,8 @@ class Progress:
             first_unreadable=first_unreadable,
             ok=self.ok,
             failed=self.failed,
+            over_budget=self.over_budget,
+            engines=engine_rows(self.engines),
             skipped=skipped,
             cost=self.cost,
             elapsed=self.elapsed(),
@@ -254,22 +318,28 @@ def format_summary(
     sent: int | None = None,
     unknown: int = 0,
     unknown_cost: float = 0.0,
+    over_budget: int = 0,
+    engines: Sequence[tuple[str, str]] = (),
     extra: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The summary block printed when a sweep ends; the rate counts ``sent`` calls.
 
     ``unknown`` calls had their answer lost after the send: their charge is unknown and
-    ``unknown_cost`` is what was counted for them. ``extra`` rows go before ``results``."""
+    ``unknown_cost`` is what was counted for them. ``over_budget`` items were refused by the
+    cap, unsent (not errors). ``engines`` rows (per platform and model) make a block of their
+    own at the end; ``extra`` rows go before ``results``."""
     errors = failed.total()
     rows = [("ok", str(ok)), ("failed", str(errors))]
     rows += [(f"  {label}", str(n)) for label, n in sorted(failed.items())]
+    if over_budget:
+        rows.append(("over budget", f"{plural(over_budget, 'item')} unsent (over --max-cost)"))
     # Skipped items are only known once the whole input was read.
     rows.append(("skipped", "unknown (interrupted)" if skipped is None else str(skipped)))
-    rows.append(("cost", f"${cost:.4f}"))
+    rows.append(("cost", format_money(cost)))
     if unknown:
-        calls = "call" if unknown == 1 else "calls"
+        estimated = format_money(unknown_cost)
         rows.append(
-            ("  unknown", f"{unknown} {calls} may be charged, estimated ${unknown_cost:.4f}")
+            ("  unknown", f"{plural(unknown, 'call')} may be charged, estimated {estimated}")
         )
     rows.append(("elapsed", f"{elapsed:.1f} s"))
     rows.append(("rate", format_rate(ok + errors if sent is None else sent, elapsed)))
@@ -284,4 +354,9 @@ def format_summary(
         )
     width = max(len(name) for name, _ in rows)
     head = "sweep interrupted" if interrupted else "sweep finished"
-    return "\n".join([head, *(f"  {name:<{width}}  {value}" for name, value in rows)])
+    text = [head, *(f"  {name:<{width}}  {value}" for name, value in rows)]
+    if engines:
+        # A block of its own, aligned on its own: engine names do not widen the rows above.
+        width = max(len(name) for name, _ in engines)
+        text += ["per engine", *(f"{name:<{width}}  {value}" for name, value in engines)]
+    return "\n".join(text)

@@ -5,86 +5,39 @@ damaged line costs that one record, never the ones after it); the only bytes eve
 record torn by a crash mid-write at the very end. A file that holds no record at all is not a
 results file and is refused untouched, and an open sink holds an exclusive lock on its file, so
 two sweeps can never interleave their writes or pay twice for the same items.
+
+The sink composes three parts, one job each: the lock and the appends (here), the resume index
+(`ResultsIndex`, kept in step with every record written) and the Standard tasks posted and not
+collected (`PostedTasks`, inside the index).
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, Self, TypeVar
+from typing import Self
 
 import msgspec
 
 from .._errors import ResultsFileError, ResultsFileInUseError
-from .._platforms import PLATFORMS
 from ._costs import CostsSeen
+from ._files import open_regular
+from ._index import ResultsIndex, read_index
 from ._keyset import KeySet
-from ._records import PromptResult, RecordHead, ResultRecord
+from ._records import PromptResult, ResultRecord
+from ._scan import read_results
 
 if sys.platform != "win32":
     import fcntl
 
-_BOM: Final = b"\xef\xbb\xbf"
-_RECORD_START: Final = b'{"key":'
-"""How every record begins (``key`` is `ResultRecord`'s first field): tells a torn record."""
-
-RecordT = TypeVar("RecordT")
+__all__ = ["JsonlSink", "read_results"]
 
 # Sinks open in this process, by (device, inode): a second one on the same file gets a clear
 # error instead of a lock conflict with itself.
 _OPEN: dict[tuple[int, int], JsonlSink] = {}
-
-
-@dataclass(slots=True)
-class _Scan:
-    """What reading a results file found."""
-
-    records: int = 0
-    unreadable: int = 0
-    first_unreadable: int | None = None
-    keep: int = 0
-    """Bytes to keep: the whole file but a torn final record."""
-    size: int = 0
-    ends_open: bool = False
-    """The last kept line has no newline; one is written before the next record."""
-    torn_record: bool = False
-
-
-def _scan(
-    lines: Iterable[bytes],
-    decoder: msgspec.json.Decoder[RecordT],
-    on_record: Callable[[RecordT], None],
-) -> _Scan:
-    scan = _Scan()
-    for number, line in enumerate(lines, start=1):
-        scan.size += len(line)
-        text = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
-        complete = text.endswith(b"\n")
-        if not text.strip():
-            scan.keep = scan.size
-            scan.ends_open = not complete and bool(text)
-            continue  # a blank line holds nothing to lose
-        try:
-            record = decoder.decode(text)
-        except (msgspec.DecodeError, ValueError, RecursionError):
-            if not complete and text.startswith(_RECORD_START):
-                # A record torn by a crash mid-write (the last line, since it has no newline):
-                # the only bytes ever dropped. ``keep`` still ends the line before it.
-                scan.torn_record = True
-                break
-            scan.unreadable += 1
-            if scan.first_unreadable is None:
-                scan.first_unreadable = number
-        else:
-            scan.records += 1
-            on_record(record)
-        scan.keep = scan.size
-        scan.ends_open = not complete
-    return scan
 
 
 class JsonlSink:
@@ -93,35 +46,72 @@ class JsonlSink:
     Opening takes an exclusive lock on the file (`ResultsFileInUseError` while another sink,
     in any process, holds it) and reads what an earlier run wrote: keys answered (`done`),
     keys that failed (`failed`), and among those the `settled` ones, which a re-run leaves
-    alone unless asked (invalid requests, and calls that may have been charged). Lines that
-    cannot be read are skipped and counted (`unreadable_lines`, `first_unreadable_line`); a
-    record torn by a crash at the end of the file is dropped. An existing file that holds no
-    record is refused with `ResultsFileError` and left untouched.
+    alone unless asked (invalid requests, and calls that may have been charged). Every record
+    written afterwards updates them, and ``spent``, so a second sweep on the same open sink
+    sends nothing the first one answered. Lines that cannot be read are skipped and counted
+    (`unreadable_lines`, `first_unreadable_line`); a record torn by a crash at the end of the
+    file is dropped. An existing file that holds no record is refused with `ResultsFileError`
+    and left untouched, and so is anything but a regular file.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        # Digests, 8 bytes a key: a million-record file resumes in a few MB (see KeySet).
-        self.done = KeySet()
-        self.failed = KeySet()
-        self.settled = KeySet()
-        self.spent = 0.0
-        """USD the file's records cost, charges of unknown amount counted at their estimate:
-        a resumed sweep's ``max_cost`` covers the whole file, so it starts from here."""
-        self.costs = CostsSeen()
-        """Costs of the file's answers per target, for the estimates of the calls left."""
-        self.posted: dict[str, str | None] = {}
-        """Keys posted as Standard tasks and not collected: task id, or None when the
-        task_post answer never arrived (resolved through tasks_ready tags)."""
-        self.unreadable_lines = 0
-        """Lines of the file, as opened, that are not records (skipped, kept in the file)."""
-        self.first_unreadable_line: int | None = None
-        """1-based number of the first of those lines."""
+        self.index = ResultsIndex()
+        """What the file holds (see `ResultsIndex`); `done`, `spent` and the rest read it."""
+        self.unrecorded = 0
+        """Results that could not be written (disk full): answered or charged, and lost."""
+        self.unrecorded_cost = 0.0
+        """What those results cost, USD (unknown charges at their estimate)."""
         self._fd: int | None = None
         self._id: tuple[int, int] | None = None
         self._end = 0
         self._broken: ResultsFileError | None = None
+        self._broken_reason = ""
+        self._sweeping = False
         self._encoder = msgspec.json.Encoder()
+
+    # The index's parts, under the names the sink has always had.
+    @property
+    def done(self) -> KeySet:
+        """Keys answered."""
+        return self.index.done
+
+    @property
+    def failed(self) -> KeySet:
+        """Keys whose latest record is a failure."""
+        return self.index.failed
+
+    @property
+    def settled(self) -> KeySet:
+        """Failed keys a re-run leaves alone unless asked (invalid, or maybe charged)."""
+        return self.index.settled
+
+    @property
+    def spent(self) -> float:
+        """USD the file's records cost, charges of unknown amount counted at their estimate:
+        a resumed sweep's ``max_cost`` covers the whole file, so it starts from here."""
+        return self.index.spent
+
+    @property
+    def costs(self) -> CostsSeen:
+        """Costs of the file's answers per target, for the estimates of the calls left."""
+        return self.index.costs
+
+    @property
+    def posted(self) -> dict[str, str | None]:
+        """Keys posted as Standard tasks and not collected: task id, or None when the
+        task_post answer never arrived (resolved through tasks_ready tags)."""
+        return self.index.posted
+
+    @property
+    def unreadable_lines(self) -> int:
+        """Lines of the file, as opened, that are not records (skipped, kept in the file)."""
+        return self.index.unreadable_lines
+
+    @property
+    def first_unreadable_line(self) -> int | None:
+        """1-based number of the first of those lines."""
+        return self.index.first_unreadable_line
 
     def __enter__(self) -> Self:
         self.open()
@@ -140,14 +130,15 @@ class JsonlSink:
         if self._fd is not None:
             raise RuntimeError("JsonlSink is already open")
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise ResultsFileError(self.path, f"cannot open: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise ResultsFileError(self.path, str(exc)) from None
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise ResultsFileError(self.path, "is not a regular file")
             self._id = _lock(self.path, fd, self)
-            scan = self._load(fd)
+            index = ResultsIndex()
+            scan = index.load(fd)
             if scan.records == 0 and scan.unreadable:
                 raise ResultsFileError(
                     self.path,
@@ -161,80 +152,42 @@ class JsonlSink:
         except BaseException:
             self._release(fd)
             raise
-        self.unreadable_lines = scan.unreadable
-        self.first_unreadable_line = scan.first_unreadable
+        self.index = index
         self._end = os.fstat(fd).st_size
         self._fd = fd
 
     @classmethod
-    def peek(cls, path: str | os.PathLike[str]) -> JsonlSink:
-        """What a results file holds (key sets, ``spent``, costs), read without locking or
-        changing it, for a preview of a sweep; a missing file reads as empty. Not opened."""
-        sink = cls(path)
+    def peek(cls, path: str | os.PathLike[str]) -> ResultsIndex:
+        """What a results file holds (key sets, ``spent``, costs, tasks posted), read without
+        locking or changing it, for a preview of a sweep; a missing file reads as empty."""
+        return read_index(path)
+
+    @contextmanager
+    def sweeping(self) -> Iterator[None]:
+        """Held by a sweep while it runs: a second sweep on this sink at the same time is
+        refused (its items in flight are not in the index yet, so it would pay for them again);
+        one after the other, each sees what the ones before it wrote."""
+        if self._sweeping:
+            raise RuntimeError(
+                f"this JsonlSink ({self.path}) is in use by another sweep; run sweeps on one "
+                "sink one after the other, or give each its own results file"
+            )
+        self._sweeping = True
         try:
-            fd = os.open(sink.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return sink
-        except OSError as exc:
-            raise ResultsFileError(sink.path, f"cannot open: {exc.strerror or exc}") from None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise ResultsFileError(sink.path, "is not a regular file")
-            scan = sink._load(fd)
+            yield
         finally:
-            os.close(fd)
-        if scan.records == 0 and scan.unreadable:
-            raise ResultsFileError(sink.path, "exists and is not a results file")
-        sink.unreadable_lines = scan.unreadable
-        sink.first_unreadable_line = scan.first_unreadable
-        return sink
-
-    def _load(self, fd: int) -> _Scan:
-        decoder = msgspec.json.Decoder(RecordHead)
-
-        def note(rec: RecordHead) -> None:
-            if rec.posted:
-                if rec.key not in self.done:
-                    # An id, once known, is never forgotten by a later "posting" line.
-                    self.posted[rec.key] = rec.task_id or self.posted.get(rec.key)
-                    if rec.cost:
-                        prepaid[rec.key] = rec.cost
-                    self.failed.discard(rec.key)
-                    self.settled.discard(rec.key)
-                return
-            self.posted.pop(rec.key, None)
-            prepaid.pop(rec.key, None)
-            self._note(rec.key, rec.ok, rec.error is not None and rec.error.settled)
-            self.spent += rec.cost + (rec.cost_estimate or 0.0)
-            platform = rec.platform
-            if rec.cost > 0 and platform in PLATFORMS:
-                self.costs.add((platform, rec.model_name, rec.web_search), rec.cost)
-
-        # Prepayments of Standard tasks not collected yet: spent until their results come.
-        prepaid: dict[str, float] = {}
-        # A duplicate shares the offset and the lock; closing it releases neither.
-        with open(os.dup(fd), "rb") as reader:
-            scan = _scan(reader, decoder, note)
-        self.spent += sum(prepaid.values())
-        return scan
-
-    def _note(self, key: str, ok: bool, settled: bool) -> None:
-        if ok:
-            self.done.add(key)
-            self.failed.discard(key)
-            self.settled.discard(key)
-        elif key not in self.done:
-            self.failed.add(key)
-            if settled:
-                self.settled.add(key)
-            else:
-                self.settled.discard(key)
+            self._sweeping = False
 
     def write(self, result: PromptResult) -> None:
         """Append and flush the record of ``result``; `ResultsFileError` if it cannot be."""
-        # The key sets describe the file as it was opened and are not grown here: a sweep of
-        # millions would otherwise keep every key in memory for nothing.
-        self.write_record(ResultRecord.of(result))
+        try:
+            self.write_record(ResultRecord.of(result))
+        except ResultsFileError:
+            if result.ok or result.cost or result.cost_estimate:
+                self.unrecorded += 1
+                self.unrecorded_cost += result.cost + (result.cost_estimate or 0.0)
+                self._count_losses()
+            raise
 
     def write_record(self, record: ResultRecord) -> None:
         """Append and flush one record (a result's, or a Standard task's "posted" record)."""
@@ -253,9 +206,25 @@ class JsonlSink:
                     os.ftruncate(self._fd, self._end)
             except OSError:
                 pass
-            self._broken = ResultsFileError(self.path, f"cannot write: {exc.strerror or exc}")
+            self._broken_reason = f"cannot write: {exc.strerror or exc}"
+            self._broken = ResultsFileError(self.path, self._broken_reason)
             raise self._broken from None
         self._end += len(line)
+        self.index.note(record)
+
+    def _count_losses(self) -> None:
+        # One error object stands for every write refused after the first failure, and the
+        # sweep raises it once its calls on the wire are answered: its message is kept up to
+        # date so that it counts every paid answer lost, not only the first.
+        broken = self._broken
+        if broken is None:
+            return
+        n = self.unrecorded
+        lost = f"{n} paid answer{'' if n == 1 else 's'} (${self.unrecorded_cost:.4f})"
+        broken.args = (
+            f"{self.path}: {self._broken_reason}; {lost} could not be recorded "
+            f"(a re-run pays for {'it' if n == 1 else 'them'} again)",
+        )
 
     def close(self) -> None:
         """Release the lock and close; safe to call twice."""
@@ -305,27 +274,3 @@ def _lock_holder(st: os.stat_result) -> int | None:
     except (OSError, ValueError):
         pass
     return None
-
-
-def read_results(path: str | os.PathLike[str], *, strict: bool = False) -> list[ResultRecord]:
-    """Every record of a results file, last record per key winning.
-
-    Lines that are not records are skipped (``strict=True`` raises `ResultsFileError` naming
-    the first one instead); a record torn at the end of the file, by a crash or by a sweep
-    still writing, is left out.
-    """
-    decoder = msgspec.json.Decoder(ResultRecord)
-    latest: dict[str, ResultRecord] = {}
-
-    def keep(rec: ResultRecord) -> None:
-        latest[rec.key] = rec
-
-    with open(path, "rb") as f:
-        scan = _scan(f, decoder, keep)
-    if strict and scan.first_unreadable is not None:
-        raise ResultsFileError(
-            path,
-            f"line {scan.first_unreadable} is not a result record "
-            f"({scan.unreadable} such lines in all)",
-        )
-    return list(latest.values())

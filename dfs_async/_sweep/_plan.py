@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .._records._costs import PriceKey
+from .._records._index import ResultsIndex
 from .._records._records import PromptResult, Target
 from .._records._sink import JsonlSink
 from ._budget import DEFAULT_COSTS
@@ -123,7 +124,7 @@ async def plan_sweep(
 
 
 def _price(
-    plan: SweepPlan, item: SweepItem, held: JsonlSink | None, cost_estimate: float | None
+    plan: SweepPlan, item: SweepItem, held: ResultsIndex | None, cost_estimate: float | None
 ) -> None:
     """Count one call still to make at its target's average cost, or the default."""
     price = item.price

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
+from contextlib import ExitStack, aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -118,7 +118,7 @@ class Sweep:
         self.spec = spec
         self.control = control
         self.sink: JsonlSink | None = None
-        self._own_sink = False
+        self._resources = ExitStack()
         self.budget = Budget(spec.max_cost, default=spec.cost_estimate)
         slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
         self.results: asyncio.Queue[PromptResult | object] = asyncio.Queue(
@@ -140,15 +140,19 @@ class Sweep:
     # -- open, run, wind down ---------------------------------------------------------------
 
     def open(self) -> None:
-        """Take the sweep's resources: the results file (locked) and the budget it seeds."""
+        """Take the sweep's resources: the results file (locked, held for this sweep alone)
+        and the budget it seeds; `close` gives back whatever was taken, in reverse order."""
         spec = self.spec
         if isinstance(spec.sink, JsonlSink):
             self.sink = spec.sink
         elif spec.sink is not None:
-            self.sink = JsonlSink(spec.sink)
-            self.sink.open()
-            self._own_sink = True  # opened only once open() succeeded: close() closes it
+            sink = JsonlSink(spec.sink)
+            sink.open()
+            self._resources.callback(sink.close)
+            self.sink = sink
         if self.sink is not None:
+            # A second sweep on this sink at once would pay for the first one's calls in flight.
+            self._resources.enter_context(self.sink.sweeping())
             # The cap covers the whole results file: what its records already cost counts.
             self.budget = Budget(
                 spec.max_cost,
@@ -201,8 +205,7 @@ class Sweep:
                 task.cancel()
             # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot.
             await asyncio.gather(*tasks, return_exceptions=True)
-            if self._own_sink and self.sink is not None:
-                self.sink.close()
+            self._resources.close()
 
     def _tasks(self) -> list[asyncio.Task[None]]:
         tasks = [*self._finishing, *(w for w, _ in self.crew)]

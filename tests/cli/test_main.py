@@ -13,11 +13,14 @@ from pathlib import Path
 
 import anyio
 import pytest
+from aiohttp import web
 
 from dfs_async import read_results
 from dfs_async._cli import _common as _cli_common
 from dfs_async._cli._main import main
 from dfs_async.testing import Emulator, EmulatorConfig
+
+from .._fakes import local_server
 
 PROMPTS = ["Which CRM do small agencies use?", "best VPN for streaming", "best budgeting app"]
 TARGET_ARGS = ["--platform", "chat_gpt", "--model", "gpt-4.1-mini"]
@@ -139,6 +142,40 @@ async def test_refused_credentials_stop_the_sweep(
     assert line_count(out) < 100
 
 
+@pytest.mark.anyio
+async def test_a_charged_billing_error_stops_the_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The account is out of money (40210): every further call would fail the same way, and
+    # this one was even charged; the sweep stops instead of paying a refusal per prompt.
+    calls = 0
+
+    async def out_of_money(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        task = {"id": f"t-{calls}", "status_code": 40210, "cost": 0.001}
+        task["status_message"] = "Insufficient funds. Please top up your balance."
+        body = {"status_code": 20000, "status_message": "Ok.", "cost": 0.001, "tasks": [task]}
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_post("/v3/ai_optimization/{platform}/llm_responses/live", out_of_money)
+    prompts = tmp_path / "many.txt"
+    prompts.write_text("".join(f"prompt {i}\n" for i in range(100)), encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    monkeypatch.setenv("DATAFORSEO_LOGIN", "someone")
+    monkeypatch.setenv("DATAFORSEO_PASSWORD", "secret")
+    async with local_server(app) as (base_url, _):
+        argv = ["sweep", str(prompts), *TARGET_ARGS, "--base-url", base_url, "--out", str(out)]
+        code = await anyio.to_thread.run_sync(main, [*argv, "--concurrency", "1"])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "BillingError" in captured.out
+    assert "Insufficient funds" in captured.err
+    assert 1 <= calls < 10  # stopped at once, not one refusal per prompt
+    assert line_count(out) < 10
+
+
 def test_failures_are_summarised_by_cause(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -175,9 +212,9 @@ def test_missing_credentials_exit_2_naming_the_variables(
     [
         (["--platform", "claude"], "give a --model for each --platform"),
         (["--platform", "claude", "--platform", "gemini", "--model", "m"], "one --model per"),
-        (["--model", "a", "--model", "b"], "several --model need a --platform"),
-        (["--web-search"], "--web-search needs --platform"),
-        ([], "plain-text prompts need --platform"),
+        (["--model", "a", "--model", "b"], "--model a: its name does not tell its platform"),
+        (["--web-search"], "--web-search needs a --model"),
+        ([], "plain-text prompts need a target: --model NAME"),
         (["--platform", "bing", "--model", "m"], "invalid choice: 'bing'"),
         ([*TARGET_ARGS, "--base-url", "https://x.test"], "exclude each other"),
     ],

@@ -40,8 +40,15 @@ def lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-def interrupt(cmd: list[str], env: dict[str, str], out: Path, *, presses: int) -> tuple[int, str]:
-    """Run the sweep, press Ctrl-C ``presses`` times once results flow; exit status, output."""
+def interrupt(
+    cmd: list[str],
+    env: dict[str, str],
+    out: Path,
+    *,
+    presses: int,
+    signum: int = signal.SIGINT,
+) -> tuple[int, str]:
+    """Run the sweep, send ``signum`` ``presses`` times once results flow; exit status, output."""
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -52,7 +59,7 @@ def interrupt(cmd: list[str], env: dict[str, str], out: Path, *, presses: int) -
             assert time.monotonic() < deadline, "no results arrived"
             time.sleep(0.01)
         for _ in range(presses):
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
             time.sleep(0.1)
         output, _ = proc.communicate(timeout=30)
     finally:
@@ -81,6 +88,41 @@ def test_ctrl_c_waits_for_calls_in_flight_and_a_rerun_pays_none_twice(tmp_path: 
         record = emu.record()
     assert Counter(record.charges_by_key().values()) == {1: 60}  # 0 keys charged twice
     assert len(read_results(out)) == 60
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_stop_like_ctrl_c_and_a_rerun_pays_none_twice(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    # docker stop, Kubernetes and systemd send SIGTERM; a closed terminal sends SIGHUP.
+    prompts = write_prompts(tmp_path / "prompts.txt", 30)
+    out = tmp_path / "results.jsonl"
+    with EmulatorProcess(latency=(0.1, 0.3), seed=5) as emu:
+        env = credentials(emu)
+        cmd = command(prompts, out, emu.base_url)
+        code, output = interrupt(cmd, env, out, presses=1, signum=signum)
+        assert code == status, output
+        assert "waiting for the" in output and "a second signal abandons them" in output
+        assert "sweep interrupted" in output and "abandoned" not in output
+        charged = [c for c in emu.record().calls if c.charged > 0]
+        assert len(charged) == sum(r.ok for r in read_results(out)) < 60
+
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        record = emu.record()
+    assert Counter(record.charges_by_key().values()) == {1: 60}  # 0 keys charged twice
+
+
+def test_a_second_sigterm_abandons_and_says_how_many(tmp_path: Path) -> None:
+    prompts = write_prompts(tmp_path / "prompts.txt", 60)
+    out = tmp_path / "results.jsonl"
+    with EmulatorProcess(latency=(1.0, 1.5), seed=3) as emu:
+        env = credentials(emu)
+        cmd = command(prompts, out, emu.base_url)
+        code, output = interrupt(cmd, env, out, presses=2, signum=signal.SIGTERM)
+    assert code == 143, output
+    abandoned = next(line for line in output.splitlines() if line.strip().startswith("abandoned"))
+    assert int(abandoned.split()[1]) > 0
 
 
 def test_a_second_ctrl_c_abandons_and_says_how_many(tmp_path: Path) -> None:
@@ -158,7 +200,7 @@ def test_dry_run_validates_every_item_without_credentials_or_network(
     argv += ["--base-url", "http://127.0.0.1:9"]  # nothing listens: any call would fail
     assert main(argv) == 1
     printed = capsys.readouterr().out
-    assert printed.count("invalid: item 2") == 2  # both targets
+    assert printed.count(f"invalid: {prompts}:2 ") == 2  # both targets, by line number
     assert "6 items, 4 valid, 2 invalid; nothing was sent" in printed
     assert not out.exists()
 

@@ -22,6 +22,7 @@ from dfs_async._cli._progress import (
     format_duration,
     format_eta,
     format_line,
+    format_money,
     format_rate,
     format_summary,
 )
@@ -196,3 +197,40 @@ def test_items_that_never_became_calls_do_not_make_a_rate() -> None:
 def summary_rows(text: str) -> dict[str, str]:
     rows = (line.split(None, 1) for line in text.splitlines()[1:])
     return {row[0]: row[1].strip() for row in rows if len(row) == 2}
+
+
+def test_summary_per_engine_and_per_model_when_a_platform_has_several() -> None:
+    progress = Progress(5, clock=FakeClock())
+    for model, cost, error in (
+        ("gpt-4.1-mini", 0.01, None),
+        ("gpt-4.1", 0.02, None),
+        ("gpt-4.1", 0.0, RateLimitError(40202, "Rate limit")),
+    ):
+        answer = LiveResponse(cost=cost) if error is None else None
+        request = LiveRequest(user_prompt="p", model_name=model)
+        progress.add(PromptResult(0, "chat_gpt", request, "k", response=answer, error=error))
+    progress.add(ok_result(0.03))
+    progress.add(failed_result(BudgetExceededError("over the cap")))
+    text = progress.summary(skipped=0)
+    assert text.split("per engine\n")[1].splitlines() == [
+        "  chat_gpt        2 answers, 1 failure, $0.0300",
+        "    gpt-4.1       1 answer, 1 failure, $0.0200",
+        "    gpt-4.1-mini  1 answer, 0 failures, $0.0100",
+        "  claude          1 answer, 0 failures, $0.0300",
+    ]
+    rows = summary_rows(text)
+    assert rows["failed"] == "1"  # the budget refusal is apart, not an error
+    assert rows["over"].split() == ["budget", "1", "item", "unsent", "(over", "--max-cost)"]
+
+
+def test_one_target_has_no_engine_block() -> None:
+    progress = Progress(1, clock=FakeClock())
+    progress.add(ok_result())
+    assert "per engine" not in progress.summary(skipped=0)
+
+
+@pytest.mark.parametrize(
+    ("usd", "text"), [(0.0, "$0.0000"), (0.01234, "$0.0123"), (72000.0, "$72,000.00")]
+)
+def test_money_is_formatted_for_its_size(usd: float, text: str) -> None:
+    assert format_money(usd) == text

@@ -176,7 +176,9 @@ async def test_a_full_disk_stops_with_one_line_and_loses_nothing_recorded(
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     errors = [line for line in captured.err.splitlines() if line.startswith("dfs-async")]
-    assert errors == [f"dfs-async: error: {out}: cannot write: No space left on device"]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"dfs-async: error: {out}: cannot write: No space left on device; ")
+    assert "could not be recorded" in errors[0]
     assert captured.out.startswith("sweep interrupted")
     assert len(read_results(out, strict=True)) == 5  # every recorded line whole
 
@@ -209,8 +211,37 @@ def test_a_real_write_failure_in_a_real_process_is_one_line_and_exit_2(tmp_path:
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if "error" in line]
-    assert errors == [f"dfs-async: error: {out}: cannot write: File too large"]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"dfs-async: error: {out}: cannot write: File too large")
     recorded = read_results(out, strict=True)
     assert 1 <= len(recorded) < 40
     assert out.read_bytes().endswith(b"\n")
     assert out.stat().st_size <= 20000
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE and SIGXFSZ as on Linux")
+def test_a_disk_full_from_the_start_counts_every_paid_answer_it_lost(tmp_path: Path) -> None:
+    # Not one record fits: every answer the server charged is lost, and the error and the
+    # summary must say how many and what they cost (the server's record is the measure).
+    prompts = write_prompts(tmp_path / "p.txt", 100)
+    out = tmp_path / "r.jsonl"
+    with EmulatorProcess(latency=(0.05, 0.1), seed=4) as emu:
+        argv = ["sweep", str(prompts), *TARGET_ARGS, "--quiet", "--out", str(out)]
+        argv += ["--base-url", emu.base_url, "--concurrency", "5"]
+        env = {**os.environ, "DATAFORSEO_LOGIN": emu.login, "DATAFORSEO_PASSWORD": emu.password}
+        done = subprocess.run(
+            [sys.executable, "-c", FILE_SIZE_LIMIT, "0", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        charged = [c for c in emu.record().calls if c.charged > 0]
+    assert done.returncode == 2, done.stderr
+    assert out.read_bytes() == b""
+    assert 1 <= len(charged) < 100  # stopped admitting at the first failed write
+    n, cost = len(charged), sum(c.charged for c in charged)
+    lost = f"{n} paid answer{'' if n == 1 else 's'} (${cost:.4f})"
+    assert f"; {lost} could not be recorded" in done.stderr
+    row = next(line for line in done.stdout.splitlines() if "not recorded" in line)
+    assert f"{n} paid answers (${cost:.4f}) lost" in row

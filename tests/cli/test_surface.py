@@ -184,7 +184,9 @@ def test_max_cost_zero_sends_nothing_and_shows_no_rate(
     captured = capsys.readouterr()
     rows = dict(line.split(None, 1) for line in captured.out.splitlines()[1:])
     assert rows["rate"].strip() == "-- calls/min"
-    assert rows["BudgetExceededError"].strip() == "300"
+    assert rows["over"].split() == ["budget", "300", "items", "unsent", "(over", "--max-cost)"]
+    assert "  failed " in captured.out.splitlines()[2]  # a budget refusal is not an error:
+    assert captured.out.splitlines()[2].split() == ["failed", "0"]
     assert "300 unsent items over --max-cost" in captured.err
 
 

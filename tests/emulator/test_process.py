@@ -83,5 +83,5 @@ def test_command_line_reports_a_taken_port(capsys: pytest.CaptureFixture[str]) -
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert main(["--port", str(port)]) == 1
+        assert main(["--port", str(port)]) == 2  # as `dfs-async emulate`: one parser
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

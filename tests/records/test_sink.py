@@ -7,6 +7,7 @@ import errno
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -221,6 +222,7 @@ def test_two_sinks_on_one_file_in_one_process(tmp_path: Path) -> None:
 
 HOLD = """
 import sys
+import threading
 from dfs_async import JsonlSink
 with JsonlSink(sys.argv[1]):
     print("locked", flush=True)
@@ -273,3 +275,35 @@ def test_a_failed_write_leaves_every_recorded_line_whole(
             sink.write(result(3))
     assert path.read_bytes() == whole
     assert len(read_results(path, strict=True)) == 2
+
+
+def returns_within(seconds: float, call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` on a daemon thread: the exception it raised, failing if it hangs."""
+    raised: list[BaseException | None] = [None]
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            raised[0] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "hung: opened the FIFO for reading before checking it"
+    return raised[0]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes as on POSIX")
+@pytest.mark.parametrize("reader", ["read_results", "peek", "open"])
+def test_a_fifo_is_refused_at_once_never_waited_on(tmp_path: Path, reader: str) -> None:
+    fifo = tmp_path / "results.jsonl"
+    os.mkfifo(fifo)
+    calls: dict[str, Callable[[], object]] = {
+        "read_results": lambda: read_results(fifo),
+        "peek": lambda: JsonlSink.peek(fifo),
+        "open": lambda: JsonlSink(fifo).open(),
+    }
+    error = returns_within(5, calls[reader])
+    assert isinstance(error, ResultsFileError)
+    assert "is not a regular file (a named pipe)" in str(error)
