@@ -143,3 +143,39 @@ def test_no_function_is_longer_than_80_lines() -> None:
             if (n := code_lines(node)) > LONGEST and f"{name}.{node.name}" not in PENDING:
                 long.append(f"{name}.{node.name}: {n} lines")
     assert long == []
+
+
+def test_no_private_name_of_another_library_is_used() -> None:
+    # A rename inside a dependency must fail loudly at import, never quietly change behaviour.
+    used = []
+    for name, path in modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        libraries = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                libraries |= {
+                    (alias.asname or alias.name).split(".")[0]
+                    for alias in node.names
+                    if not alias.name.startswith("dfs_async")
+                }
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                if (node.module or "").startswith("dfs_async"):
+                    continue
+                used += [
+                    f"{name}: from {node.module} import {a.name}"
+                    for a in node.names
+                    if private(a.name)
+                ]
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in libraries
+                and private(node.attr)
+            ):
+                used.append(f"{name}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert used == []
+
+
+def private(attribute: str) -> bool:
+    return attribute.startswith("_") and not attribute.endswith("__")

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ._usage import EXIT_OK, UsageError
+from ._usage import EXIT_OK, Subcommands, UsageError
 
 
-def add_emulate(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
-) -> None:
+def add_emulate(commands: Subcommands, parent: argparse.ArgumentParser) -> None:
     """The ``emulate`` subcommand's parser: the flags of ``python -m dfs_async.testing``."""
     # Imported here: the emulator is a test aid, not needed for real sweeps.
     from ..testing._command import DESCRIPTION, add_arguments

@@ -17,11 +17,9 @@ from ._common import verbose_logging
 from ._emulate import add_emulate
 from ._models import add_models
 from ._sweep_parser import add_sweep
-from ._usage import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from ._usage import EXIT_INTERRUPTED, EXIT_USAGE, Subcommands, UsageError
 
-AddParser = Callable[
-    ["argparse._SubParsersAction[argparse.ArgumentParser]", argparse.ArgumentParser], None
-]
+AddParser = Callable[[Subcommands, argparse.ArgumentParser], None]
 """Adds one subcommand's parser, given the subcommands and the parent parser (``-v``)."""
 
 SUBCOMMANDS: Final[tuple[AddParser, ...]] = (add_sweep, add_models, add_emulate)

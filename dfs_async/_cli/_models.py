@@ -9,12 +9,10 @@ from contextlib import AsyncExitStack
 
 from .. import PLATFORMS, AuthError, BillingError, DFSError
 from ._common import connect, connection_args
-from ._usage import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ._usage import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Subcommands
 
 
-def add_models(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
-) -> None:
+def add_models(commands: Subcommands, parent: argparse.ArgumentParser) -> None:
     """The ``models`` subcommand's parser."""
     models = commands.add_parser(
         "models",

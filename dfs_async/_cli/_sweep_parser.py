@@ -10,7 +10,7 @@ from .. import PLATFORMS
 from ._common import connection_args
 from ._inputs import FORMATS
 from ._sweep import run_sweep
-from ._usage import EXIT_STATUS
+from ._usage import EXIT_STATUS, Subcommands
 
 DESCRIPTION: Final = """\
 Send every prompt to every target (--model, with --platform when the name does
@@ -28,9 +28,7 @@ credentials: DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD (not needed with --emulato
 {EXIT_STATUS}"""
 
 
-def add_sweep(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
-) -> None:
+def add_sweep(commands: Subcommands, parent: argparse.ArgumentParser) -> None:
     """The ``sweep`` subcommand's parser."""
     sweep = commands.add_parser(
         "sweep",

@@ -5,7 +5,8 @@ The lowest module of the CLI: every other one imports from it, it imports none o
 
 from __future__ import annotations
 
-from typing import Final
+import argparse
+from typing import Any, Final, Protocol
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -22,3 +23,12 @@ EXIT_STATUS: Final = (
 
 class UsageError(Exception):
     """A command line or input that cannot run; exit status 2."""
+
+
+class Subcommands(Protocol):
+    """What ``parser.add_subparsers()`` returns, as the subcommands' builders use it (argparse's
+    own class for it is private)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A new subcommand's parser."""
+        ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import signal
 from collections.abc import Callable
 from types import TracebackType
@@ -156,7 +157,11 @@ async def _serve(config: EmulatorConfig, host: str, port: int) -> None:
     async with Emulator(config, host=host, port=port) as emulator:
         print(
             f"dfs-async emulator listening on {emulator.base_url} "
-            f"(login {emulator.login} / password {emulator.password})",
+            f"(login {emulator.login} / password {emulator.password})\n"
+            "# point a shell at it (AsyncClient() and dfs-async read these):\n"
+            f"export DATAFORSEO_LOGIN={shlex.quote(emulator.login)}\n"
+            f"export DATAFORSEO_PASSWORD={shlex.quote(emulator.password)}\n"
+            f"export DATAFORSEO_BASE_URL={emulator.base_url}",
             flush=True,
         )
         await stop.wait()
