@@ -135,7 +135,8 @@ class RedisGovernor(RedisLink):
         self._ids = itertools.count()
         self._lease = limits.live_execution_limit + lease_margin
         self._interval_us = round(limits.interval * 1e6)
-        self._tau_us = round((limits.burst - 1) * limits.interval * 1e6)
+        # The local pacer's bucket as a GCRA (see _pacer.py): tau = (capacity - 2)·interval.
+        self._tau_us = round((limits.capacity - 2) * limits.interval * 1e6)
         self._presence_ms = round(3 * tick * 1000)
         self._client: Redis | None = None
         self._subscriber: Redis | None = None

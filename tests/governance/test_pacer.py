@@ -22,7 +22,7 @@ def max_in_window(times: list[float], period: float) -> int:
 
 
 def pacer_for(limits: Limits) -> Pacer:
-    return Pacer(limits.interval, limits.burst, asyncio.get_running_loop().time)
+    return Pacer(limits.interval, limits.capacity, asyncio.get_running_loop().time)
 
 
 async def sustained(limits: Limits, seconds: float) -> list[float]:
@@ -54,8 +54,9 @@ def test_sustained_demand_stays_under_the_limit_and_near_it(
     times = run_virtual(lambda: sustained(limits, 4 * period), lag=lag)
     assert max_in_window(times, period) <= rate_limit
     rate = (len(times) - 1) / (times[-1] - times[0]) * period / rate_limit
-    # Small limits need more headroom for the burst itself (10/s with burst 3 runs at 60 %).
-    assert rate >= min(0.95, 1 - limits.effective_headroom) * 0.995
+    # The pacer's own rate: N minus the burst and the credit, over the window plus jitter.
+    paced = limits.rate_period / limits.interval / rate_limit
+    assert rate >= paced * 0.995
 
 
 def test_a_cold_start_admits_the_burst_and_one_credit_not_a_full_window() -> None:
@@ -71,7 +72,7 @@ def test_a_late_wake_keeps_its_place_in_the_schedule() -> None:
     # to 25 ms per call (80 % of the rate); the extra unit keeps the 20 ms schedule.
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(0.02, 1, loop.time)
+        pacer = Pacer(0.02, 2, loop.time)
         times = []
         for _ in range(500):
             await pacer.acquire()
@@ -113,7 +114,7 @@ def test_random_demand_never_exceeds_the_window(lag: float) -> None:
 def test_pause_holds_every_caller_until_it_ends() -> None:
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(1.0, 1, loop.time)
+        pacer = Pacer(1.0, 2, loop.time)
         await pacer.acquire()
         await pacer.acquire()  # the bucket is full: the next unit frees at t=1
 
@@ -135,7 +136,7 @@ def test_pause_holds_every_caller_until_it_ends() -> None:
 def test_a_pause_cannot_shorten_an_earlier_one() -> None:
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(0.1, 1, loop.time)
+        pacer = Pacer(0.1, 2, loop.time)
         pacer.pause(5.0)
         pacer.pause(1.0)
         await pacer.acquire()
@@ -147,7 +148,7 @@ def test_a_pause_cannot_shorten_an_earlier_one() -> None:
 def test_a_waiter_cancelled_after_being_woken_takes_no_token() -> None:
     async def main() -> tuple[list[bool], list[float]]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(1.0, 1, loop.time)
+        pacer = Pacer(1.0, 2, loop.time)
         await pacer.acquire()
         await pacer.acquire()  # full: the next unit frees at t=1
         times: list[float] = []
@@ -184,7 +185,7 @@ def test_a_waiter_cancelled_after_being_woken_takes_no_token() -> None:
 def test_callers_are_admitted_in_arrival_order_at_the_paced_rate() -> None:
     async def main() -> tuple[list[int], list[float], list[int]]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(0.02, 1, loop.time)
+        pacer = Pacer(0.02, 2, loop.time)
         order: list[int] = []
         times: list[float] = []
         waiting: list[int] = []
@@ -213,7 +214,7 @@ def race(use_pacer: bool) -> list[tuple[str, float]]:
 
     async def main() -> list[tuple[str, float]]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(1.0, 1, loop.time)
+        pacer = Pacer(1.0, 2, loop.time)
         bucket = AsyncLimiter(2, 2.0)  # the same bucket, used bare (it reads loop.time())
         acquire = pacer.acquire if use_pacer else bucket.acquire
         await acquire()
@@ -254,10 +255,10 @@ def test_aiolimiter_alone_lets_a_newcomer_overtake() -> None:
     assert [t for _, t in order] == pytest.approx([1.0, 2.0])
 
 
-def test_limits_refuse_a_burst_that_could_overfill_a_window() -> None:
+def test_limits_refuse_a_burst_that_leaves_no_room() -> None:
     with pytest.raises(ValidationError) as info:
-        Limits(rate_limit=300, rate_period=6.0, burst=50, headroom=0.02)
+        Limits(rate_limit=300, rate_period=6.0, burst=300)
     assert info.value.field == "burst"
-    with pytest.raises(ValidationError):
-        Limits(rate_limit=100, rate_period=1.0, headroom=0.0)
-    assert Limits(rate_limit=10, rate_period=1.0).effective_headroom == 0.2
+    with pytest.raises(ValidationError) as info:
+        Limits(rate_limit=100, rate_period=1.0, jitter=-0.1)
+    assert info.value.field == "jitter"
