@@ -59,7 +59,17 @@ from .._errors import ValidationError
 from .._platforms import PLATFORMS, Platform
 from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
 from ._protocol import GovernorState, PlatformState
-from ._redis_link import BACKOFF, RedisLink, Waiter, down_errors, granted, redact, redis_module
+from ._redis_link import (
+    BACKOFF,
+    RedisLink,
+    Waiter,
+    down_errors,
+    granted,
+    redact,
+    redis_module,
+    refused_errors,
+    unavailable,
+)
 from ._scripts import Scripts
 
 if TYPE_CHECKING:
@@ -258,11 +268,16 @@ class RedisGovernor(RedisLink):
         if self._client is not None and (self._pending or self._pause_us):
             try:
                 await self._settle(list(self._pending))
-            except down_errors():
-                logger.warning("could not free this process's slots in Redis; they run out")
+            except Exception as exc:  # unreachable, or full: the leases run out by themselves
+                logger.warning(
+                    "could not free this process's slots in Redis at %s (%s); they run out",
+                    redact(self.url),
+                    type(exc).__name__,
+                )
         for client in (self._client, self._subscriber):
             if client is not None:
-                await client.aclose()
+                with contextlib.suppress(Exception):  # closing must not fail the caller's exit
+                    await client.aclose()
 
     def __repr__(self) -> str:
         return f"<RedisGovernor {self._prefix} {self.state()!r}>"
@@ -329,6 +344,8 @@ class RedisGovernor(RedisLink):
             except BaseException as exc:
                 if platform is not None:
                     self._forget(platform, waiter, future)
+                if isinstance(exc, refused_errors()):
+                    raise unavailable(self.url, exc) from exc
                 if not isinstance(exc, down_errors()):
                     raise
                 self._failed(exc)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .._config import Limits
 from .._errors import GovernorUnavailableError
@@ -60,14 +60,40 @@ def down_errors() -> tuple[type[BaseException], ...]:
     return (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
 
 
+def refused_errors() -> tuple[type[BaseException], ...]:
+    """The replies that mean "Redis is up but refuses the governor's scripts": a full Redis
+    (maxmemory with noeviction: OOM), a read-only replica, a failed save (MISCONF)."""
+    return (redis_module().exceptions.ResponseError,)
+
+
+def unavailable(url: str, exc: BaseException) -> GovernorUnavailableError:
+    """The typed error for a Redis that refused a script (``exc``), credentials redacted."""
+    hint = " (maxmemory reached with noeviction: free memory or raise maxmemory)"
+    return GovernorUnavailableError(
+        f"the shared governor's Redis at {redact(url)} refused its script: {exc}"
+        f"{hint if 'OOM' in str(exc) else ''}; nothing was sent (a re-run sends it)"
+    )
+
+
 def granted(future: asyncio.Future[float]) -> bool:
     """Whether a waiter's future holds a handed slot (not an error, not cancelled)."""
     return future.done() and not future.cancelled() and future.exception() is None
 
 
+SECRET_PARAMS: Final = frozenset({"password", "username", "user"})
+"""Query parameters redis-py reads credentials from (``redis://host/0?password=...``)."""
+
+
 def redact(url: str) -> str:
-    """``url`` without its password."""
-    return re.sub(r"//[^@/]*@", "//", url)
+    """``url`` without its credentials: no userinfo, no credential query parameters."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:  # not a URL redis-py could read either: show nothing of it
+        return "<unparsable redis url>"
+    netloc = parts.netloc.rpartition("@")[2]
+    kept = urlencode([(k, v) for k, v in query if k.lower() not in SECRET_PARAMS])
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{kept}" if kept else "")
 
 
 class RedisLink:
@@ -257,7 +283,7 @@ class RedisLink:
                     await self._settle(list(self._pending))
                 self._up()
                 backoff = BACKOFF[0]
-            except down_errors() as exc:
+            except (*down_errors(), *refused_errors()) as exc:
                 self._failed(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF[1])
@@ -348,7 +374,7 @@ class RedisLink:
                         await self._confirm()
                     self._up()
                     backoff = BACKOFF[0]
-                except down_errors() as exc:
+                except (*down_errors(), *refused_errors()) as exc:
                     self._failed(exc)
                     self._fail_waiters_if_down_too_long()
                     await asyncio.sleep(backoff)

@@ -242,3 +242,72 @@ async def test_redis_lost_mid_sweep_fails_the_rest_closed_and_unsent() -> None:
     assert len(emu.record.arrivals) == len(answered)
     assert max(emu.record.arrivals) < killed_at + 0.3
     assert emu.record.max_in_flight["gemini"] <= 4
+
+
+async def fill(server: RedisServer) -> None:
+    """Make ``server`` a full Redis: writes refused (maxmemory reached, noeviction)."""
+    r = aioredis.Redis.from_url(server.url)
+    try:
+        await r.config_set("maxmemory-policy", "noeviction")
+        await r.set("ballast", "x" * 2_000_000)
+        await r.config_set("maxmemory", "1mb")
+    finally:
+        await r.aclose()
+
+
+async def test_a_full_redis_at_start_fails_typed_unsent_and_the_client_closes(
+    redis_server: RedisServer,
+) -> None:
+    await fill(redis_server)
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        gov = governor(redis_server)
+        client = AsyncClient(emu.login, emu.password, base_url=emu.base_url, governor=gov)
+        async with client:
+            results = await gather_prompts(
+                client, ["a", "b"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            with pytest.raises(GovernorUnavailableError, match="refused"):
+                await gov.acquire(None)
+        # __aexit__ returned (no raw ResponseError from the governor's last frees) and closed.
+        assert "closed" in repr(client)
+    assert [type(r.error) for r in results] == [GovernorUnavailableError] * 2
+    assert "maxmemory" in str(results[0].error)
+    assert not emu.record.arrivals  # nothing was sent
+
+
+@pytest.mark.parametrize("form", ["userinfo", "query"])
+async def test_redis_credentials_never_show_in_reprs_state_logs_or_errors(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    secret = "s3cret-Pw"
+    r = aioredis.Redis.from_url(redis_server.url)
+    await r.config_set("requirepass", secret)
+    await r.aclose()
+    where = f"127.0.0.1:{redis_server.port}"
+    url = (
+        f"redis://:{secret}@{where}/0"
+        if form == "userinfo"
+        else f"redis://{where}/0?password={secret}"
+    )
+    seen: list[str] = []
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        gov = RedisGovernor(url, account=emu.login, limits=LIMITS, redis_wait=0.5, tick=TICK)
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=gov
+        ) as client:
+            answered = await gather_prompts(
+                client, ["a"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            seen += [repr(client), repr(gov), repr(gov.state()), str(gov.state().shared)]
+            seen += [repr(client.stats), str(client.stats)]
+            redis_server.kill()
+            failed = await gather_prompts(
+                client, ["b"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            seen += [str(r.error) for r in failed] + [repr(r.error) for r in failed]
+            seen += [repr(client), repr(gov.state())]
+    seen += [record.getMessage() for record in caplog.records]
+    assert answered[0].ok, answered[0].error  # the password was used
+    assert isinstance(failed[0].error, GovernorUnavailableError)
+    assert any(where in text for text in seen)  # the address shows, ...
+    assert not [text for text in seen if secret in text]  # ... the password never
