@@ -262,3 +262,80 @@ def test_limits_refuse_a_burst_that_leaves_no_room() -> None:
     with pytest.raises(ValidationError) as info:
         Limits(rate_limit=100, rate_period=1.0, jitter=-0.1)
     assert info.value.field == "jitter"
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "period", "burst"),
+    [(2000, 60.0, 1), (2000, 60.0, 1938), (2000, 60.0, 1939), (2000, 60.0, 1999), (300, 6.0, 1)],
+)
+def test_the_window_bound_holds_at_the_edge_of_what_limits_accept(
+    rate_limit: int, period: float, burst: int
+) -> None:
+    limits = Limits(rate_limit=rate_limit, rate_period=period, burst=burst)
+    # The bound the pacer's docstring proves, with the jitter the limits allow for.
+    bound = (period + limits.jitter) / limits.interval + limits.capacity
+    assert bound <= rate_limit
+    assert bound > rate_limit - 1  # no call of the limit is thrown away
+    # 1938 is the largest burst that keeps the late-wake credit at 2000 / 60 s.
+    assert limits.late_wake_credit == int(burst <= 1938)
+    # A cold start under sustained demand, the burst at once: never over the limit.
+    times = run_virtual(lambda: sustained(limits, 3 * period))
+    assert period // limits.interval <= max_in_window(times, period) <= rate_limit
+
+
+def test_limits_accept_bursts_up_to_the_limit_less_one_and_small_limits() -> None:
+    assert Limits(rate_limit=2000, burst=1999).burst == 1999
+    with pytest.raises(ValidationError) as info:
+        Limits(rate_limit=2000, burst=2000)
+    assert info.value.field == "burst"
+    small = Limits(rate_limit=2)  # the defaults fit a limit of 2 a minute
+    assert (small.capacity, small.late_wake_credit) == (1, 0)
+    times = run_virtual(lambda: sustained(small, 600.0))
+    assert max_in_window(times, 60.0) <= 2
+    assert len(times) >= 9  # one call a minute, not none
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "period", "burst", "jitter"),
+    [(2000, 60.0, 1, 0.02), (300, 6.0, 1, 0.02), (300, 6.0, 5, 0.05), (500, 3.0, 1, 0.02)],
+)
+@pytest.mark.parametrize("seed", range(2))
+def test_arrivals_jittered_within_the_allowance_never_overfill_a_server_window(
+    rate_limit: int, period: float, burst: int, jitter: float, seed: int
+) -> None:
+    # Property: whatever delay in [0, jitter] each call takes to reach the server, and however
+    # late the loop wakes, no server window holds more than the limit. Admission times come
+    # from the pacer on virtual time, for sustained demand from a cold start (the burst, then
+    # the paced stream: the bound is reached) and for random demand; the delays are drawn at
+    # random, or adversarial: the whole allowance for every call of one period, none for the
+    # next, which packs ``period + jitter`` seconds of sends into one server window.
+    limits = Limits(rate_limit=rate_limit, rate_period=period, burst=burst, jitter=jitter)
+    rng = random.Random(seed)
+
+    async def random_demand() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = pacer_for(limits)
+        times: list[float] = []
+
+        async def one() -> None:
+            await pacer.acquire()
+            times.append(loop.time())
+
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(3 * rate_limit):
+                await asyncio.sleep(rng.choice([0.0, 0.0, 0.0, 0.001, period / 3]))
+                tg.create_task(one())
+        return times
+
+    lag = rng.choice([0.0, 0.002])
+    for admitted in (
+        run_virtual(lambda: sustained(limits, 3 * period), lag=lag),
+        run_virtual(random_demand, lag=lag),
+    ):
+        drawn = sorted(t + rng.uniform(0.0, jitter) for t in admitted)
+        first = admitted[0]
+        adversarial = sorted(
+            t + (jitter if ((t - first) // period) % 2 == 0 else 0.0) for t in admitted
+        )
+        assert max_in_window(drawn, period) <= rate_limit
+        assert max_in_window(adversarial, period) <= rate_limit
