@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,8 @@ from dfs_async.testing import Emulator, EmulatorConfig
 
 pytestmark = pytest.mark.anyio
 
-READY = {"tasks_ready_limit": 10, "tasks_ready_period": 1.0}
-SPACING = READY["tasks_ready_period"] / READY["tasks_ready_limit"]
+READY: dict[str, Any] = {"tasks_ready_limit": 10, "tasks_ready_period": 1.0}
+SPACING = 1.0 / 10
 
 
 async def test_tasks_ready_polls_are_evenly_spaced() -> None:
