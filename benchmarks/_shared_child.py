@@ -42,6 +42,8 @@ class WorkerSpec(msgspec.Struct, frozen=True, kw_only=True):
     tick: float = 0.3
     redis_wait: float = 10.0
     clock_offset: float = 0.0
+    jitter: float | None = None
+    """`Limits.jitter`; None: its default."""
 
 
 MODELS = {
@@ -81,6 +83,7 @@ async def _run(spec: WorkerSpec) -> dict[str, object]:
         rate_period=spec.rate_period,
         live_concurrency=spec.slots,
         live_execution_limit=spec.live_execution_limit,
+        jitter=Limits.jitter if spec.jitter is None else spec.jitter,
     )
     shared = RedisGovernor(
         spec.redis_url,

@@ -123,7 +123,9 @@ class Pacer:
 class GCRAGovernor(LocalGovernor):
     """The reference governor: `LocalGovernor` with the GCRA `Pacer` in place of the package's."""
 
-    def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: Limits, *, clock: Callable[[], float] | None = None) -> None:
         super().__init__(limits, clock=clock)
         # Same interface (acquire, pause, waiting, close); only the pacing algorithm differs.
-        self._pacer = Pacer(GCRA(limits.interval, limits.burst), clock)  # type: ignore[assignment]
+        # A bucket of `capacity` units is the GCRA of burst `capacity - 1` (see _pacer.py).
+        gcra = GCRA(limits.interval, limits.capacity - 1)
+        self._pacer = Pacer(gcra, clock or time.monotonic)  # type: ignore[assignment]

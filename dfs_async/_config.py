@@ -25,6 +25,12 @@ DEFAULT_LIVE_CONCURRENCY = 30
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_LIVE_EXECUTION_LIMIT = 120.0
 """How long DataForSEO may keep running a Live task."""
+DEFAULT_JITTER = 0.02
+"""Seconds of arrival jitter the pacer leaves room for (measured on loopback: see `Limits`)."""
+CLOCK_STEP = 0.001
+"""Seconds between two readings of uvloop's clock (it advances once a millisecond)."""
+LATE_WAKE_INTERVAL = 1.0
+"""Below this interval the pacer keeps its late-wake credit (see `Limits.capacity`)."""
 DEFAULT_TASKS_READY_LIMIT = 20
 DEFAULT_TASKS_READY_PERIOD = 60.0
 """tasks_ready allows 20 calls a minute, apart from the account's rate."""
@@ -40,10 +46,14 @@ class Limits:
         At most ``rate_limit`` calls in any ``rate_period`` seconds, every endpoint counted.
     burst:
         Calls that may leave back to back after an idle spell; DataForSEO asks for a steady flow.
-    headroom:
-        Fraction of the rate left unused so that network jitter cannot bunch calls at the
-        server into a window that holds more than ``rate_limit``. Default: 2 %, or more for
-        small limits, where the burst itself needs room (``(burst + 1) / rate_limit``).
+    jitter:
+        Seconds by which the network may bunch arrivals at the server (the spread of the
+        one-way delay between two calls). The pacer spaces calls so that any ``rate_period``
+        window at the server holds at most ``rate_limit`` even when calls sent ``jitter``
+        seconds apart arrive together. Default 20 ms: on loopback the emulator saw arrivals
+        bunched by at most a few milliseconds (benchmarks/README.md, "real-scale rate"); across
+        a WAN set it to the spread of the latency you measure (p99 minus the fastest, often
+        0.1–0.3 s). At 2000 calls a minute each 30 ms of jitter costs one call a minute.
     live_concurrency:
         Live calls in flight per platform: one number for all, or a mapping per platform.
     live_execution_limit:
@@ -57,7 +67,7 @@ class Limits:
     rate_limit: int = DEFAULT_RATE_LIMIT
     rate_period: float = DEFAULT_RATE_PERIOD
     burst: int = 1
-    headroom: float | None = None
+    jitter: float = DEFAULT_JITTER
     live_concurrency: int | Mapping[Platform, int] = DEFAULT_LIVE_CONCURRENCY
     live_execution_limit: float = DEFAULT_LIVE_EXECUTION_LIMIT
     tasks_ready_limit: int = DEFAULT_TASKS_READY_LIMIT
@@ -66,23 +76,12 @@ class Limits:
     def __post_init__(self) -> None:
         _positive("rate_limit", self.rate_limit)
         _positive("rate_period", self.rate_period)
-        if not 1 <= self.burst <= self.rate_limit:
-            raise ValidationError("burst", f"must be between 1 and rate_limit, got {self.burst}")
-        if self.headroom is None:
-            default = max(0.02, (self.burst + 1) / self.rate_limit)
-            object.__setattr__(self, "headroom", default)
-        headroom = self.effective_headroom
-        if not 0 <= headroom < 1:
-            raise ValidationError("headroom", f"must be in [0, 1), got {headroom}")
-        # A window of rate_period holds at most floor(rate_limit·(1-headroom)) paced calls
-        # plus the burst plus one late-wake credit (see _governance/_pacer.py); that must fit
-        # in rate_limit.
-        if math.floor(self.rate_limit * (1.0 - headroom)) + self.burst + 1 > self.rate_limit:
+        if not 1 <= self.burst < self.rate_limit:
             raise ValidationError(
-                "burst",
-                f"burst {self.burst} with headroom {headroom:g} could put more than "
-                f"{self.rate_limit} calls in one window; lower burst or raise headroom",
+                "burst", f"must be between 1 and rate_limit - 1, got {self.burst}"
             )
+        if not (self.jitter >= 0 and math.isfinite(self.jitter)):
+            raise ValidationError("jitter", f"must be >= 0 seconds, got {self.jitter!r}")
         _positive("live_execution_limit", self.live_execution_limit)
         _positive("tasks_ready_limit", self.tasks_ready_limit)
         _positive("tasks_ready_period", self.tasks_ready_period)
@@ -106,15 +105,38 @@ class Limits:
         return self.live_concurrency
 
     @property
-    def effective_headroom(self) -> float:
-        """The headroom in force (the default resolved)."""
-        assert self.headroom is not None  # resolved in __post_init__
-        return self.headroom
+    def late_wake_credit(self) -> int:
+        """1 if the pacer's bucket holds one unit beyond the burst (see `capacity`), else 0."""
+        room = self.rate_limit - self.burst - 1
+        return int(room >= 1 and self._span / room < LATE_WAKE_INTERVAL)
 
     @property
     def interval(self) -> float:
-        """Seconds between two sends at the paced rate."""
-        return self.rate_period / (self.rate_limit * (1.0 - self.effective_headroom))
+        """Seconds between two sends at the paced rate.
+
+        The window bound (proof in ``_governance/_pacer.py``): a server window of
+        ``rate_period`` holds calls sent within ``rate_period + jitter``, at most
+        ``(rate_period + jitter) / interval + capacity`` of them; with ``capacity <= burst +
+        credit + CLOCK_STEP / interval`` that is at most ``rate_limit`` for this interval.
+        """
+        return self._span / (self.rate_limit - self.burst - self.late_wake_credit)
+
+    @property
+    def capacity(self) -> int:
+        """Calls the pacer's bucket holds: the burst, the late-wake credit, and the calls of one
+        tick of uvloop's millisecond clock (none below 1,000 calls a second).
+
+        The credit lets a call woken late keep its place in the schedule; it costs one call
+        per window, so it is kept only while the interval is short (under
+        ``LATE_WAKE_INTERVAL``), where late wakes would otherwise cost rate. Small limits
+        (``rate_limit=2``) run without it.
+        """
+        return self.burst + self.late_wake_credit + math.floor(CLOCK_STEP / self.interval)
+
+    @property
+    def _span(self) -> float:
+        """Seconds of sends one server window can hold (the window, jitter and a clock step)."""
+        return self.rate_period + self.jitter + CLOCK_STEP
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,6 @@ platform."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from .._config import Limits
@@ -16,12 +15,12 @@ from ._slots import SlotPool
 class LocalGovernor:
     """In-process governor: a `Pacer` for the account and a `SlotPool` per platform.
 
-    ``clock`` is the pacer's; it must run on the event loop's time base (see `Pacer`).
+    ``clock`` is the pacer's; it must read the event loop's time (see `Pacer`).
     """
 
-    def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: Limits, *, clock: Callable[[], float] | None = None) -> None:
         self.limits = limits
-        self._pacer = Pacer(limits.interval, limits.burst, clock)
+        self._pacer = Pacer(limits.interval, limits.capacity, clock)
         self._slots = {p: SlotPool(limits.concurrency_for(p)) for p in PLATFORMS}
 
     async def acquire(self, platform: Platform | None) -> None:

@@ -40,7 +40,13 @@ sweep). When Redis comes back empty (a new epoch), every running process re-regi
 slots it still holds and its queued waiters; meanwhile new slots stay frozen for three
 ticks, so no call takes the place of one still running. One case is out of reach: a process
 cut off from Redis for longer than that freeze while Redis restarts empty cannot
-re-register in time.
+re-register in time. A Redis that answers but refuses the scripts (full under maxmemory with
+noeviction, a read-only replica) ends the call at once with `GovernorUnavailableError`.
+
+The parts, one job each: `RedisLink` (``_redis_link.py``: connections, scripts, health),
+`LeaseBook` (``_redis_book.py``: this process's leases, waiters and owed items),
+`RedisTraffic` (``_redis_traffic.py``: the background acquirer, writer and listener), and
+`RedisGovernor` here: the `Governor` protocol and the admission of one call.
 """
 
 from __future__ import annotations
@@ -48,31 +54,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 import math
 import uuid
-from collections import deque
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._config import Limits
 from .._errors import ValidationError
 from .._platforms import PLATFORMS, Platform
 from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
 from ._protocol import GovernorState, PlatformState
-from ._redis_link import BACKOFF, RedisLink, Waiter, down_errors, granted, redact, redis_module
-from ._scripts import Scripts
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
-logger: Final = logging.getLogger("dfs_async")
+from ._redis_book import LeaseBook, Op, Waiter, granted
+from ._redis_link import BACKOFF, RedisLink, down_errors, refused_errors
+from ._redis_traffic import Account, RedisTraffic
 
 AHEAD: Final = 0.1
 """Seconds of the account's schedule one process may hold reserved: enough calls to keep the
 rate through a busy loop or a slow reply, few enough to interleave the processes finely."""
 
 
-class RedisGovernor(RedisLink):
+class RedisGovernor:
     """A `Governor` whose limits are shared through Redis by every client of one account.
 
     Parameters
@@ -121,60 +121,63 @@ class RedisGovernor(RedisLink):
             raise ValidationError(
                 "lease_margin", "must exceed command_timeout: a grant may take that long to arrive"
             )
-        self.url = url
         self.limits = limits
-        self.redis_wait = redis_wait
         self.lease_margin = lease_margin
-        self.tick = tick
-        self.command_timeout = command_timeout
-        self.commands = 0
-        """Redis commands (scripts and pops) this process has sent."""
-        self._prefix = account_prefix(account, namespace)
-        self._process = uuid.uuid4().hex[:16]
-        self._wake = wake_key(self._prefix, self._process)
+        prefix = account_prefix(account, namespace)
+        process = uuid.uuid4().hex[:16]
+        self._link = RedisLink(
+            url, command_timeout=command_timeout, tick=tick, redis_wait=redis_wait
+        )
+        self._book = LeaseBook(limits.live_execution_limit + lease_margin, self._wake_writer)
+        self._traffic = RedisTraffic(
+            self._link,
+            self._book,
+            Account(prefix, process, wake_key(prefix, process), limits, tick),
+        )
         self._ids = itertools.count()
-        self._lease = limits.live_execution_limit + lease_margin
-        self._interval_us = round(limits.interval * 1e6)
-        self._tau_us = round((limits.burst - 1) * limits.interval * 1e6)
-        self._presence_ms = round(3 * tick * 1000)
-        self._client: Redis | None = None
-        self._subscriber: Redis | None = None
-        self._subscribed: asyncio.Event | None = None
-        self._scripts: Scripts | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._kick: asyncio.Event | None = None
-        self._ahead: asyncio.Semaphore | None = None
-        self._ask_kick: asyncio.Event | None = None
-        self._asking: list[tuple[Platform | None, str, asyncio.Future[tuple[int, float]]]] = []
-        self._unconfirmed: list[tuple[str, str, float]] = []
-        """Slots handed to our waiters by other processes, not yet confirmed: waiter,
-        platform, and when (loop time) to send."""
         self._ahead_count = max(2, math.ceil(AHEAD / limits.interval))
-        self._epoch: str | None = None
-        self._restore = False
-        self._held: dict[Platform, deque[tuple[str, float]]] = {p: deque() for p in PLATFORMS}
-        self._active = dict.fromkeys(PLATFORMS, 0)
-        self._waiters: dict[str, Waiter] = {}
-        self._pending: dict[Platform, list[tuple[str, str]]] = {}
-        self._pause_us = 0
+        self._ahead: asyncio.Semaphore | None = None
         self._paused_until = 0.0
         self._sleeping = 0
-        self._shared: dict[Platform, tuple[int, int]] = {}
-        self._down_since: float | None = None
-        self._warned = False
         self._closed = False
+
+    @property
+    def url(self) -> str:
+        """The Redis URL as given (credentials included: never log it, use ``state()``)."""
+        return self._link.url
+
+    @property
+    def redis_wait(self) -> float:
+        """Seconds Redis may stay unreachable before calls fail."""
+        return self._link.redis_wait
+
+    @property
+    def tick(self) -> float:
+        """Seconds between presence ticks."""
+        return self._link.tick
+
+    @property
+    def command_timeout(self) -> float:
+        """Seconds a Redis command may take before it counts as a failure."""
+        return self._link.command_timeout
+
+    @property
+    def commands(self) -> int:
+        """Redis commands (scripts) this process has sent."""
+        return self._link.commands
 
     # -- the Governor protocol -----------------------------------------------------------
 
     async def acquire(self, platform: Platform | None) -> None:
         """Take a slot of ``platform`` (none if None) and wait for this call's send time."""
         loop = self._start()
-        assert self._ahead is not None and self._subscribed is not None
-        if not self._subscribed.is_set():
+        subscribed = self._traffic.subscribed
+        assert self._ahead is not None and subscribed is not None
+        if not subscribed.is_set():
             # Listening before queueing: a slot handed before would be heard of only once its
             # claim ran out. Bounded: without Redis the call goes on to fail closed.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._subscribed.wait(), self.command_timeout)
+                await asyncio.wait_for(subscribed.wait(), self.command_timeout)
         while (pause := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110 - a deadline
             await asyncio.sleep(pause)
         # Few reservations ahead per process: the account's schedule then interleaves the
@@ -188,9 +191,75 @@ class RedisGovernor(RedisLink):
         delay = await self._queue(platform, *queued)
         await self._until_send(platform, delay)
 
+    def release(self, platform: Platform | None, *, abandoned_at: float | None = None) -> None:
+        """Free the slot; an abandoned call's lease is left to run out in Redis by itself."""
+        if platform is None:
+            return
+        self._book.active[platform] -= 1
+        if abandoned_at is None:
+            self._book.free_one(platform)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every call of every process on the account for ``seconds``."""
+        loop = self._start()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        self._book.pause_us = max(self._book.pause_us, round(seconds * 1e6))
+        self._wake_writer()
+
+    def state(self) -> GovernorState:
+        """This process's slots and queue, and the account's as Redis last reported them."""
+        platforms = {}
+        for p in PLATFORMS:
+            in_use = len(self._book.live_leases(p))
+            shared = self._book.shared.get(p)
+            platforms[p] = PlatformState(
+                limit=self.limits.concurrency_for(p),
+                in_use=in_use,
+                held=max(0, in_use - self._book.active[p]),
+                waiting=self._book.waiting(p),
+                shared_in_use=shared[0] if shared else 0,
+                shared_waiting=shared[1] if shared else 0,
+            )
+        return GovernorState(
+            rate_limit=self.limits.rate_limit,
+            rate_period=self.limits.rate_period,
+            waiting_for_token=self._sleeping,
+            platforms=platforms,
+            shared=self._link.where,
+        )
+
+    async def aclose(self) -> None:
+        """Send the last frees, stop the background tasks and close the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._traffic.stop()
+        finally:
+            await self._link.aclose()
+
+    def __repr__(self) -> str:
+        return f"<RedisGovernor {self._traffic.account.prefix} {self.state()!r}>"
+
+    # -- admitting one call ------------------------------------------------------------
+
+    def _wake_writer(self) -> None:
+        self._traffic.wake_writer()
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        """Connect (lazily: nothing is sent yet) and start the background tasks once."""
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            raise RuntimeError("this RedisGovernor is closed")
+        if self._ahead is None:
+            self._link.open()
+            self._ahead = asyncio.Semaphore(self._ahead_count)
+            self._traffic.start(loop)
+        return loop
+
     async def _until_send(self, platform: Platform | None, delay: float) -> None:
         if platform is not None:
-            self._active[platform] += 1
+            self._book.active[platform] += 1
         if delay <= 0:
             return
         self._sleeping += 1
@@ -203,103 +272,6 @@ class RedisGovernor(RedisLink):
         finally:
             self._sleeping -= 1
 
-    def release(self, platform: Platform | None, *, abandoned_at: float | None = None) -> None:
-        """Free the slot; an abandoned call's lease is left to run out in Redis by itself."""
-        if platform is None:
-            return
-        self._active[platform] -= 1
-        if abandoned_at is None:
-            self._free_one(platform)
-
-    def pause(self, seconds: float) -> None:
-        """Hold every call of every process on the account for ``seconds``."""
-        loop = self._start()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
-        self._pause_us = max(self._pause_us, round(seconds * 1e6))
-        self._wake_writer()
-
-    def state(self) -> GovernorState:
-        """This process's slots and queue, and the account's as Redis last reported them."""
-        platforms = {}
-        for p in PLATFORMS:
-            in_use = len(self._live_leases(p))
-            shared = self._shared.get(p)
-            platforms[p] = PlatformState(
-                limit=self.limits.concurrency_for(p),
-                in_use=in_use,
-                held=max(0, in_use - self._active[p]),
-                waiting=sum(1 for w in self._waiters.values() if w.platform == p),
-                shared_in_use=shared[0] if shared else 0,
-                shared_waiting=shared[1] if shared else 0,
-            )
-        return GovernorState(
-            rate_limit=self.limits.rate_limit,
-            rate_period=self.limits.rate_period,
-            waiting_for_token=self._sleeping,
-            platforms=platforms,
-            shared=redact(self.url),
-        )
-
-    async def aclose(self) -> None:
-        """Send the last frees, stop the background tasks and close the connections."""
-        if self._closed:
-            return
-        self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            # The loops also stop on `_closed`: a cancellation that lands inside a redis-py
-            # command can be swallowed by it, so one more turn of the loop may be needed.
-            await asyncio.wait(self._tasks, timeout=self.tick + 2 * self.command_timeout)
-        self._tasks.clear()
-        for ident, waiter in self._waiters.items():
-            self._pending.setdefault(waiter.platform, []).append(("d", ident))
-        if self._client is not None and (self._pending or self._pause_us):
-            try:
-                await self._settle(list(self._pending))
-            except down_errors():
-                logger.warning("could not free this process's slots in Redis; they run out")
-        for client in (self._client, self._subscriber):
-            if client is not None:
-                await client.aclose()
-
-    def __repr__(self) -> str:
-        return f"<RedisGovernor {self._prefix} {self.state()!r}>"
-
-    # -- asking Redis --------------------------------------------------------------------
-
-    def _start(self) -> asyncio.AbstractEventLoop:
-        """Connect (lazily: nothing is sent yet) and start the background tasks once."""
-        loop = asyncio.get_running_loop()
-        if self._closed:
-            raise RuntimeError("this RedisGovernor is closed")
-        if self._client is None:
-            aioredis = redis_module().asyncio
-            self._client = aioredis.Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_timeout=self.command_timeout,
-                socket_connect_timeout=self.command_timeout,
-            )
-            # The wake channel's subscription holds a connection of its own.
-            self._subscriber = aioredis.Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_timeout=self.tick + self.command_timeout,
-                socket_connect_timeout=self.command_timeout,
-            )
-            self._scripts = Scripts.register(self._client)
-            self._kick = asyncio.Event()
-            self._ahead = asyncio.Semaphore(self._ahead_count)
-            self._ask_kick = asyncio.Event()
-            self._subscribed = asyncio.Event()
-            self._tasks = [
-                loop.create_task(self._listen(), name="dfs_async redis listener"),
-                loop.create_task(self._write(), name="dfs_async redis writer"),
-                loop.create_task(self._dispatch(), name="dfs_async redis acquirer"),
-            ]
-        return loop
-
     async def _ask(
         self, platform: Platform | None
     ) -> tuple[float, tuple[str, asyncio.Future[float]] | None]:
@@ -307,59 +279,50 @@ class RedisGovernor(RedisLink):
 
         Returns the delay before the send, or the waiter id and future of a queued call.
         """
-        assert self._ask_kick is not None
         loop = asyncio.get_running_loop()
         backoff = BACKOFF[0]
         while True:
             # A new waiter id per attempt: a slot handed to an attempt whose reply was lost is
             # then an orphan, freed as soon as it arrives, never mistaken for this one's.
-            waiter = f"{self._process}|{next(self._ids)}"
+            waiter = f"{self._traffic.account.process}|{next(self._ids)}"
             future: asyncio.Future[float] = loop.create_future()
             if platform is not None:
                 # Registered before the script runs: a slot may be handed over (and its
                 # message read) before the script's reply is.
-                self._waiters[waiter] = Waiter(platform, future, loop.time())
+                self._book.waiters[waiter] = Waiter(platform, future, loop.time())
             answer: asyncio.Future[tuple[int, float]] = loop.create_future()
-            self._asking.append((platform, waiter, answer))
-            self._ask_kick.set()
+            self._traffic.ask((platform, waiter, answer))
             try:
-                granted, delay = await answer
+                granted_now, delay = await answer
                 break
             except BaseException as exc:
                 if platform is not None:
-                    self._forget(platform, waiter, future)
+                    self._book.forget(platform, waiter, future)
+                if isinstance(exc, refused_errors()):
+                    raise self._link.refused(exc) from exc
                 if not isinstance(exc, down_errors()):
                     raise
-                self._failed(exc)
-                self._check_down()
+                self._link.failed(exc)
+                self._link.check_down()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF[1])
         if platform is None:
             return delay, None
-        if granted:
-            self._waiters.pop(waiter, None)
-            self._add_lease(platform, waiter, delay)
+        if granted_now:
+            self._book.waiters.pop(waiter, None)
+            self._book.add_lease(platform, waiter, delay)
             return delay, None
         return 0.0, (waiter, future)
-
-    def _forget(self, platform: Platform, waiter: str, future: asyncio.Future[float]) -> None:
-        """An attempt that may or may not have run: undo whatever it did in Redis."""
-        self._waiters.pop(waiter, None)
-        if granted(future):
-            self._free_one(platform)  # already handed a slot: give it back
-            return
-        self._queue_item(platform, "d", waiter)  # queued: withdraw
-        self._queue_item(platform, "r", waiter)  # granted at once: free
 
     async def _queue(self, platform: Platform, waiter: str, future: asyncio.Future[float]) -> float:
         """Wait until a process hands this waiter a slot; the delay before its send."""
         try:
             return await future
         except asyncio.CancelledError:
-            if self._waiters.pop(waiter, None) is not None:
-                self._queue_item(platform, "d", waiter)  # still queued: withdraw it
+            if self._book.waiters.pop(waiter, None) is not None:
+                self._book.owe(platform, Op.WITHDRAW, waiter)  # still queued: withdraw it
             elif granted(future):
-                self._free_one(platform)  # handed over in the same tick: give it back
+                self._book.free_one(platform)  # handed over in the same tick: give it back
             raise
         finally:
-            self._waiters.pop(waiter, None)
+            self._book.waiters.pop(waiter, None)

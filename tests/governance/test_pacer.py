@@ -22,7 +22,7 @@ def max_in_window(times: list[float], period: float) -> int:
 
 
 def pacer_for(limits: Limits) -> Pacer:
-    return Pacer(limits.interval, limits.burst, asyncio.get_running_loop().time)
+    return Pacer(limits.interval, limits.capacity, asyncio.get_running_loop().time)
 
 
 async def sustained(limits: Limits, seconds: float) -> list[float]:
@@ -54,8 +54,9 @@ def test_sustained_demand_stays_under_the_limit_and_near_it(
     times = run_virtual(lambda: sustained(limits, 4 * period), lag=lag)
     assert max_in_window(times, period) <= rate_limit
     rate = (len(times) - 1) / (times[-1] - times[0]) * period / rate_limit
-    # Small limits need more headroom for the burst itself (10/s with burst 3 runs at 60 %).
-    assert rate >= min(0.95, 1 - limits.effective_headroom) * 0.995
+    # The pacer's own rate: N minus the burst and the credit, over the window plus jitter.
+    paced = limits.rate_period / limits.interval / rate_limit
+    assert rate >= paced * 0.995
 
 
 def test_a_cold_start_admits_the_burst_and_one_credit_not_a_full_window() -> None:
@@ -71,7 +72,7 @@ def test_a_late_wake_keeps_its_place_in_the_schedule() -> None:
     # to 25 ms per call (80 % of the rate); the extra unit keeps the 20 ms schedule.
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(0.02, 1, loop.time)
+        pacer = Pacer(0.02, 2, loop.time)
         times = []
         for _ in range(500):
             await pacer.acquire()
@@ -113,7 +114,7 @@ def test_random_demand_never_exceeds_the_window(lag: float) -> None:
 def test_pause_holds_every_caller_until_it_ends() -> None:
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(1.0, 1, loop.time)
+        pacer = Pacer(1.0, 2, loop.time)
         await pacer.acquire()
         await pacer.acquire()  # the bucket is full: the next unit frees at t=1
 
@@ -135,7 +136,7 @@ def test_pause_holds_every_caller_until_it_ends() -> None:
 def test_a_pause_cannot_shorten_an_earlier_one() -> None:
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(0.1, 1, loop.time)
+        pacer = Pacer(0.1, 2, loop.time)
         pacer.pause(5.0)
         pacer.pause(1.0)
         await pacer.acquire()
@@ -147,7 +148,7 @@ def test_a_pause_cannot_shorten_an_earlier_one() -> None:
 def test_a_waiter_cancelled_after_being_woken_takes_no_token() -> None:
     async def main() -> tuple[list[bool], list[float]]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(1.0, 1, loop.time)
+        pacer = Pacer(1.0, 2, loop.time)
         await pacer.acquire()
         await pacer.acquire()  # full: the next unit frees at t=1
         times: list[float] = []
@@ -184,7 +185,7 @@ def test_a_waiter_cancelled_after_being_woken_takes_no_token() -> None:
 def test_callers_are_admitted_in_arrival_order_at_the_paced_rate() -> None:
     async def main() -> tuple[list[int], list[float], list[int]]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(0.02, 1, loop.time)
+        pacer = Pacer(0.02, 2, loop.time)
         order: list[int] = []
         times: list[float] = []
         waiting: list[int] = []
@@ -213,7 +214,7 @@ def race(use_pacer: bool) -> list[tuple[str, float]]:
 
     async def main() -> list[tuple[str, float]]:
         loop = asyncio.get_running_loop()
-        pacer = Pacer(1.0, 1, loop.time)
+        pacer = Pacer(1.0, 2, loop.time)
         bucket = AsyncLimiter(2, 2.0)  # the same bucket, used bare (it reads loop.time())
         acquire = pacer.acquire if use_pacer else bucket.acquire
         await acquire()
@@ -254,10 +255,87 @@ def test_aiolimiter_alone_lets_a_newcomer_overtake() -> None:
     assert [t for _, t in order] == pytest.approx([1.0, 2.0])
 
 
-def test_limits_refuse_a_burst_that_could_overfill_a_window() -> None:
+def test_limits_refuse_a_burst_that_leaves_no_room() -> None:
     with pytest.raises(ValidationError) as info:
-        Limits(rate_limit=300, rate_period=6.0, burst=50, headroom=0.02)
+        Limits(rate_limit=300, rate_period=6.0, burst=300)
     assert info.value.field == "burst"
-    with pytest.raises(ValidationError):
-        Limits(rate_limit=100, rate_period=1.0, headroom=0.0)
-    assert Limits(rate_limit=10, rate_period=1.0).effective_headroom == 0.2
+    with pytest.raises(ValidationError) as info:
+        Limits(rate_limit=100, rate_period=1.0, jitter=-0.1)
+    assert info.value.field == "jitter"
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "period", "burst"),
+    [(2000, 60.0, 1), (2000, 60.0, 1938), (2000, 60.0, 1939), (2000, 60.0, 1999), (300, 6.0, 1)],
+)
+def test_the_window_bound_holds_at_the_edge_of_what_limits_accept(
+    rate_limit: int, period: float, burst: int
+) -> None:
+    limits = Limits(rate_limit=rate_limit, rate_period=period, burst=burst)
+    # The bound the pacer's docstring proves, with the jitter the limits allow for.
+    bound = (period + limits.jitter) / limits.interval + limits.capacity
+    assert bound <= rate_limit
+    assert bound > rate_limit - 1  # no call of the limit is thrown away
+    # 1938 is the largest burst that keeps the late-wake credit at 2000 / 60 s.
+    assert limits.late_wake_credit == int(burst <= 1938)
+    # A cold start under sustained demand, the burst at once: never over the limit.
+    times = run_virtual(lambda: sustained(limits, 3 * period))
+    assert period // limits.interval <= max_in_window(times, period) <= rate_limit
+
+
+def test_limits_accept_bursts_up_to_the_limit_less_one_and_small_limits() -> None:
+    assert Limits(rate_limit=2000, burst=1999).burst == 1999
+    with pytest.raises(ValidationError) as info:
+        Limits(rate_limit=2000, burst=2000)
+    assert info.value.field == "burst"
+    small = Limits(rate_limit=2)  # the defaults fit a limit of 2 a minute
+    assert (small.capacity, small.late_wake_credit) == (1, 0)
+    times = run_virtual(lambda: sustained(small, 600.0))
+    assert max_in_window(times, 60.0) <= 2
+    assert len(times) >= 9  # one call a minute, not none
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "period", "burst", "jitter"),
+    [(2000, 60.0, 1, 0.02), (300, 6.0, 1, 0.02), (300, 6.0, 5, 0.05), (500, 3.0, 1, 0.02)],
+)
+@pytest.mark.parametrize("seed", range(2))
+def test_arrivals_jittered_within_the_allowance_never_overfill_a_server_window(
+    rate_limit: int, period: float, burst: int, jitter: float, seed: int
+) -> None:
+    # Property: whatever delay in [0, jitter] each call takes to reach the server, and however
+    # late the loop wakes, no server window holds more than the limit. Admission times come
+    # from the pacer on virtual time, for sustained demand from a cold start (the burst, then
+    # the paced stream: the bound is reached) and for random demand; the delays are drawn at
+    # random, or adversarial: the whole allowance for every call of one period, none for the
+    # next, which packs ``period + jitter`` seconds of sends into one server window.
+    limits = Limits(rate_limit=rate_limit, rate_period=period, burst=burst, jitter=jitter)
+    rng = random.Random(seed)
+
+    async def random_demand() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = pacer_for(limits)
+        times: list[float] = []
+
+        async def one() -> None:
+            await pacer.acquire()
+            times.append(loop.time())
+
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(3 * rate_limit):
+                await asyncio.sleep(rng.choice([0.0, 0.0, 0.0, 0.001, period / 3]))
+                tg.create_task(one())
+        return times
+
+    lag = rng.choice([0.0, 0.002])
+    for admitted in (
+        run_virtual(lambda: sustained(limits, 3 * period), lag=lag),
+        run_virtual(random_demand, lag=lag),
+    ):
+        drawn = sorted(t + rng.uniform(0.0, jitter) for t in admitted)
+        first = admitted[0]
+        adversarial = sorted(
+            t + (jitter if ((t - first) // period) % 2 == 0 else 0.0) for t in admitted
+        )
+        assert max_in_window(drawn, period) <= rate_limit
+        assert max_in_window(adversarial, period) <= rate_limit

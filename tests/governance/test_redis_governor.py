@@ -7,7 +7,7 @@ import asyncio
 import logging
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -191,9 +191,9 @@ async def test_a_slot_handed_to_a_process_that_died_queued_comes_back_in_ticks(
         await asyncio.sleep(0.2)
         assert doomed.state().platforms["claude"].waiting == 1
         # What SIGKILL leaves behind: its keys in Redis, nothing cleaned up.
-        for task in doomed._tasks:
+        for task in doomed._traffic.tasks:
             task.cancel()
-        await asyncio.gather(*doomed._tasks, return_exceptions=True)
+        await asyncio.gather(*doomed._traffic.tasks, return_exceptions=True)
         alive.release("claude")  # handed to the dead process's waiter
         start = loop.time()
         await asyncio.wait_for(alive.acquire("claude"), 5.0)
@@ -242,3 +242,218 @@ async def test_redis_lost_mid_sweep_fails_the_rest_closed_and_unsent() -> None:
     assert len(emu.record.arrivals) == len(answered)
     assert max(emu.record.arrivals) < killed_at + 0.3
     assert emu.record.max_in_flight["gemini"] <= 4
+
+
+async def fill(server: RedisServer) -> None:
+    """Make ``server`` a full Redis: writes refused (maxmemory reached, noeviction)."""
+    r = aioredis.Redis.from_url(server.url)
+    try:
+        await r.config_set("maxmemory-policy", "noeviction")
+        await r.set("ballast", "x" * 2_000_000)
+        await r.config_set("maxmemory", "1mb")
+    finally:
+        await r.aclose()
+
+
+async def test_a_full_redis_at_start_fails_typed_unsent_and_the_client_closes(
+    redis_server: RedisServer,
+) -> None:
+    await fill(redis_server)
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        gov = governor(redis_server)
+        client = AsyncClient(emu.login, emu.password, base_url=emu.base_url, governor=gov)
+        async with client:
+            results = await gather_prompts(
+                client, ["a", "b"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            with pytest.raises(GovernorUnavailableError, match="refused"):
+                await gov.acquire(None)
+        # __aexit__ returned (no raw ResponseError from the governor's last frees) and closed.
+        assert "closed" in repr(client)
+    assert [type(r.error) for r in results] == [GovernorUnavailableError] * 2
+    assert "maxmemory" in str(results[0].error)
+    assert not emu.record.arrivals  # nothing was sent
+
+
+@pytest.mark.parametrize("form", ["userinfo", "query"])
+async def test_redis_credentials_never_show_in_reprs_state_logs_or_errors(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    secret = "s3cret-Pw"
+    r = aioredis.Redis.from_url(redis_server.url)
+    await r.config_set("requirepass", secret)
+    await r.aclose()
+    where = f"127.0.0.1:{redis_server.port}"
+    url = (
+        f"redis://:{secret}@{where}/0"
+        if form == "userinfo"
+        else f"redis://{where}/0?password={secret}"
+    )
+    seen: list[str] = []
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        gov = RedisGovernor(url, account=emu.login, limits=LIMITS, redis_wait=0.5, tick=TICK)
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=gov
+        ) as client:
+            answered = await gather_prompts(
+                client, ["a"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            seen += [repr(client), repr(gov), repr(gov.state()), str(gov.state().shared)]
+            seen += [repr(client.stats), str(client.stats)]
+            redis_server.kill()
+            failed = await gather_prompts(
+                client, ["b"], platform="claude", model_name="claude-sonnet-4-0"
+            )
+            seen += [str(r.error) for r in failed] + [repr(r.error) for r in failed]
+            seen += [repr(client), repr(gov.state())]
+    seen += [record.getMessage() for record in caplog.records]
+    assert answered[0].ok, answered[0].error  # the password was used
+    assert isinstance(failed[0].error, GovernorUnavailableError)
+    assert any(where in text for text in seen)  # the address shows, ...
+    assert not [text for text in seen if secret in text]  # ... the password never
+
+
+ONE_SLOT = Limits(rate_limit=600, rate_period=6.0, live_concurrency=1, live_execution_limit=5.0)
+"""One claude slot; a call may run 5 s, so a lease lasts 5.5 s (LEASE_MARGIN 0.5)."""
+
+
+async def until(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0) -> None:
+    """Wait (bounded) for ``condition`` to hold: a state to reach, not a time to pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        held = condition()
+        if held if isinstance(held, bool) else await held:
+            return
+        assert loop.time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
+
+
+async def test_an_abandoned_call_keeps_its_lease_for_every_process(
+    redis_server: RedisServer,
+) -> None:
+    # The call may still run at DataForSEO: its slot stays taken in Redis until the lease
+    # runs out, for the other processes too.
+    first, other = governor(redis_server, ONE_SLOT), governor(redis_server, ONE_SLOT)
+    loop = asyncio.get_running_loop()
+    try:
+        await first.acquire("claude")
+        sent = loop.time()
+        first.release("claude", abandoned_at=sent)
+        assert first.state().platforms["claude"].held == 1
+        waiting = asyncio.ensure_future(other.acquire("claude"))
+        done, _ = await asyncio.wait([waiting], timeout=2.0)
+        assert not done  # a lease freed at once would be handed over within a tick
+        await asyncio.wait_for(waiting, 10.0)
+        assert loop.time() - sent >= ONE_SLOT.live_execution_limit
+    finally:
+        await first.aclose()
+        await other.aclose()
+
+
+async def test_a_call_cancelled_before_its_send_time_gives_its_slot_back(
+    redis_server: RedisServer,
+) -> None:
+    # 10 calls / 6 s: after the burst and the late-wake credit (two calls at once), the third
+    # call is granted its slot but must wait ~0.75 s for its send time. Cancelled then, it
+    # was never sent: the slot must not stay leased for 5.5 s.
+    limits = Limits(rate_limit=10, rate_period=6.0, live_concurrency=1, live_execution_limit=5.0)
+    gov, other = governor(redis_server, limits), governor(redis_server, limits)
+    loop = asyncio.get_running_loop()
+    try:
+        for _ in range(2):
+            await gov.acquire("perplexity")
+            gov.release("perplexity")
+        sleeper = asyncio.ensure_future(gov.acquire("perplexity"))
+        await until(lambda: gov.state().waiting_for_token == 1)  # slot taken, asleep
+        assert gov.state().platforms["perplexity"].in_use == 1
+        sleeper.cancel()
+        await asyncio.gather(sleeper, return_exceptions=True)
+        assert gov.state().platforms["perplexity"].in_use == 0
+        start = loop.time()
+        await asyncio.wait_for(other.acquire("perplexity"), 10.0)
+        # The rate schedule alone: two intervals at most, never the 5.5 s lease.
+        assert loop.time() - start < 3 * limits.interval + 1.0
+    finally:
+        await gov.aclose()
+        await other.aclose()
+
+
+async def test_a_dead_process_queued_ahead_does_not_delay_a_live_one(
+    redis_server: RedisServer,
+) -> None:
+    # Holder, then a waiter of a process that dies, then a live waiter. Once the dead
+    # process's presence ran out, a freed slot skips its waiter: the live one is served
+    # within about a tick, not after a claim for the dead one runs out.
+    holder, doomed, live = (governor(redis_server, ONE_SLOT) for _ in range(3))
+    probe = aioredis.Redis.from_url(redis_server.url)
+    loop = asyncio.get_running_loop()
+    try:
+        await holder.acquire("claude")
+        dead = asyncio.ensure_future(doomed.acquire("claude"))
+        await until(lambda: doomed.state().platforms["claude"].waiting == 1)
+        queued = asyncio.ensure_future(live.acquire("claude"))
+        await until(lambda: live.state().platforms["claude"].waiting == 1)
+        for task in doomed._traffic.tasks:  # what SIGKILL leaves: its waiter queued in Redis
+            task.cancel()
+        await asyncio.gather(*doomed._traffic.tasks, return_exceptions=True)
+        account = doomed._traffic.account
+        alive_key = f"{account.prefix}:alive:{account.process}"
+        await until(lambda: _gone(probe, alive_key))
+        start = loop.time()
+        holder.release("claude")
+        await asyncio.wait_for(queued, 5.0)
+        assert loop.time() - start < 2 * TICK
+        dead.cancel()
+        await asyncio.gather(dead, return_exceptions=True)
+    finally:
+        await probe.aclose()
+        for g in (holder, doomed, live):
+            await g.aclose()
+
+
+async def _gone(probe: aioredis.Redis, key: str) -> bool:
+    return not await probe.exists(key)
+
+
+async def test_an_empty_restart_freezes_new_slots_until_the_holders_are_back(
+    redis_server: RedisServer,
+) -> None:
+    # Redis loses the account's state (a flush, as an empty restart) while a call holds the
+    # only slot. The next acquire must not take that slot before the holder re-registers it.
+    # The flush lands right after the holder's tick, so its next tick (when it notices and
+    # re-registers) is a whole tick away: the newcomer asks first, every run.
+    slow_tick = 1.0
+    limits = ONE_SLOT
+    holder = RedisGovernor(
+        redis_server.url,
+        account="someone@example.com",
+        limits=limits,
+        tick=slow_tick,
+        lease_margin=LEASE_MARGIN,
+        command_timeout=COMMAND_TIMEOUT,
+    )
+    newcomer = RedisGovernor(
+        redis_server.url,
+        account="someone@example.com",
+        limits=limits,
+        tick=slow_tick,
+        lease_margin=LEASE_MARGIN,
+        command_timeout=COMMAND_TIMEOUT,
+    )
+    probe = aioredis.Redis.from_url(redis_server.url)
+    try:
+        await holder.acquire("claude")
+        ticks = holder.commands
+        await until(lambda: holder.commands > ticks)  # a tick (or a settle) just went out
+        before = holder._traffic.epoch
+        await probe.flushall()
+        waiting = asyncio.ensure_future(newcomer.acquire("claude"))
+        await until(lambda: holder._traffic.epoch != before and not holder._traffic.restore)
+        assert not waiting.done()  # the slot stayed frozen until the holder was back
+        holder.release("claude")
+        await asyncio.wait_for(waiting, 5 * slow_tick)
+    finally:
+        await probe.aclose()
+        await holder.aclose()
+        await newcomer.aclose()

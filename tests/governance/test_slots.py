@@ -122,3 +122,22 @@ async def test_a_newcomer_cannot_take_a_slot_handed_to_a_waiter() -> None:
     pool.release()
     await asyncio.gather(*tasks)
     assert order == ["waiter", "newcomer"]
+
+
+async def test_release_at_a_past_time_frees_the_slot_once() -> None:
+    # Freed now, and no timer frees it a second time later (that would hand out a slot the
+    # server still counts, or drive in_use below zero).
+    pool = SlotPool(1)
+    loop = asyncio.get_running_loop()
+    await pool.acquire()
+    pool.release_at(loop.time() - 1)
+    assert (pool.in_use, pool.held) == (0, 0)
+    await pool.acquire()  # the next call takes the freed slot
+    for _ in range(3):  # a timer due in the past would fire within these passes of the loop
+        await asyncio.sleep(0)
+    assert (pool.in_use, pool.held) == (1, 0)
+    third = asyncio.ensure_future(pool.acquire())
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not third.done()  # still waiting: one slot, one call holding it
+    third.cancel()

@@ -58,3 +58,16 @@ async def test_concurrent_callers_never_put_more_than_limit_in_a_window() -> Non
 def test_rejects_a_limit_below_one() -> None:
     with pytest.raises(ValueError, match="limit"):
         WindowLimiter(0, 1.0)
+
+
+async def test_the_default_margin_keeps_a_slot_past_the_period() -> None:
+    # A call that ended exactly one period ago may have arrived later than it was counted;
+    # the margin (1 % of the period) keeps its place a little longer.
+    clock = FakeClock()
+    limiter = WindowLimiter(1, 10.0, clock=clock)
+    async with limiter.slot():
+        pass
+    clock.now = 110.0
+    assert limiter.delay(clock.now) == pytest.approx(0.1)
+    clock.now = 110.1
+    assert limiter.delay(clock.now) == 0.0

@@ -39,7 +39,26 @@ class AppendixCode(msgspec.Struct):
 
 
 def _live(body: bytes) -> None:
-    msgspec.json.decode(body, type=LiveResponse)
+    response = msgspec.json.decode(body, type=LiveResponse)
+    # Every field the Structs model holds exactly what the body sent (names as in the JSON).
+    assert_sent(msgspec.to_builtins(response), msgspec.json.decode(body))
+    assert response.result is not None and response.result.items
+
+
+def assert_sent(decoded: object, sent: object, where: str = "$") -> None:
+    """Each value in ``decoded`` equals the one ``sent`` at the same place (a null sent reads
+    as the field's default, and a field absent from ``sent`` keeps its default)."""
+    if isinstance(decoded, dict):
+        assert isinstance(sent, dict), where
+        for key, value in decoded.items():
+            if sent.get(key) is not None:
+                assert_sent(value, sent[key], f"{where}.{key}")
+    elif isinstance(decoded, list) and isinstance(sent, list) and None not in sent:
+        assert len(decoded) == len(sent), where
+        for n, (value, raw) in enumerate(zip(decoded, sent, strict=True)):
+            assert_sent(value, raw, f"{where}[{n}]")
+    else:
+        assert decoded == sent, where
 
 
 def _requests(body: bytes) -> None:
