@@ -197,6 +197,9 @@ class Progress:
         """Calls whose charge is unknown (answer lost after the send)."""
         self.unknown_cost = 0.0
         """The estimates counted for them, USD."""
+        self.prompts = bytearray()
+        """Per prompt (by input index): 1 while every result of it was an answer, 2 once one
+        was not; 0 for prompts with no result in this run."""
         self.status: Callable[[], str] | None = None
         """A note appended to the line while it is set (``stopping: 3 in flight``)."""
         self._drawn_at: float | None = None
@@ -228,6 +231,9 @@ class Progress:
         engine = self.engines.setdefault(
             (result.platform or "?", str(result.request.model_name)), Engine()
         )
+        if result.index >= len(self.prompts):
+            self.prompts.extend(bytes(result.index + 1 - len(self.prompts)))
+        self.prompts[result.index] = 1 if result.ok and self.prompts[result.index] != 2 else 2
         if result.ok:
             self.ok += 1
             engine.ok += 1
@@ -285,6 +291,10 @@ class Progress:
         extra: Sequence[tuple[str, str]] = (),
     ) -> str:
         """The end-of-run report: ok, failures by cause, skipped, cost, elapsed and rate."""
+        if self.over_budget:  # the cap admits a prompt's calls together: say how that ended
+            complete, partial = self.prompts.count(1), self.prompts.count(2)
+            total = complete + partial
+            extra = [*extra, ("prompts", f"{complete} of {total} answered by every target")]
         return format_summary(
             extra=extra,
             unknown=self.unknown,

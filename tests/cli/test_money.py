@@ -151,7 +151,11 @@ async def test_resumed_max_cost_covers_the_whole_file(
         assert await anyio.to_thread.run_sync(main, [*argv, "--max-cost", str(cap)]) == 1
         first = emu.record.total_cost
         assert 0.9 * cap <= first <= cap
-        capsys.readouterr()
+        # The cap admits a prompt's two targets together: every prompt has both or none.
+        per_prompt = Counter(r.index for r in read_results(out) if r.ok)
+        assert set(per_prompt.values()) == {2}
+        summary = capsys.readouterr().out
+        assert f"{len(per_prompt)} of 60 answered by every target" in summary
         # The same cap again: the file has spent it, so nothing more is sent.
         assert await anyio.to_thread.run_sync(main, [*argv, "--max-cost", str(cap)]) == 1
         err = capsys.readouterr().err
