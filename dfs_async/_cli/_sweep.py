@@ -362,7 +362,8 @@ class Sweep:
                 )
             )
         if self.failures is not None and self.failures.total:
-            extra.append(("failed in file", self.failures.text(self.args.retry_failed)))
+            text = self.failures.text(self.args.retry_failed, self.progress.over_budget)
+            extra.append(("failed in file", text))
         if control.posted:
             tasks = plural(control.posted, "Standard task")
             extra.append(("posted", f"{tasks} not collected yet; a re-run collects them"))
