@@ -28,14 +28,16 @@ class FailedInFile:
         """Every failed item of this input."""
         return self.resent + self.kept
 
-    def text(self, retry_failed: bool) -> str:
-        """The summary's ``failed in file`` row: how many, and which flag resends which."""
+    def text(self, retry_failed: bool, over_budget: int = 0) -> str:
+        """The summary's ``failed in file`` row: how many, and which flag resends which;
+        ``over_budget`` of them were refused by ``--max-cost`` in this run."""
+        raise_cap = f" ({over_budget} over --max-cost: raise it first)" if over_budget else ""
         if retry_failed:
             items = plural(self.total, "item")
-            return f"{items} of this input; a re-run with --retry-failed resends them"
+            return f"{items} of this input; a re-run with --retry-failed resends them{raise_cap}"
         parts = []
         if self.resent:
-            parts.append(f"{self.resent} resent by a plain re-run")
+            parts.append(f"{self.resent} resent by a plain re-run{raise_cap}")
         if self.kept:
             parts.append(
                 f"{self.kept} only with --retry-failed (invalid, or maybe charged: a "

@@ -25,6 +25,7 @@ from .. import (
     iter_prompts,
 )
 from .._http._standard import STANDARD_PLATFORMS
+from .._sweep._items import PromptItem
 from ._common import connect
 from ._inputs import (
     PromptFileError,
@@ -147,7 +148,8 @@ class Sweep:
                 "as text: pass --format jsonl to read requests (--format text sends the "
                 "lines as they are)"
             )
-        if isinstance(first, str) and not self.targets:
+        text = first.prompt if isinstance(first, PromptItem) else first  # a CSV row's prompt
+        if isinstance(text, str) and not self.targets:
             raise UsageError(
                 "plain-text prompts need a target: --model NAME (gpt-*, o1.., claude-*, "
                 "gemini-*, sonar* tell their platform), or --platform PLATFORM --model NAME"
@@ -360,7 +362,8 @@ class Sweep:
                 )
             )
         if self.failures is not None and self.failures.total:
-            extra.append(("failed in file", self.failures.text(self.args.retry_failed)))
+            text = self.failures.text(self.args.retry_failed, self.progress.over_budget)
+            extra.append(("failed in file", text))
         if control.posted:
             tasks = plural(control.posted, "Standard task")
             extra.append(("posted", f"{tasks} not collected yet; a re-run collects them"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ examples:
       --platform chat_gpt --model gpt-4.1-mini --platform claude --model claude-sonnet-4-0
 
 credentials: DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD (not needed with --emulator)
-{EXIT_STATUS}"""
+{textwrap.fill(EXIT_STATUS, 79)}"""
 
 
 def add_sweep(commands: Subcommands, parent: argparse.ArgumentParser) -> None:

@@ -97,6 +97,16 @@ async def test_a_csv_read_as_text_is_refused_with_a_hint(
     assert emu.record.calls == []
 
 
+async def test_csv_prompts_without_a_target_are_refused_before_any_call(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts.csv"
+    prompts.write_text("prompt\nbest CRM?\n", "utf-8")
+    assert await sweep(emu, prompts, tmp_path / "r.jsonl") == 2
+    assert "plain-text prompts need a target: --model NAME" in capsys.readouterr().err
+    assert emu.record.calls == []
+
+
 async def test_format_csv_reads_any_file_name(emu: Emulator, tmp_path: Path) -> None:
     prompts = tmp_path / "export.txt"
     prompts.write_text("prompt\nbest CRM?\n", "utf-8")

@@ -188,6 +188,7 @@ def test_max_cost_zero_sends_nothing_and_shows_no_rate(
     assert "  failed " in captured.out.splitlines()[2]  # a budget refusal is not an error:
     assert captured.out.splitlines()[2].split() == ["failed", "0"]
     assert "300 unsent items over --max-cost" in captured.err
+    assert "300 resent by a plain re-run (300 over --max-cost: raise it first)" in captured.out
 
 
 def free_port() -> int:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dfs_async import JsonlSink, Target, gather_prompts, read_results
+from dfs_async import ErrorRecord, JsonlSink, ResultRecord, Target, gather_prompts, read_results
+from dfs_async._records._index import read_index
 from dfs_async.testing import Emulator, EmulatorConfig
 
 from .._fakes import client_for
@@ -73,3 +74,37 @@ def test_a_sink_refuses_a_second_sweep_while_one_runs(tmp_path: Path) -> None:
         first.__exit__(None, None, None)
         with sink.sweeping():  # one after the other is fine
             pass
+
+
+def record(key: str, **fields: object) -> ResultRecord:
+    base: dict[str, object] = {"index": 0, "platform": "claude", "model_name": "m", "prompt": "p"}
+    return ResultRecord(key=key, **{**base, **fields})  # type: ignore[arg-type]
+
+
+def test_the_index_a_sink_keeps_while_writing_is_the_one_read_back(tmp_path: Path) -> None:
+    # Standard tasks: posted (prepaid), posted again with its id, then collected (whole cost);
+    # one never collected; a failure cured later; a settled failure; an unknown charge.
+    path = tmp_path / "r.jsonl"
+    settled = ErrorRecord(type="DeadlineExceededError", message="late", settled=True)
+    transient = ErrorRecord(type="RateLimitError", message="busy")
+    records = [
+        record("a" * 32, ok=False, posted=True),
+        record("a" * 32, ok=False, posted=True, task_id="t1", cost=0.01),
+        record("a" * 32, ok=True, task_id="t1", cost=0.03),
+        record("b" * 32, ok=False, posted=True, task_id="t2", cost=0.01),
+        record("c" * 32, ok=False, error=transient),
+        record("c" * 32, ok=True, cost=0.02),
+        record("d" * 32, ok=False, error=settled, cost_estimate=0.07),
+    ]
+    with JsonlSink(path) as sink:
+        for rec in records:
+            sink.write_record(rec)
+        live = sink.index
+        assert live.spent == pytest.approx(0.03 + 0.01 + 0.02 + 0.07)
+        assert dict(live.posted) == {"b" * 32: "t2"}
+        assert (len(live.done), len(live.failed), len(live.settled)) == (2, 1, 1)
+        assert live.costs.mean(("claude", "m", False)) == pytest.approx(0.025)
+    again = read_index(path)
+    assert again.spent == pytest.approx(live.spent)
+    assert again.posted == live.posted
+    assert (again.done, again.failed, again.settled) == (live.done, live.failed, live.settled)
