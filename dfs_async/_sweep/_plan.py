@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .._records._costs import PriceKey
-from .._records._index import ResultsIndex
+from .._records._index import ResultsIndex, read_index
 from .._records._records import PromptResult, Target
-from .._records._sink import JsonlSink
 from ._budget import DEFAULT_COSTS
 from ._items import (
     PLANNING_OPTIONS,
@@ -98,7 +97,7 @@ async def plan_sweep(
     check_fields("plan_sweep", fields, PLAN_OPTIONS)
     routes = routes_for(platform, model_name, targets, fields)
     check_samples(samples)
-    held = JsonlSink.peek(sink) if sink is not None else None
+    held = read_index(sink) if sink is not None else None
     done: Container[str] = held.done if held is not None else ()
     settled: Container[str] = held.settled if held is not None and not retry_failed else ()
     plan = SweepPlan(spent=held.spent if held is not None else 0.0)
