@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 
@@ -186,3 +188,16 @@ async def test_without_opentelemetry_nothing_is_recorded_and_calls_work(
         await ask(client, "chat_gpt", "best CRM")
     assert len(emulator.record.calls) == 1
     assert metrics.points("dfs_async.calls") == []
+
+
+def test_the_client_imports_and_records_nothing_without_opentelemetry() -> None:
+    # A fresh interpreter where `import opentelemetry` fails, as without dfs_async[metrics].
+    code = (
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "import dfs_async\n"
+        "from dfs_async._http._metrics import CallMetrics\n"
+        "assert not CallMetrics().enabled\n"
+        "dfs_async.AsyncClient('login', 'password')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
