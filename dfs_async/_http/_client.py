@@ -9,7 +9,7 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import msgspec
 
@@ -54,11 +54,15 @@ from .._wire._models import LiveResponse, ModelInfo, UserData
 from .._wire._requests import LiveRequest, encode_body
 from .._wire._tasks import ReadyTask, TaskPostResponse
 from .._wire._validation import prepare_request
+from ._metrics import CallMetrics, metered
 from ._observe import CURRENT_CALL
 from ._retry import backoff, error_key, rate_limit_pause, should_retry
 from ._standard import StandardCalls
 from ._stats import ClientStats, StatsRecorder
 from ._transport import AiohttpTransport, Transport, basic_auth, check_base_url
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
 
 logger: Final = logging.getLogger("dfs_async")
 
@@ -101,6 +105,9 @@ class AsyncClient:
         variable; ``""`` keeps the in-process governor. Needs ``dfs_async[redis]``.
     governor, transport:
         Replacements for the governor and the aiohttp transport.
+    meter_provider:
+        Where the OpenTelemetry metrics go (``dfs_async[metrics]``); by default the global
+        provider. Without ``opentelemetry-api`` nothing is recorded.
     """
 
     def __init__(
@@ -123,6 +130,7 @@ class AsyncClient:
         redis_url: str | None = None,
         governor: Governor | None = None,
         transport: Transport | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         if base_url is None:
             base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
@@ -163,6 +171,7 @@ class AsyncClient:
         self._governor_arg = governor
         self._governor: Governor | None = None
         self._stats = StatsRecorder()
+        self._metrics = CallMetrics(meter_provider)
         self._rng = random.Random()
         self._models: dict[Platform, dict[str, ModelInfo]] = {}
         self._standard = StandardCalls(self)
@@ -349,6 +358,7 @@ class AsyncClient:
                 attempt += 1
                 await asyncio.sleep(delay)
 
+    @metered  # metrics: each attempt's outcome (status, cost, upstream latency, in flight -1)
     async def _attempt(
         self,
         method: str,
@@ -377,6 +387,7 @@ class AsyncClient:
         if platform is not None:
             stats.in_flight[platform] += 1
         sent_at = asyncio.get_running_loop().time()
+        self._metrics.sent(platform)  # metrics: queue wait ends, in flight +1
         # Until an answer comes back, the server may be running the call: a deadline, a
         # cancellation or a connection lost after the send leaves its slot held (see
         # Governor.release). A body cut off after its status line is an answer: the server

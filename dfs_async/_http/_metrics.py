@@ -1,0 +1,162 @@
+"""OpenTelemetry metrics of the send path, when ``opentelemetry-api`` is installed.
+
+Instruments (meter ``dfs_async``, the package version):
+
+=========================== ============== ======= ==========================================
+name                        kind           unit    attributes
+=========================== ============== ======= ==========================================
+``dfs_async.calls``         counter        {call}  ``platform`` (Live calls), ``status``
+``dfs_async.queue_wait``    histogram      s       ``platform``
+``dfs_async.upstream_latency`` histogram   s       ``platform``
+``dfs_async.in_flight``     up-down        {call}  ``platform``
+``dfs_async.cost``          counter        USD     ``platform``
+=========================== ============== ======= ==========================================
+
+Every HTTP attempt counts (retries included), so ``dfs_async.calls`` matches what DataForSEO
+saw; ``status`` is DataForSEO's status code (``"20000"``) or the error's class name
+(``"DeadlineExceededError"``, ``"QueueTimeoutError"`` for an attempt that was never sent). Without
+``opentelemetry-api`` every method here does nothing, and the client gains no dependency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast
+
+from .._errors import APIError, DFSError
+from .._platforms import Platform
+from .._version import __version__
+from ._retry import error_key
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+
+try:
+    from opentelemetry import metrics as _otel
+except ImportError:  # pragma: no cover - depends on the environment
+    _otel = None  # type: ignore[assignment]
+
+METER_NAME: Final = "dfs_async"
+
+_Attempt = TypeVar("_Attempt", bound=Callable[..., Awaitable[Any]])
+
+
+class _Timing:
+    """One attempt's clock: when it started to queue, and when it was sent."""
+
+    __slots__ = ("queued_at", "sent_at")
+
+    def __init__(self, queued_at: float) -> None:
+        self.queued_at = queued_at
+        self.sent_at: float | None = None
+
+
+# Set by `metered` around one attempt and read by `CallMetrics.sent` inside it: the attempt is
+# awaited directly, in the same context, so the two meet without changing the attempt's
+# signature.
+_TIMING: Final[ContextVar[_Timing | None]] = ContextVar("dfs_async_metrics", default=None)
+
+
+class CallMetrics:
+    """The instruments the client records into; every method is a no-op without OpenTelemetry."""
+
+    def __init__(self, meter_provider: MeterProvider | None = None) -> None:
+        self.enabled = _otel is not None
+        if _otel is None:
+            return
+        meter = _otel.get_meter(METER_NAME, __version__, meter_provider=meter_provider)
+        self._calls = meter.create_counter(
+            "dfs_async.calls", unit="{call}", description="HTTP attempts by outcome"
+        )
+        self._queue_wait = meter.create_histogram(
+            "dfs_async.queue_wait",
+            unit="s",
+            description="From an attempt's start to its send: waiting for a slot and a rate token",
+        )
+        self._latency = meter.create_histogram(
+            "dfs_async.upstream_latency",
+            unit="s",
+            description="From the send to DataForSEO's answer (answered attempts only)",
+        )
+        self._in_flight = meter.create_up_down_counter(
+            "dfs_async.in_flight", unit="{call}", description="Attempts sent and not yet answered"
+        )
+        self._cost = meter.create_counter(
+            "dfs_async.cost", unit="USD", description="Charges DataForSEO reported in its answers"
+        )
+
+    def sent(self, platform: Platform | None) -> None:
+        """The current attempt's request goes out now: its queue wait ends, it is in flight."""
+        timing = _TIMING.get()
+        if not self.enabled or timing is None:
+            return
+        timing.sent_at = now = asyncio.get_running_loop().time()
+        attributes = _attributes(platform)
+        self._queue_wait.record(now - timing.queued_at, attributes)
+        self._in_flight.add(1, attributes)
+
+    def _finished(self, platform: Platform | None, timing: _Timing, outcome: object) -> None:
+        """Count one attempt's outcome: an envelope, an exception, or a cancellation."""
+        attributes = _attributes(platform)
+        if timing.sent_at is None:
+            if isinstance(outcome, DFSError):  # refused before the send (a queue timeout)
+                self._calls.add(1, {**attributes, "status": error_key(outcome)})
+            return
+        self._in_flight.add(-1, attributes)
+        cost = 0.0
+        if isinstance(outcome, BaseException):
+            status = error_key(outcome)
+            if isinstance(outcome, APIError):
+                cost = outcome.cost
+        else:
+            status = str(getattr(outcome, "status_code", None) or 0)
+            cost = getattr(outcome, "cost", None) or 0.0
+        if isinstance(outcome, APIError) or not isinstance(outcome, BaseException):
+            # DataForSEO answered (an error status is an answer); a lost call has no latency.
+            elapsed = asyncio.get_running_loop().time() - timing.sent_at
+            self._latency.record(elapsed, attributes)
+        self._calls.add(1, {**attributes, "status": status})
+        if cost:
+            self._cost.add(cost, attributes)
+
+
+class _HasMetrics(Protocol):
+    _metrics: CallMetrics
+
+
+def metered(attempt: _Attempt) -> _Attempt:
+    """Decorate the client's one-attempt method: count its outcome, cost and latency."""
+
+    @functools.wraps(attempt)
+    async def wrapper(
+        client: _HasMetrics,
+        method: str,
+        path: str,
+        body: bytes | None,
+        platform: Platform | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        recorder = client._metrics
+        if not recorder.enabled:
+            return await attempt(client, method, path, body, platform, *args, **kwargs)
+        timing = _Timing(asyncio.get_running_loop().time())
+        token = _TIMING.set(timing)
+        try:
+            result = await attempt(client, method, path, body, platform, *args, **kwargs)
+        except BaseException as exc:
+            recorder._finished(platform, timing, exc)
+            raise
+        finally:
+            _TIMING.reset(token)
+        recorder._finished(platform, timing, result)
+        return result
+
+    return cast(_Attempt, wrapper)
+
+
+def _attributes(platform: Platform | None) -> dict[str, str]:
+    return {"platform": platform} if platform is not None else {}
