@@ -14,6 +14,7 @@ from dfs_async import (
     DFSError,
     DuplicateTaskLimitError,
     ExecutionTimeoutError,
+    GatewayError,
     InvalidRequestError,
     NotFoundError,
     RateLimitError,
@@ -91,9 +92,11 @@ HTTP: list[tuple[int, int | None, type[APIError], int, bool]] = [
     (402, 40200, BillingError, 40200, False),
     (404, None, NotFoundError, 404, False),
     (404, 40402, NotFoundError, 40402, False),
-    (500, None, ServerError, 500, True),
+    (500, None, GatewayError, 500, True),  # a 5xx without DataForSEO's envelope: a gateway's
     (500, 50000, ServerError, 50000, True),
-    (502, None, ServerError, 502, True),
+    (502, None, GatewayError, 502, True),
+    (504, None, GatewayError, 504, True),
+    (503, 50301, ServerError, 50301, True),
     (429, None, RateLimitError, 429, True),
     (401, 49999, AuthError, 49999, False),  # an unknown body code: the HTTP status decides
     (418, None, APIError, 418, False),

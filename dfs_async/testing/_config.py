@@ -50,16 +50,14 @@ class Fault(enum.StrEnum):
 
 
 # Random faults a retrying client can survive without paying twice: nothing here is charged.
-# HANG is left out because its 120 s hold would dominate any run that draws it, and RESET
-# because a connection dropped after the request was written is an unknown outcome (the
-# server may have run the task), which a client must not resend by default.
+# HANG is left out because its 120 s hold would dominate any run that draws it; RESET and the
+# HTML pages because a connection dropped after the request was written, or a proxy's 5xx page,
+# is an unknown outcome (the server may have run the task), which a client must not resend by
+# default.
 DEFAULT_FAULT_KINDS: Final[tuple[Fault, ...]] = (
     Fault.SERVER_ERROR,
     Fault.TASK_ERROR,
     Fault.TIMEOUT_50401,
-    Fault.HTTP_500_HTML,
-    Fault.HTTP_502_HTML,
-    Fault.HTTP_503_HTML,
 )
 
 

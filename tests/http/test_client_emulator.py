@@ -112,15 +112,15 @@ async def test_each_fault_becomes_its_typed_error(
 
 async def test_retryable_faults_are_cured_by_a_retry_and_final_ones_are_not() -> None:
     def first_attempt(call: CallInfo) -> Fault | None:
-        return Fault.HTTP_502_HTML if call.attempt == 1 else None
+        return Fault.SERVER_ERROR if call.attempt == 1 else None
 
     config = EmulatorConfig(latency=(0.0, 0.0), faults=first_attempt)
     retry = RetryPolicy(max_retries=2, backoff_base=0.01)
     async with Emulator(config) as emu, client_for(emu, retry=retry) as client:
         resp = await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
         assert resp.result is not None
-        assert client.stats.retries == {"502": 1}
-    assert [c.http_status for c in emu.record.calls] == [502, 200]
+        assert client.stats.retries == {"50000": 1}
+    assert [c.status_code for c in emu.record.calls] == [50000, 20000]
 
 
 async def test_the_budget_holds_with_varying_real_costs() -> None:

@@ -216,8 +216,8 @@ async def test_a_refused_connection_is_resent_since_nothing_reached_the_server()
     async with AsyncClient("u", "p", base_url=url, retry=retry) as client:
         with pytest.raises(dfs_async.TransportError) as info:
             await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
-        assert client.stats.retries == {"TransportError": 2}
-    assert info.value.sent is False
+        assert client.stats.retries == {"ConnectError": 2}
+    assert info.value.sent is False and isinstance(info.value, dfs_async.NotSentError)
 
 
 CUT_200_BODIES = [
