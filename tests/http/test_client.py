@@ -384,3 +384,27 @@ async def test_nulls_where_the_docs_promise_values_do_not_lose_a_paid_answer() -
     assert resp.result.money_spent == 0.0
     assert resp.result.items[0].sections == []
     assert resp.result.text == ""
+
+
+async def test_a_client_used_from_another_event_loop_raises_at_once() -> None:
+    # Its governor's queues and timers belong to the loop it was entered in: a call from a
+    # thread with its own loop would wait on them forever (and could block this loop's calls).
+    t = ScriptedTransport()
+    async with client(t) as c:
+
+        def elsewhere() -> BaseException | None:
+            async def call() -> None:
+                await c.live("chat_gpt", **ASK)
+
+            try:
+                asyncio.run(call())
+            except BaseException as exc:
+                return exc
+            return None
+
+        async with asyncio.timeout(5):
+            error = await asyncio.to_thread(elsewhere)
+        assert isinstance(error, RuntimeError) and "event loop" in str(error)
+        assert t.requests == []
+        await c.live("chat_gpt", **ASK)  # the owner's loop is unaffected
+    assert len(t.requests) == 1

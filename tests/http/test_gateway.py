@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,7 +25,7 @@ from .._fakes import local_server
 pytestmark = pytest.mark.anyio
 
 PAGE = b"<html><body><h1>504 Gateway Time-out</h1></body></html>"
-ASK = {"platform": "chat_gpt", "model_name": "gpt-4.1-mini"}
+ASK: dict[str, Any] = {"platform": "chat_gpt", "model_name": "gpt-4.1-mini"}
 
 
 class Gateway:
@@ -80,7 +81,7 @@ async def test_a_gateway_504_is_not_resent_and_a_rerun_pays_nothing(
     retry = RetryPolicy(max_retries=5, backoff_base=0.001, backoff_max=0.01)
     for _ in range(2):
         async with client_via(url, emu, retry=retry) as client:
-            results = await gather_prompts(client, prompts, sink=out, **ASK)  # type: ignore[arg-type]
+            results = await gather_prompts(client, prompts, sink=out, **ASK)
         await gateway.settle()
     assert gateway.pages == len(prompts)  # one send per item over both runs
     charges = emu.record.charges_by_key()
@@ -103,7 +104,7 @@ async def test_a_gateway_504_counts_against_max_cost_at_its_estimate(
     async with client_via(url, emu) as client:
         results = await gather_prompts(
             client, [f"budget prompt {i}" for i in range(40)], max_cost=max_cost, **ASK
-        )  # type: ignore[arg-type]
+        )
     await gateway.settle()
     assert emu.record.total_cost <= max_cost
     refused = [r for r in results if isinstance(r.error, dfs_async.BudgetExceededError)]
