@@ -180,3 +180,43 @@ async def test_a_reset_live_call_is_held_its_service_time_and_not_charged() -> N
     assert (call.fault, call.http_status, call.status_code) == ("reset", 0, 0)
     assert call.admitted and call.service_time == pytest.approx(0.05)
     assert call.charged == 0.0 and emu.record.total_cost == 0.0
+
+
+async def test_a_cancelled_call_frees_its_slot_when_its_answer_arrives() -> None:
+    # A web handler cancelled on a client's hang-up: the call is on the wire and paid for.
+    # Its answer is still read; the one slot goes to the next call as soon as it arrives
+    # (not live_execution_limit later), and its charge counts in client.stats.
+    config = EmulatorConfig(latency=(0.4, 0.4))
+    limits = {"live_concurrency": 1, "live_execution_limit": 60.0}
+    ask: dict[str, Any] = {"model_name": MODELS["gemini"]}
+    async with Emulator(config) as emu, client_for(emu, **limits) as client:
+        first = asyncio.create_task(client.live("gemini", user_prompt="first", **ask))
+        while emu.record.in_flight["gemini"] == 0:  # noqa: ASYNC110 - the server's own record
+            await asyncio.sleep(0.005)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await client.live("gemini", user_prompt="second", **ask)
+        cost = client.stats.cost
+    cancelled, second = sorted(emu.record.calls, key=lambda c: c.arrived)
+    assert second.arrived >= cancelled.finished  # one slot: never both at once
+    assert second.arrived - cancelled.finished < 0.1
+    assert cancelled.charged > 0 and cost == pytest.approx(cancelled.charged + second.charged)
+
+
+async def test_queue_timeout_per_call_bounds_only_that_call() -> None:
+    config = EmulatorConfig(latency=(0.3, 0.3))
+    ask: dict[str, Any] = {"model_name": MODELS["claude"]}
+    async with Emulator(config) as emu, client_for(emu, live_concurrency=1) as client:
+        busy = asyncio.create_task(client.live("claude", user_prompt="busy", **ask))
+        while emu.record.in_flight["claude"] == 0:  # noqa: ASYNC110 - the server's own record
+            await asyncio.sleep(0.005)
+        with pytest.raises(dfs_async.QueueTimeoutError) as info:
+            await client.live("claude", user_prompt="in a hurry", queue_timeout=0.05, **ask)
+        patient = await client.live("claude", user_prompt="patient", **ask)  # no bound
+        await busy
+    assert info.value.sent is False and isinstance(info.value, dfs_async.NotSentError)
+    assert patient.result is not None
+    assert len(emu.record.calls) == 2  # the hurried call never reached the server
+    with pytest.raises(dfs_async.ValidationError):
+        await AsyncClient("u", "p").live("claude", user_prompt="q", queue_timeout=0, **ask)
