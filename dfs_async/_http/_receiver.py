@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Literal
+from typing import Final, Literal, Self
 
 from aiohttp import web
 
@@ -136,7 +136,7 @@ class CallbackReceiver:
         if runner is not None:
             await runner.cleanup()
 
-    async def __aenter__(self) -> CallbackReceiver:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

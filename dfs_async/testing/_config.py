@@ -47,6 +47,9 @@ class Fault(enum.StrEnum):
     """HTTP 200 with an empty body; the work was done, so it is charged."""
     HANG = "hang"
     """The call is held ``hang_seconds`` (in flight all along), then answered 50401."""
+    CHARGED_ERROR = "charged_error"
+    """Task-level 50000 after the service time, charged what the answer would have cost (the
+    work was done and billed, the answer failed): a client must not pay for it again."""
 
 
 # Random faults a retrying client can survive without paying twice: nothing here is charged.

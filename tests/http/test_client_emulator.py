@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import dfs_async
-from dfs_async import AsyncClient, RetryPolicy, gather_prompts
+from dfs_async import AsyncClient, RetryPolicy, gather_prompts, read_results
 from dfs_async.testing import CallInfo, Emulator, EmulatorConfig, Fault
 
 pytestmark = pytest.mark.anyio
@@ -220,3 +221,24 @@ async def test_queue_timeout_per_call_bounds_only_that_call() -> None:
     assert len(emu.record.calls) == 2  # the hurried call never reached the server
     with pytest.raises(dfs_async.ValidationError):
         await AsyncClient("u", "p").live("claude", user_prompt="q", queue_timeout=0, **ask)
+
+
+async def test_a_charged_error_is_recorded_settled_and_a_rerun_pays_nothing(
+    tmp_path: Path,
+) -> None:
+    # The task ran and was billed, then failed (50000 with a cost): resending it would pay
+    # again, so the sink records it settled, with its cost, and a re-run leaves it alone.
+    out = tmp_path / "r.jsonl"
+    prompts = ["plain one", "[[fault:charged_error]] billed then failed", "plain two"]
+    ask: dict[str, Any] = {"platform": "claude", "model_name": MODELS["claude"]}
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        for _ in range(2):
+            async with client_for(emu, retry=RetryPolicy(backoff_base=0.001)) as client:
+                await gather_prompts(client, prompts, sink=out, **ask)
+        charged = [c for c in emu.record.calls if c.fault == "charged_error"]
+        assert len(charged) == 1 and charged[0].charged > 0
+        assert len(emu.record.calls) == 3  # the re-run sent nothing
+        assert set(emu.record.charges_by_key().values()) == {1}
+    (failed,) = [r for r in read_results(out) if not r.ok]
+    assert failed.error is not None and failed.error.settled and failed.error.status_code == 50000
+    assert failed.cost == pytest.approx(charged[0].charged)

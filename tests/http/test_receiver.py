@@ -11,8 +11,17 @@ from pathlib import Path
 import aiohttp
 import msgspec
 import pytest
+from aiohttp import web
 
-from dfs_async import AsyncClient, CallbackReceiver, Delivery, gather_prompts
+from dfs_async import (
+    AiohttpTransport,
+    AsyncClient,
+    CallbackReceiver,
+    Delivery,
+    gather_prompts,
+    read_results,
+)
+from dfs_async._http._transport import basic_auth
 from dfs_async.testing import Emulator, EmulatorConfig
 
 pytestmark = pytest.mark.anyio
@@ -184,3 +193,69 @@ async def test_a_sweep_records_no_forged_postback(tmp_path: Path) -> None:
     assert all(b"FORGED" not in msgspec.json.encode(r.response) for r in results)
     assert "FORGED" not in out.read_text()
     assert receiver.rejected == 3
+
+
+class Crossing(CallbackReceiver):
+    """A receiver that lets the sweep take a task's postback only once a task_get answer for
+    the same task is in hand (``fetched``), and notes when it took it (``handled``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetched: set[str] = set()
+        self.handled: set[str] = set()
+
+    async def _deliver(self, delivery: Delivery) -> web.Response:
+        while delivery.task_id not in self.fetched:  # noqa: ASYNC110 - set by the transport
+            await asyncio.sleep(0.005)
+        answer = await super()._deliver(delivery)
+        self.handled.add(delivery.task_id)
+        return answer
+
+
+class HoldsAnswersUntilDelivered:
+    """The aiohttp transport to the emulator, handing back a finished task_get answer only
+    after the sweep took that task's postback: the two cross, every time."""
+
+    def __init__(self, emu: Emulator, receiver: Crossing) -> None:
+        self.receiver = receiver
+        self.inner = AiohttpTransport(emu.base_url, basic_auth(emu.login, emu.password))
+        self.crossed = 0
+
+    async def request(
+        self, method: str, path: str, body: bytes | None, timeout: float
+    ) -> tuple[int, bytes]:
+        status, answer = await self.inner.request(method, path, body, timeout)
+        if "/task_get/" in path and msgspec.json.decode(answer)["tasks"][0]["status_code"] == 20000:
+            task_id = path.rsplit("/", 1)[1]
+            self.receiver.fetched.add(task_id)
+            while task_id not in self.receiver.handled:  # noqa: ASYNC110 - set by the receiver
+                await asyncio.sleep(0.005)
+            self.crossed += 1
+        return status, answer
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_postback_and_a_task_get_that_cross_emit_the_result_once(tmp_path: Path) -> None:
+    config = EmulatorConfig(latency=(0.0, 0.0), standard_delay=(0.1, 0.1), tasks_ready_limit=None)
+    out = tmp_path / "r.jsonl"
+    async with Emulator(config) as emu, Crossing() as receiver:
+        transport = HoldsAnswersUntilDelivered(emu, receiver)
+        # resolve_after ~0: every posted task is also asked for by task_get at once.
+        limits = {"tasks_ready_limit": 100, "tasks_ready_period": 1.0}
+        async with AsyncClient(transport=transport, **limits) as client:  # type: ignore[arg-type]
+            results = await gather_prompts(
+                client,
+                [f"crossing {i}" for i in range(6)],
+                platform="gemini",
+                model_name=MODEL,
+                method="standard",
+                receiver=receiver,
+                resolve_after=0.01,
+                sink=out,
+            )
+    assert transport.crossed >= 5  # task_get answers that came after their postback
+    assert sorted(r.index for r in results) == list(range(6))  # each emitted once
+    assert all(r.ok for r in results)
+    assert sum(1 for r in read_results(out) if r.ok) == 6

@@ -335,3 +335,29 @@ async def test_no_error_leads_to_the_credentials(answer: bytes) -> None:
     assert server.requests and token.encode() in server.requests[0]  # it was sent, and only there
     for text in texts:
         assert password not in text and token not in text, text
+
+
+# aiohttp warns that a body this large blocks the loop while copied; it must outsize any socket
+# buffer so that the upload is still running when the server hangs up.
+@pytest.mark.filterwarnings("ignore:Sending a large body:ResourceWarning")
+async def test_a_connection_lost_while_the_request_is_still_uploading_counts_as_sent() -> None:
+    # Part of the request may have reached the server: not provably unsent, so not resent.
+    head_read = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head_read.set()
+        writer.transport.abort()  # the body, still being written, is cut off
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = AiohttpTransport(f"http://127.0.0.1:{port}", "Basic eDp5")
+    try:
+        with pytest.raises(dfs_async.TransportError) as info:
+            await transport.request("POST", "/upload", b"x" * (64 * 1024 * 1024), 10.0)
+    finally:
+        await transport.aclose()
+        server.close()
+        await server.wait_closed()
+    assert head_read.is_set()
+    assert info.value.sent is True and isinstance(info.value, dfs_async.ConnectionLostError)
