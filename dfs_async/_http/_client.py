@@ -54,7 +54,7 @@ from .._wire._requests import LiveRequest, encode_body
 from .._wire._tasks import ReadyTask, TaskPostResponse
 from .._wire._validation import prepare_request
 from ._observe import CURRENT_CALL
-from ._retry import Retrier
+from ._retry import Retrier, should_reread
 from ._standard import Attempt, StandardCalls
 from ._stats import ClientStats, StatsRecorder
 from ._transport import (
@@ -392,7 +392,10 @@ class AsyncClient:
             return await self._attempt("GET", path, None, None, decoder, None)
 
         self._check_loop()
-        return await self._retrier.run(once, f"GET {path}")
+        policy = self.retry
+        return await self._retrier.run(
+            once, f"GET {path}", resend=lambda error: should_reread(error, policy)
+        )
 
     async def _attempt(
         self,

@@ -72,6 +72,12 @@ def should_retry(error: DFSError, policy: RetryPolicy) -> bool:
     return isinstance(error, TransportError) and not error.sent  # nothing can have run
 
 
+def should_reread(error: DFSError, policy: RetryPolicy) -> bool:
+    """`should_retry` for a call that only reads and costs nothing (Models, user_data,
+    tasks_ready, task_get): an unknown outcome is worth another try too."""
+    return outcome_unknown(error) or should_retry(error, policy)
+
+
 def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
     """Full-jitter exponential backoff before resend number ``attempt`` (0-based)."""
     ceiling = min(policy.backoff_max, policy.backoff_base * 2.0**attempt)

@@ -408,3 +408,13 @@ async def test_a_client_used_from_another_event_loop_raises_at_once() -> None:
         assert t.requests == []
         await c.live("chat_gpt", **ASK)  # the owner's loop is unaffected
     assert len(t.requests) == 1
+
+
+async def test_a_gateway_page_on_a_free_read_is_read_again() -> None:
+    # Models and user_data cost nothing: an unknown outcome there is simply asked again.
+    html = b"<html><body>Gateway Time-out</body></html>"
+    t = ScriptedTransport((504, html), (200, envelope(20000)))
+    async with client(t) as c:
+        await c.models("chat_gpt")
+        assert c.stats.retries == {"504": 1}
+    assert len(t.requests) == 2
