@@ -74,29 +74,29 @@ class Limits:
     tasks_ready_period: float = DEFAULT_TASKS_READY_PERIOD
 
     def __post_init__(self) -> None:
-        _positive("rate_limit", self.rate_limit)
-        _positive("rate_period", self.rate_period)
+        check_positive("rate_limit", self.rate_limit)
+        check_positive("rate_period", self.rate_period)
         if not 1 <= self.burst < self.rate_limit:
             raise ValidationError(
                 "burst", f"must be between 1 and rate_limit - 1, got {self.burst}"
             )
         if not (self.jitter >= 0 and math.isfinite(self.jitter)):
             raise ValidationError("jitter", f"must be >= 0 seconds, got {self.jitter!r}")
-        _positive("live_execution_limit", self.live_execution_limit)
-        _positive("tasks_ready_limit", self.tasks_ready_limit)
-        _positive("tasks_ready_period", self.tasks_ready_period)
+        check_positive("live_execution_limit", self.live_execution_limit)
+        check_positive("tasks_ready_limit", self.tasks_ready_limit)
+        check_positive("tasks_ready_period", self.tasks_ready_period)
         if isinstance(self.live_concurrency, Mapping):
             unknown = set(self.live_concurrency) - set(PLATFORMS)
             if unknown:
                 raise ValidationError("live_concurrency", f"unknown platforms {sorted(unknown)}")
             for value in self.live_concurrency.values():
-                _positive("live_concurrency", value)
+                check_positive("live_concurrency", value)
             # Freeze a caller's dict so the config stays immutable.
             object.__setattr__(
                 self, "live_concurrency", MappingProxyType(dict(self.live_concurrency))
             )
         else:
-            _positive("live_concurrency", self.live_concurrency)
+            check_positive("live_concurrency", self.live_concurrency)
 
     def concurrency_for(self, platform: Platform) -> int:
         """Live calls allowed in flight on ``platform``."""
@@ -164,10 +164,23 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValidationError("max_retries", f"must be >= 0, got {self.max_retries}")
-        _positive("backoff_base", self.backoff_base)
-        _positive("backoff_max", self.backoff_max)
+        check_positive("backoff_base", self.backoff_base)
+        check_positive("backoff_max", self.backoff_max)
 
 
-def _positive(name: str, value: float) -> None:
-    if not (value > 0 and math.isfinite(value)):
-        raise ValidationError(name, f"must be a positive number, got {value!r}")
+def check_positive(name: str, value: float, unit: str = "") -> None:
+    """The one check for a positive, finite number (seconds, counts): a `ValidationError` naming
+    ``name`` otherwise (NaN and infinity included: a deadline of inf never fires)."""
+    if (
+        type(value) is bool
+        or not isinstance(value, int | float)
+        or not (value > 0 and math.isfinite(value))
+    ):
+        what = f"number of {unit}" if unit else "number"
+        raise ValidationError(name, f"must be a positive {what}, got {value!r}")
+
+
+def check_seconds(name: str, value: float | None) -> None:
+    """`check_positive` for a duration in seconds; None (no bound) passes."""
+    if value is not None:
+        check_positive(name, value, "seconds")

@@ -2,14 +2,20 @@
 
 Exception tree::
 
-    DFSError
+    DFSError                                   .sent: False when nothing reached DataForSEO
     ├── ValidationError (also ValueError)      bad request field, raised before any network call
     ├── CredentialsError (also ValueError)     no login/password given or found in the environment
     ├── BudgetExceededError                    a sweep's max_cost would be crossed
-    ├── DeadlineExceededError (also TimeoutError)
-    │   └── QueueTimeoutError                  waited too long for a slot or a rate token
-    │       └── GovernorUnavailableError       the shared governor's Redis stayed unreachable
-    ├── TransportError                         connection refused/reset, DNS, TLS
+    ├── NotSentError                           never sent, for a passing reason: try again later
+    │   ├── QueueTimeoutError (also TimeoutError)   waited too long for a slot or a rate token
+    │   │   └── GovernorUnavailableError       the shared governor's Redis stayed unreachable
+    │   └── ConnectError (also TransportError) refused, DNS, TLS, reset while writing
+    ├── OutcomeUnknownError                    sent, no answer: DataForSEO may run and charge it
+    │   ├── DeadlineExceededError (also TimeoutError)   no answer within the call's deadline
+    │   ├── ConnectionLostError (also TransportError)   lost after the request was written
+    │   ├── ResponseTooLargeError              the answer's decoded body is over max_body_size
+    │   └── GatewayError (also ServerError)    a proxy's 502/504 or non-JSON 5xx page
+    ├── TransportError                         the HTTP exchange failed below the API
     ├── DecodeError                            the body is not the JSON envelope we expect
     ├── ResultsFileError                       a results file that cannot be used or written
     │   └── ResultsFileInUseError              another sink holds the file's lock
@@ -23,8 +29,13 @@ Exception tree::
         ├── InvalidRequestError                400, 40000-40006, 40501-40506, 50100
         ├── NotFoundError                      404, 40400-40403
         ├── TaskPendingError                   40601, 40602
-        └── ServerError                        500/502/503/504, 50000-50304, 40101, 40103
-            └── ExecutionTimeoutError          50401: the Live task ran past 120 s
+        └── ServerError                        500/503, 50000-50304, 40101, 40103
+            ├── ExecutionTimeoutError          50401: the Live task ran past 120 s
+            └── GatewayError                   (above) 502/504, or a 5xx that is not JSON
+
+A web backend maps `NotSentError` to 503 (retry later: nothing was sent or charged) and
+`OutcomeUnknownError` to 504 (the call may have run and been charged). Every error pickles
+with its fields, so it crosses a process pool.
 
 Branch on ``status_code`` or on the class, never on ``status_message``: DataForSEO expands
 and rewords its messages.
@@ -41,6 +52,39 @@ RAW_BODY_LIMIT: Final = 2048
 
 class DFSError(Exception):
     """Root of every error dfs_async raises."""
+
+    sent: bool = False
+    """Whether the request reached DataForSEO (or may have): False means nothing ran there
+    and nothing was charged."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exception's own reduce rebuilds from ``args`` (the formatted message), which does not
+        # fit constructors with fields; rebuild from args and the instance's fields instead.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[DFSError], args: tuple[object, ...], state: dict[str, object]) -> DFSError:
+    """Unpickle an error without calling its constructor."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class NotSentError(DFSError):
+    """The call never reached DataForSEO for a passing reason; sending it later may work."""
+
+    sent = False
+
+
+class OutcomeUnknownError(DFSError):
+    """The request was sent and no answer came: DataForSEO may run and charge it anyway.
+
+    Not resent unless ``RetryPolicy.retry_unknown_outcome``; a sweep records it as settled and
+    possibly charged at its estimate, so a re-run does not pay for it again.
+    """
+
+    sent = True
 
 
 class ValidationError(DFSError, ValueError):
@@ -59,14 +103,27 @@ class BudgetExceededError(DFSError):
     """Sending this call could cross the sweep's ``max_cost``; it was not sent."""
 
 
-class DeadlineExceededError(DFSError, TimeoutError):
-    """No answer arrived within the call's deadline.
+class ResponseTooLargeError(OutcomeUnknownError):
+    """The answer's body, decoded, is larger than the client's ``max_body_size``; not read.
+
+    DataForSEO answered (the slot is free), but what it charged is unknown: the call is
+    settled like one whose answer was lost.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        """The cap in bytes that the body went over."""
+
+
+class DeadlineExceededError(OutcomeUnknownError, TimeoutError):
+    """No answer arrived within the call's deadline after it was sent.
 
     The outcome is unknown: DataForSEO may still run (and charge) the task.
     """
 
 
-class QueueTimeoutError(DeadlineExceededError):
+class QueueTimeoutError(NotSentError, TimeoutError):
     """The call waited longer than ``queue_timeout`` for a slot or a rate token; never sent."""
 
 
@@ -79,7 +136,11 @@ class GovernorUnavailableError(QueueTimeoutError):
 
 
 class TransportError(DFSError):
-    """The HTTP exchange failed below the API (connection refused or reset, DNS, TLS)."""
+    """The HTTP exchange failed below the API (connection refused or reset, DNS, TLS).
+
+    Raised as `ConnectError` (never sent) or `ConnectionLostError` (sent, outcome unknown) by
+    the aiohttp transport; `transport_error` picks the class from ``sent``.
+    """
 
     def __init__(self, message: str, *, sent: bool = True, answered: bool = False) -> None:
         super().__init__(message)
@@ -92,8 +153,31 @@ class TransportError(DFSError):
         may still be running the call."""
 
 
+class ConnectError(NotSentError, TransportError):
+    """The request never reached DataForSEO whole (refused, DNS, TLS, reset while writing)."""
+
+    def __init__(self, message: str, *, sent: bool = False, answered: bool = False) -> None:
+        TransportError.__init__(self, message, sent=False, answered=False)
+
+
+class ConnectionLostError(OutcomeUnknownError, TransportError):
+    """The connection failed after the whole request was written: the outcome is unknown."""
+
+    def __init__(self, message: str, *, sent: bool = True, answered: bool = False) -> None:
+        TransportError.__init__(self, message, sent=True, answered=answered)
+
+
+def transport_error(message: str, *, sent: bool, answered: bool = False) -> TransportError:
+    """The `TransportError` subclass for a failure before (``sent`` False) or after the send."""
+    if sent:
+        return ConnectionLostError(message, answered=answered)
+    return ConnectError(message)
+
+
 class DecodeError(DFSError):
     """The server's answer is not a JSON envelope (HTML from a proxy, truncated, empty)."""
+
+    sent = True
 
     def __init__(self, message: str, *, http_status: int, body: bytes) -> None:
         super().__init__(f"{message} (HTTP {http_status}, {len(body)} bytes: {_preview(body)})")
@@ -126,6 +210,8 @@ class ResultsFileInUseError(ResultsFileError):
 
 class APIError(DFSError):
     """DataForSEO answered with a status code other than success."""
+
+    sent = True
 
     retryable: bool = False
     """Whether the same call may succeed if sent again later."""
@@ -201,6 +287,14 @@ class ExecutionTimeoutError(ServerError):
     """The Live task was not processed within the server's 120 s execution limit."""
 
 
+class GatewayError(ServerError, OutcomeUnknownError):
+    """A proxy's page (HTTP 502/504, or a 5xx without DataForSEO's JSON envelope).
+
+    A gateway answers so when it gave up waiting, not DataForSEO: the call may still be running
+    there and be charged, so its outcome is unknown (``error.body`` keeps the page).
+    """
+
+
 # One table, code -> class. Ranges of the appendix collapse to explicit codes so that a code
 # DataForSEO adds later falls through to the generic class of its hundred (see error_for_code).
 _CODE_TABLE: Final[dict[int, type[APIError]]] = {
@@ -269,6 +363,9 @@ HTTP_STATUSES: Final = frozenset(_HTTP_TABLE)
 # long outage; both fail fast.
 RETRYABLE_CODES: Final = frozenset({40202, 40209, 40103, 50000, 50001, 50301, 50303, 50401})
 RETRYABLE_HTTP: Final = frozenset({429, 500, 502, 503, 504})
+GATEWAY_HTTP: Final = frozenset({502, 504})
+"""Statuses a gateway answers when it gave up waiting on DataForSEO (Bad Gateway, Gateway
+Timeout): the call may have been forwarded and still run, so its outcome is unknown."""
 
 _HINTS: Final[dict[type[APIError], str]] = {
     AuthError: " - check DATAFORSEO_LOGIN / DATAFORSEO_PASSWORD (https://app.dataforseo.com/api-access)",
@@ -303,6 +400,9 @@ def error_for_http(http_status: int, status_code: int | None, status_message: st
         # DataForSEO's own code decides, retryability included (HTTP 500 + 40501 is final).
         return error_for_code(status_code, status_message, http_status=http_status)
     cls = _HTTP_TABLE.get(http_status, ServerError if http_status >= 500 else APIError)
+    if http_status in GATEWAY_HTTP or (http_status >= 500 and status_code is None):
+        # Not DataForSEO's own answer: a gateway gave up on it, and the call may still run.
+        cls = GatewayError
     err = cls(status_code or http_status, status_message, http_status=http_status)
     err.retryable = http_status in RETRYABLE_HTTP
     return err

@@ -77,7 +77,9 @@ def describe(error: dfs_async.DFSError) -> tuple[int, dict[str, object]]:
             # DataForSEO's own message names the field; kept short and only as text.
             "detail": error.status_message[:200],
         }
-    if isinstance(error, dfs_async.DeadlineExceededError):
+    if isinstance(error, dfs_async.NotSentError):  # no slot in time, Redis down, refused
+        return 503, {"error": "busy: nothing was sent to DataForSEO, try again shortly"}
+    if isinstance(error, dfs_async.OutcomeUnknownError):  # deadline, lost answer, gateway page
         return 504, {"error": "no answer from DataForSEO in time"}
     if isinstance(error, dfs_async.AuthError | dfs_async.BillingError):
         return 503, {"error": "the backend's DataForSEO account cannot be used right now"}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
+import dfs_async
 from dfs_async import (
     APIError,
     AuthError,
@@ -14,6 +17,7 @@ from dfs_async import (
     DFSError,
     DuplicateTaskLimitError,
     ExecutionTimeoutError,
+    GatewayError,
     InvalidRequestError,
     NotFoundError,
     RateLimitError,
@@ -21,6 +25,7 @@ from dfs_async import (
     TaskPendingError,
 )
 from dfs_async._errors import RAW_BODY_LIMIT, error_for_code, error_for_http
+from dfs_async._http._retry import outcome_unknown, settled, should_retry
 
 # (code, class, retryable) per fixtures/dataforseo/errors_appendix.md; DataForSEO publishes no
 # retry table, so `retryable` is the client's own split (see dfs_async/_errors.py).
@@ -91,9 +96,11 @@ HTTP: list[tuple[int, int | None, type[APIError], int, bool]] = [
     (402, 40200, BillingError, 40200, False),
     (404, None, NotFoundError, 404, False),
     (404, 40402, NotFoundError, 40402, False),
-    (500, None, ServerError, 500, True),
+    (500, None, GatewayError, 500, True),  # a 5xx without DataForSEO's envelope: a gateway's
     (500, 50000, ServerError, 50000, True),
-    (502, None, ServerError, 502, True),
+    (502, None, GatewayError, 502, True),
+    (504, None, GatewayError, 504, True),
+    (503, 50301, ServerError, 50301, True),
     (429, None, RateLimitError, 429, True),
     (401, 49999, AuthError, 49999, False),  # an unknown body code: the HTTP status decides
     (418, None, APIError, 418, False),
@@ -149,3 +156,88 @@ def test_decode_error_with_an_empty_or_binary_body() -> None:
     err = DecodeError("binary", http_status=200, body=b"\xff\xfe\x00")
     assert err.body == b"\xff\xfe\x00"
     assert "HTTP 200" in str(err)
+
+
+def every_error() -> list[DFSError]:
+    """One instance of every public error class, with its fields set."""
+    made: list[DFSError] = [
+        dfs_async.ValidationError("user_prompt", "too long"),
+        dfs_async.CredentialsError("no credentials"),
+        dfs_async.BudgetExceededError("over"),
+        dfs_async.QueueTimeoutError("waited"),
+        dfs_async.GovernorUnavailableError("redis down"),
+        dfs_async.DeadlineExceededError("no answer"),
+        dfs_async.TransportError("reset", sent=True, answered=True),
+        dfs_async.ConnectError("refused"),
+        dfs_async.ConnectionLostError("lost", answered=False),
+        dfs_async.ResponseTooLargeError("too big", limit=1024),
+        dfs_async.DecodeError("not json", http_status=502, body=b"<html>"),
+        dfs_async.ResultsFileError("/tmp/r.jsonl", "not a results file"),
+        dfs_async.ResultsFileInUseError("/tmp/r.jsonl", 4242),
+        error_for_http(504, None, "HTTP 504"),
+    ]
+    for code in (40100, 40200, 40203, 40202, 40209, 40205, 40501, 40401, 40601, 50000, 50401):
+        made.append(error_for_code(code, "message", task_id="t-9", cost=0.02, http_status=200))
+    return made
+
+
+def test_every_public_error_class_is_covered() -> None:
+    public = {
+        obj
+        for name in dfs_async.__all__
+        if isinstance(obj := getattr(dfs_async, name), type) and issubclass(obj, DFSError)
+    }
+    abstract = {DFSError, APIError, dfs_async.NotSentError, dfs_async.OutcomeUnknownError}
+    assert public - abstract <= {type(e) for e in every_error()}
+
+
+@pytest.mark.parametrize("error", every_error(), ids=lambda e: type(e).__name__)
+def test_every_error_pickles_with_its_fields(error: DFSError) -> None:
+    # Errors cross a process pool (concurrent.futures, multiprocessing) by pickle.
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error) and copy.args == error.args
+    assert vars(copy) == vars(error)
+    assert copy.sent == error.sent
+
+
+NEVER_SENT = [
+    dfs_async.ValidationError("f", "m"),
+    dfs_async.CredentialsError("m"),
+    dfs_async.BudgetExceededError("m"),
+    dfs_async.QueueTimeoutError("m"),
+    dfs_async.GovernorUnavailableError("m"),
+    dfs_async.ConnectError("m"),
+    dfs_async.TransportError("m", sent=False),
+]
+
+
+@pytest.mark.parametrize("error", NEVER_SENT, ids=lambda e: type(e).__name__)
+def test_never_sent_errors_are_classified_as_never_sent(error: DFSError) -> None:
+    # A never-sent item is sent again by a re-run and costs the budget nothing: counting it as
+    # maybe charged would skip items never sent and stop a sweep early.
+    assert error.sent is False
+    assert not outcome_unknown(error)
+    assert not isinstance(error, dfs_async.OutcomeUnknownError | dfs_async.DeadlineExceededError)
+    assert settled(error) is isinstance(error, dfs_async.ValidationError)
+    policy = dfs_async.RetryPolicy(retry_unknown_outcome=True)
+    resend = isinstance(error, dfs_async.ConnectError | dfs_async.TransportError)
+    assert should_retry(error, policy) is resend
+
+
+def test_sent_errors_with_an_unknown_outcome_are_settled() -> None:
+    unknown = [
+        dfs_async.DeadlineExceededError("m"),
+        dfs_async.ConnectionLostError("m"),
+        dfs_async.ResponseTooLargeError("m", limit=1),
+        error_for_http(502, None, "HTTP 502"),
+        error_for_http(500, None, "HTTP 500"),
+        dfs_async.DecodeError("cut", http_status=200, body=b"{"),
+    ]
+    policy = dfs_async.RetryPolicy()
+    for error in unknown:
+        assert error.sent and outcome_unknown(error) and settled(error), error
+        assert not should_retry(error, policy), error
+    assert isinstance(error_for_http(504, None, "x"), dfs_async.ServerError)
+    assert not isinstance(dfs_async.QueueTimeoutError("m"), dfs_async.DeadlineExceededError)
+    assert isinstance(dfs_async.QueueTimeoutError("m"), TimeoutError)

@@ -58,7 +58,7 @@ import math
 import uuid
 from typing import Final
 
-from .._config import Limits
+from .._config import Limits, check_seconds
 from .._errors import ValidationError
 from .._platforms import PLATFORMS, Platform
 from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
@@ -115,8 +115,7 @@ class RedisGovernor:
             ("tick", tick),
             ("command_timeout", command_timeout),
         ):
-            if not (value > 0 and math.isfinite(value)):
-                raise ValidationError(name, f"must be a positive number of seconds, got {value!r}")
+            check_seconds(name, value)
         if lease_margin <= command_timeout:
             raise ValidationError(
                 "lease_margin", "must exceed command_timeout: a grant may take that long to arrive"

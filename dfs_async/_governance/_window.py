@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
+from .._config import check_positive, check_seconds
+
 
 class WindowLimiter:
     """Lets calls run so that no ``period`` window holds more than ``limit`` of them."""
@@ -29,8 +31,8 @@ class WindowLimiter:
         margin: float = 0.01,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if limit < 1 or not period > 0:
-            raise ValueError(f"need limit >= 1 and period > 0, got {limit} per {period}")
+        check_positive("limit", limit)
+        check_seconds("period", period)
         self.limit = limit
         self.period = period
         self._span = period * (1.0 + margin)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
-import random
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -23,16 +21,17 @@ from .._config import (
     DEFAULT_TIMEOUT,
     Limits,
     RetryPolicy,
+    check_positive,
+    check_seconds,
 )
 from .._errors import (
     APIError,
     CredentialsError,
     DecodeError,
-    DFSError,
+    GatewayError,
     QueueTimeoutError,
-    RateLimitError,
+    ResponseTooLargeError,
     TransportError,
-    ValidationError,
 )
 from .._governance import Governor, LocalGovernor, RedisGovernor
 from .._platforms import (
@@ -56,10 +55,16 @@ from .._wire._tasks import ReadyTask, TaskPostResponse
 from .._wire._validation import prepare_request
 from ._metrics import CallMetrics, metered
 from ._observe import CURRENT_CALL
-from ._retry import backoff, error_key, rate_limit_pause, should_retry
-from ._standard import StandardCalls
+from ._retry import Retrier, should_reread
+from ._standard import Attempt, StandardCalls
 from ._stats import ClientStats, StatsRecorder
-from ._transport import AiohttpTransport, Transport, basic_auth, check_base_url
+from ._transport import (
+    DEFAULT_MAX_BODY_SIZE,
+    AiohttpTransport,
+    Transport,
+    basic_auth,
+    check_base_url,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -71,6 +76,8 @@ PASSWORD_ENV: Final = "DATAFORSEO_PASSWORD"
 BASE_URL_ENV: Final = "DATAFORSEO_BASE_URL"
 """Where to send calls when ``base_url`` is not given (the emulator's URL, say)."""
 REDIS_URL_ENV: Final = "DFS_REDIS_URL"
+DEFAULT_DRAIN_TIMEOUT: Final = 30.0
+"""Seconds `AsyncClient.aclose` waits for answers of calls whose callers stopped waiting."""
 
 
 class AsyncClient:
@@ -98,7 +105,14 @@ class AsyncClient:
         Resends of transient failures; ``retry`` gives the full `RetryPolicy`.
     queue_timeout:
         Seconds a call may wait for a slot and a rate token before `QueueTimeoutError`;
-        None waits as long as it takes.
+        None waits as long as it takes. `live` takes its own per call.
+    max_body_size:
+        Largest answer body accepted, in bytes after decompression (64 MB by default, far
+        above any real answer); a larger one raises `ResponseTooLargeError` unread.
+    drain_timeout:
+        Seconds `aclose` waits for the answers of calls already sent whose callers stopped
+        waiting (cancelled): those are paid for, so they are read to count their cost and
+        free their slots.
     redis_url:
         Share the account's limits with every other client of the same login on this Redis
         (processes, hosts): a `RedisGovernor`. Defaults to the ``DFS_REDIS_URL`` environment
@@ -127,6 +141,8 @@ class AsyncClient:
         max_retries: int = 5,
         retry: RetryPolicy | None = None,
         queue_timeout: float | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         redis_url: str | None = None,
         governor: Governor | None = None,
         transport: Transport | None = None,
@@ -145,11 +161,14 @@ class AsyncClient:
             tasks_ready_period=tasks_ready_period,
         )
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
-        for name, value in (("timeout", timeout), ("queue_timeout", queue_timeout)):
-            if value is not None and not (value > 0 and math.isfinite(value)):
-                raise ValidationError(name, f"must be a positive number of seconds, got {value!r}")
+        check_seconds("timeout", timeout)
+        check_seconds("queue_timeout", queue_timeout)
+        check_seconds("drain_timeout", drain_timeout)
+        check_positive("max_body_size", max_body_size, "bytes")
         self.timeout = timeout
         self.queue_timeout = queue_timeout
+        self.max_body_size = max_body_size
+        self.drain_timeout = drain_timeout
         if transport is None:
             login = login if login is not None else os.environ.get(LOGIN_ENV)
             password = password if password is not None else os.environ.get(PASSWORD_ENV)
@@ -158,7 +177,9 @@ class AsyncClient:
                     f"no DataForSEO credentials: pass login= and password=, or set {LOGIN_ENV} "
                     f"and {PASSWORD_ENV} (https://app.dataforseo.com/api-access)"
                 )
-            transport = AiohttpTransport(self.base_url, basic_auth(login, password))
+            transport = AiohttpTransport(
+                self.base_url, basic_auth(login, password), max_body_size=max_body_size
+            )
         self._transport = transport
         if redis_url is None and governor is None:
             redis_url = os.environ.get(REDIS_URL_ENV)
@@ -172,9 +193,17 @@ class AsyncClient:
         self._governor: Governor | None = None
         self._stats = StatsRecorder()
         self._metrics = CallMetrics(meter_provider)
-        self._rng = random.Random()
+        self._retrier = Retrier(
+            self.retry,
+            rate_period=self.limits.rate_period,
+            stats=self._stats,
+            pause_account=lambda seconds: self.governor.pause(seconds),
+        )
         self._models: dict[Platform, dict[str, ModelInfo]] = {}
-        self._standard = StandardCalls(self)
+        self._standard = StandardCalls(_Seam(self))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reads: set[asyncio.Task[Any]] = set()
+        """Exchanges on the wire, read to their end even when their caller stopped waiting."""
         self._closed = False
 
     def __repr__(self) -> str:
@@ -186,6 +215,7 @@ class AsyncClient:
             raise RuntimeError("this AsyncClient is closed; create a new one")
         if self._governor is None:
             # Loop-bound state is made here, inside the running loop, never in __init__.
+            self._loop = asyncio.get_running_loop()
             self._governor = self._governor_arg or LocalGovernor(self.limits)
         return self
 
@@ -202,9 +232,25 @@ class AsyncClient:
         if self._closed:
             return
         self._closed = True
+        await self._drain()
         if self._governor is not None:
             await self._governor.aclose()
         await self._transport.aclose()
+
+    async def _drain(self) -> None:
+        """Wait up to ``drain_timeout`` for answers of calls whose callers stopped waiting."""
+        if not self._reads:
+            return
+        _, late = await asyncio.wait(set(self._reads), timeout=self.drain_timeout)
+        if late:
+            logger.warning(
+                "closing with %d call(s) still unanswered after %g s; DataForSEO may charge them",
+                len(late),
+                self.drain_timeout,
+            )
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late)
 
     @property
     def governor(self) -> Governor:
@@ -212,6 +258,18 @@ class AsyncClient:
         if self._governor is None:
             raise RuntimeError("use the client inside 'async with AsyncClient(...)'")
         return self._governor
+
+    def _check_loop(self) -> Governor:
+        """The governor, once sure the caller runs in the loop the client was entered in."""
+        governor = self.governor
+        if asyncio.get_running_loop() is not self._loop:
+            # The governor's queues and timers belong to one loop: a call from another would
+            # wait on them forever (and block the owner's calls too).
+            raise RuntimeError(
+                "this AsyncClient was opened in another event loop (another thread?); "
+                "create one client per event loop"
+            )
+        return governor
 
     @property
     def stats(self) -> ClientStats:
@@ -233,29 +291,53 @@ class AsyncClient:
         /,
         *,
         timeout: float | None = None,
+        queue_timeout: float | None = None,
         **fields: Any,
     ) -> LiveResponse:
         """Send one Live task and return the whole envelope.
 
         Fields are the API's (``user_prompt``, ``model_name``, ``web_search``, ...), or a
         prepared `LiveRequest`. Invalid fields raise `ValidationError` before anything is sent;
-        a failed task raises its `APIError`.
+        a failed task raises its `APIError`. ``queue_timeout`` bounds this call's wait for a
+        slot and a rate token (default: the client's).
         """
         checked, request = self.prepare(platform, request, **fields)
-        return await self.send_live(checked, request, timeout=timeout)
+        return await self.send_live(checked, request, timeout=timeout, queue_timeout=queue_timeout)
 
     async def send_live(
-        self, platform: Platform, request: LiveRequest, *, timeout: float | None = None
+        self,
+        platform: Platform,
+        request: LiveRequest,
+        *,
+        timeout: float | None = None,
+        queue_timeout: float | None = None,
     ) -> LiveResponse:
         """Send a request already checked by `prepare`."""
-        return await self.send_live_body(platform, encode_body(request), timeout=timeout)
+        return await self.send_live_body(
+            platform, encode_body(request), timeout=timeout, queue_timeout=queue_timeout
+        )
 
     async def send_live_body(
-        self, platform: Platform, body: bytes, *, timeout: float | None = None
+        self,
+        platform: Platform,
+        body: bytes,
+        *,
+        timeout: float | None = None,
+        queue_timeout: float | None = None,
     ) -> LiveResponse:
         """Send a body already encoded from a prepared request (sweeps encode once, for the
         key and the send)."""
-        return await self._send("POST", live_path(platform), body, platform, LIVE_DECODER, timeout)
+        check_seconds("timeout", timeout)
+        check_seconds("queue_timeout", queue_timeout)
+        path = live_path(platform)
+
+        async def once() -> LiveResponse:
+            return await self._attempt(
+                "POST", path, body, platform, LIVE_DECODER, timeout, queue_timeout=queue_timeout
+            )
+
+        self._check_loop()
+        return await self._retrier.run(once, f"POST {path}")
 
     async def task_post(
         self,
@@ -300,14 +382,14 @@ class AsyncClient:
     async def models(self, platform: str) -> list[ModelInfo]:
         """The models ``platform`` offers; also remembered to check later requests."""
         checked = check_platform(platform)
-        envelope = await self._send("GET", models_path(checked), None, None, MODELS_DECODER, None)
+        envelope = await self._get(models_path(checked), MODELS_DECODER)
         models = list(envelope.tasks[0].result or ())
         self._models[checked] = {m.model_name: m for m in models}
         return models
 
     async def user_data(self) -> UserData:
         """The account's limits, usage and balance."""
-        envelope = await self._send("GET", USER_DATA_PATH, None, None, USER_DATA_DECODER, None)
+        envelope = await self._get(USER_DATA_PATH, USER_DATA_DECODER)
         results = envelope.tasks[0].result
         if not results:
             raise DecodeError(
@@ -317,46 +399,17 @@ class AsyncClient:
             )
         return results[0]
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        platform: Platform | None,
-        decoder: msgspec.json.Decoder[EnvelopeT],
-        timeout: float | None,
-    ) -> EnvelopeT:
-        """One call with retries; every attempt goes through the governor."""
-        governor = self.governor
-        watch = CURRENT_CALL.get()
-        attempt = 0
-        while True:
-            try:
-                return await self._attempt(method, path, body, platform, decoder, timeout)
-            except DFSError as exc:
-                final = attempt >= self.retry.max_retries or not should_retry(exc, self.retry)
-                if final or (watch is not None and watch.stopping):  # a stopping sweep: no resend
-                    self._stats.errors[error_key(exc)] += 1
-                    raise
-                if isinstance(exc, RateLimitError):
-                    # The account's window is full, perhaps because of another process: hold
-                    # every call of this client until the window has likely rolled over.
-                    delay = rate_limit_pause(self.limits.rate_period, self.retry, self._rng)
-                    governor.pause(delay)
-                else:
-                    delay = backoff(attempt, self.retry, self._rng)
-                self._stats.retries[error_key(exc)] += 1
-                logger.debug(
-                    "retry %d/%d of %s %s in %.2f s after %s",
-                    attempt + 1,
-                    self.retry.max_retries,
-                    method,
-                    path,
-                    delay,
-                    exc,
-                )
-                attempt += 1
-                await asyncio.sleep(delay)
+    async def _get(self, path: str, decoder: msgspec.json.Decoder[EnvelopeT]) -> EnvelopeT:
+        """A GET that reads (Models, user_data), with retries."""
+
+        async def once() -> EnvelopeT:
+            return await self._attempt("GET", path, None, None, decoder, None)
+
+        self._check_loop()
+        policy = self.retry
+        return await self._retrier.run(
+            once, f"GET {path}", resend=lambda error: should_reread(error, policy)
+        )
 
     @metered  # metrics: each attempt's outcome (status, cost, upstream latency, in flight -1)
     async def _attempt(
@@ -369,19 +422,55 @@ class AsyncClient:
         timeout: float | None,
         *,
         check_task: bool = True,
+        queue_timeout: float | None = None,
     ) -> EnvelopeT:
-        governor = self.governor
-        if self.queue_timeout is None:
+        """One governed attempt: wait for a slot and a token, then send and read.
+
+        Once admitted, the exchange runs in its own task: a caller that stops waiting
+        (cancelled) leaves it to finish in the background, bounded by its deadline, since the
+        call is on the wire and paid for; its answer frees the slot and counts its cost.
+        """
+        governor = self._check_loop()
+        await self._admit(governor, platform, queue_timeout)
+        exchange = asyncio.ensure_future(
+            self._exchange(method, path, body, platform, decoder, timeout, check_task)
+        )
+        self._reads.add(exchange)
+        exchange.add_done_callback(self._read_done)
+        return await asyncio.shield(exchange)
+
+    def _read_done(self, exchange: asyncio.Task[Any]) -> None:
+        self._reads.discard(exchange)
+        if not exchange.cancelled():
+            exchange.exception()  # retrieved: a caller that left does not want it logged
+
+    async def _admit(
+        self, governor: Governor, platform: Platform | None, queue_timeout: float | None
+    ) -> None:
+        """Wait for a slot (Live calls) and a rate token, within the queue timeout."""
+        bound = queue_timeout if queue_timeout is not None else self.queue_timeout
+        if bound is None:
             await governor.acquire(platform)
-        else:
-            try:
-                async with asyncio.timeout(self.queue_timeout):
-                    await governor.acquire(platform)
-            except TimeoutError:
-                raise QueueTimeoutError(
-                    f"waited over {self.queue_timeout:g} s for a slot and a rate token; "
-                    "nothing was sent"
-                ) from None
+            return
+        try:
+            async with asyncio.timeout(bound):
+                await governor.acquire(platform)
+        except TimeoutError:
+            raise QueueTimeoutError(
+                f"waited over {bound:g} s for a slot and a rate token; nothing was sent"
+            ) from None
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        platform: Platform | None,
+        decoder: msgspec.json.Decoder[EnvelopeT],
+        timeout: float | None,
+        check_task: bool,
+    ) -> EnvelopeT:
+        """Send, read and decode one admitted call; its slot is given back on every path."""
         stats = self._stats
         stats.calls_sent += 1
         if platform is not None:
@@ -389,7 +478,7 @@ class AsyncClient:
         sent_at = asyncio.get_running_loop().time()
         self._metrics.sent(platform)  # metrics: queue wait ends, in flight +1
         # Until an answer comes back, the server may be running the call: a deadline, a
-        # cancellation or a connection lost after the send leaves its slot held (see
+        # connection lost after the send or a gateway's page leaves its slot held (see
         # Governor.release). A body cut off after its status line is an answer: the server
         # has finished.
         abandoned = True
@@ -397,34 +486,114 @@ class AsyncClient:
         if watch is not None:
             watch.sending = True  # a sweep stopping gracefully waits for this answer
         try:
-            http_status, payload = await self._transport.request(
-                method, path, body, timeout if timeout is not None else self.timeout
-            )
+            http_status, payload = await self._read(method, path, body, timeout)
+            envelope = self._decode(http_status, payload, decoder, check_task)
             abandoned = False
-            stats.answered += 1
-        except DecodeError:  # a body cut off: the server did answer
-            abandoned = False
-            stats.answered += 1
+            return envelope
+        except GatewayError:
+            raise  # the gateway gave up, not DataForSEO: the call may still run there
+        except (APIError, DecodeError, ResponseTooLargeError):
+            abandoned = False  # answered: the server has finished
             raise
         except TransportError as exc:
             # Lost after the request was written whole with no answer: like a deadline, the
             # server may still be running (and counting) the call, so its slot stays held.
             # Before that the server never saw it; an unreadable answer means it finished.
             abandoned = exc.sent and not exc.answered
-            if not exc.sent:
-                stats.unreached += 1
-                stats.last_unreached = str(exc)
             raise
         finally:
             if watch is not None:
                 watch.sending = False
             if platform is not None:
                 stats.in_flight[platform] -= 1
-            governor.release(platform, abandoned_at=sent_at if abandoned else None)
+            self.governor.release(platform, abandoned_at=sent_at if abandoned else None)
+
+    async def _read(
+        self, method: str, path: str, body: bytes | None, timeout: float | None
+    ) -> tuple[int, bytes]:
+        """The transport's exchange, counted in the stats."""
+        stats = self._stats
+        try:
+            answer = await self._transport.request(
+                method, path, body, timeout if timeout is not None else self.timeout
+            )
+        except (DecodeError, ResponseTooLargeError):  # an answer, cut off or too large
+            stats.answered += 1
+            raise
+        except TransportError as exc:
+            if not exc.sent:
+                stats.unreached += 1
+                stats.last_unreached = str(exc)
+            raise
+        stats.answered += 1
+        if len(answer[1]) > self.max_body_size:  # a transport that does not cap it itself
+            raise ResponseTooLargeError(
+                f"{method} {path}: answer of {len(answer[1])} bytes is over max_body_size "
+                f"{self.max_body_size}",
+                limit=self.max_body_size,
+            )
+        return answer
+
+    def _decode(
+        self,
+        http_status: int,
+        payload: bytes,
+        decoder: msgspec.json.Decoder[EnvelopeT],
+        check_task: bool,
+    ) -> EnvelopeT:
+        """Decode an answer and count its cost (an error's too)."""
         try:
             envelope = decode_envelope(http_status, payload, decoder, check_task=check_task)
         except APIError as exc:
-            stats.cost += exc.cost
+            self._stats.cost += exc.cost
             raise
-        stats.cost += envelope.cost
+        self._stats.cost += envelope.cost
         return envelope
+
+
+class _Seam:
+    """What the Standard calls may use of their client (`CallSeam`), and nothing more."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @property
+    def limits(self) -> Limits:
+        """The client's limits."""
+        return self._client.limits
+
+    @property
+    def retrier(self) -> Retrier:
+        """The client's retry loop."""
+        return self._client._retrier
+
+    @property
+    def attempt(self) -> Attempt:
+        """One governed attempt without a Live slot."""
+        return self._attempt
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        decoder: msgspec.json.Decoder[EnvelopeT],
+        timeout: float | None,
+        *,
+        check_task: bool,
+    ) -> EnvelopeT:
+        return await self._client._attempt(
+            method, path, body, None, decoder, timeout, check_task=check_task
+        )
+
+    def prepare(
+        self, platform: str, request: LiveRequest | None = None, /, **fields: Any
+    ) -> tuple[Platform, LiveRequest]:
+        """The client's request check."""
+        return self._client.prepare(platform, request, **fields)
+
+    def known_model(self, platform: Platform, model_name: str) -> ModelInfo | None:
+        """The model as the client's last Models call listed it."""
+        return self._client._models.get(platform, {}).get(model_name)

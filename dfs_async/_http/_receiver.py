@@ -6,24 +6,29 @@ gzip-compressed, to that URL; with ``pingback_url`` it sends a GET naming the ta
 The receiver answers 200 only once the delivery was handled: if handling fails it answers 500,
 and DataForSEO then lists the task in tasks_ready, so nothing is lost. URLs carry a random
 token, so that only whoever was given the URL can deliver.
+
+Anyone who can reach the port can POST to it, so the cheap checks come first: the token
+(constant-time) before anything is read, the ``accept`` hook on the task id and tag before the
+body is read, then a body capped in bytes both as sent and once decompressed; a postback whose
+answer names another task than its URL is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gzip
 import secrets
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Literal
+from typing import Final, Literal, Self
 
 from aiohttp import web
 
 from .._errors import DFSError
 from .._wire._decode import LIVE_DECODER, decode_envelope
 from .._wire._models import LiveResponse
+from ._transport import DEFAULT_MAX_BODY_SIZE
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 
@@ -42,6 +47,12 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+Accept = Callable[[str, "str | None"], bool]
+"""``accept(task_id, tag)``: whether a delivery for this task is expected (posted by us)."""
+
+
+class _TooLarge(Exception):
+    """A request body over the receiver's cap."""
 
 
 class CallbackReceiver:
@@ -57,6 +68,12 @@ class CallbackReceiver:
     public_url:
         The base URL DataForSEO can reach (e.g. ``https://hooks.example.com``) when the
         receiver sits behind a proxy; defaults to the bound address.
+    accept:
+        ``accept(task_id, tag) -> bool``, asked before a delivery's body is read: False
+        answers 404 and delivers nothing (a sweep accepts only the tasks it posted, each with
+        its own tag). None accepts every task.
+    max_body_size:
+        Largest postback body, in bytes as sent and once decompressed (64 MB by default).
     """
 
     def __init__(
@@ -66,9 +83,14 @@ class CallbackReceiver:
         host: str = "127.0.0.1",
         port: int = 0,
         public_url: str | None = None,
+        accept: Accept | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         self.handler = handler
         """Awaited for each delivery; may be set after construction (a sweep installs its own)."""
+        self.accept = accept
+        """Which task ids and tags are expected; may be set after construction, like handler."""
+        self.max_body_size = max_body_size
         self._host = host
         self._port = port
         self._public_url = public_url.rstrip("/") if public_url else None
@@ -79,7 +101,8 @@ class CallbackReceiver:
         self.received = 0
         """Deliveries handled and answered 200."""
         self.rejected = 0
-        """Deliveries answered 500 (the handler raised) or 404 (wrong token)."""
+        """Deliveries answered 500 (the handler raised), 404 (wrong token, task not accepted),
+        413 (body too large) or 400 (an answer for another task)."""
 
     @property
     def base_url(self) -> str:
@@ -100,7 +123,7 @@ class CallbackReceiver:
 
     async def start(self) -> None:
         """Bind and serve."""
-        app = web.Application()
+        app = web.Application(client_max_size=self.max_body_size)
         app.router.add_post("/{token}/postback", self._postback)
         app.router.add_get("/{token}/pingback", self._pingback)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -113,7 +136,7 @@ class CallbackReceiver:
         if runner is not None:
             await runner.cleanup()
 
-    async def __aenter__(self) -> CallbackReceiver:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -129,33 +152,49 @@ class CallbackReceiver:
         """The next delivery (only without a handler)."""
         return await self._queue.get()
 
+    def _refuse(self, request: web.Request, task_id: str, tag: str | None) -> web.Response | None:
+        """404 for a wrong token or a task not accepted: checked before the body is read."""
+        token_ok = secrets.compare_digest(request.match_info["token"], self._token)
+        if token_ok and (not task_id or self.accept is None or self.accept(task_id, tag)):
+            return None
+        self.rejected += 1
+        return web.Response(status=404)
+
     async def _postback(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        if body[:2] == _GZIP_MAGIC:  # a proxy may pass it on still compressed
-            with contextlib.suppress(OSError, EOFError):  # left as is: decoding reports it
-                body = gzip.decompress(body)
+        task_id, tag = request.query.get("id", ""), request.query.get("tag") or None
+        refused = self._refuse(request, task_id, tag)
+        if refused is not None:
+            return refused
+        try:
+            body = _gunzip(await request.read(), self.max_body_size)
+        except (_TooLarge, web.HTTPRequestEntityTooLarge):
+            self.rejected += 1
+            return web.Response(status=413)
         response: LiveResponse | None = None
         error: DFSError | None = None
         try:
             response = decode_envelope(200, body, LIVE_DECODER)
         except DFSError as exc:
             error = exc
-        task_id = request.query.get("id", "")
-        if not task_id and response is not None and response.tasks:
-            task_id = response.tasks[0].id
-        delivery = Delivery("postback", task_id, request.query.get("tag") or None, response, error)
-        return await self._deliver(request, delivery)
+        answered = response.tasks[0].id if response is not None and response.tasks else ""
+        if not task_id:
+            task_id = answered
+            refused = self._refuse(request, task_id, tag)
+            if refused is not None:
+                return refused
+        elif answered and answered != task_id:
+            self.rejected += 1  # an answer for another task: never recorded as this one's
+            return web.Response(status=400)
+        return await self._deliver(Delivery("postback", task_id, tag, response, error))
 
     async def _pingback(self, request: web.Request) -> web.Response:
-        delivery = Delivery(
-            "pingback", request.query.get("id", ""), request.query.get("tag") or None
-        )
-        return await self._deliver(request, delivery)
+        task_id, tag = request.query.get("id", ""), request.query.get("tag") or None
+        refused = self._refuse(request, task_id, tag)
+        if refused is not None:
+            return refused
+        return await self._deliver(Delivery("pingback", task_id, tag))
 
-    async def _deliver(self, request: web.Request, delivery: Delivery) -> web.Response:
-        if not secrets.compare_digest(request.match_info["token"], self._token):
-            self.rejected += 1
-            return web.Response(status=404)
+    async def _deliver(self, delivery: Delivery) -> web.Response:
         if self.handler is None:
             self._queue.put_nowait(delivery)
         else:
@@ -170,6 +209,21 @@ class CallbackReceiver:
     def __repr__(self) -> str:
         where = self._base or "not running"
         return f"<CallbackReceiver {where}, received={self.received}>"
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """``body`` inflated if it is still gzip (a proxy may pass it on compressed), up to
+    ``limit`` bytes; a body that does not inflate is left as is for decoding to report."""
+    if body[:2] != _GZIP_MAGIC:
+        return body
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)  # never more than the cap in memory
+    except zlib.error:
+        return body
+    if len(out) > limit:
+        raise _TooLarge
+    return out
 
 
 async def serve_runner(

@@ -1,39 +1,50 @@
-"""Which failures are worth another attempt, and how long to wait before it.
+"""Which failures are worth another attempt, how long to wait, and the one retry loop.
 
 Decisions use status codes and exception types, never message text. A call is resent only if
 its outcome is known to be "not done, not charged": a charged answer is never resent, and a
 call whose fate is unknown (deadline passed after the send, connection lost or garbage answered
-after the whole request was written, body cut off after HTTP 200) only when the policy opts in,
-since DataForSEO may have run and billed it. Only a connection that failed before the request
-was written (refused, reset while connecting or writing) is safe to resend.
+after the whole request was written, a gateway's 502/504 page, body cut off after HTTP 200)
+only when the policy opts in, since DataForSEO may have run and billed it. Only a call that
+never left (no slot in time, connection failed before the request was written) is surely safe.
+
+`Retrier` is the loop every call of a client goes through, Live and Standard alike: each
+endpoint passes its own rule for what may be sent again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 from .._config import RetryPolicy
 from .._errors import (
     APIError,
-    DeadlineExceededError,
     DecodeError,
     DFSError,
     InvalidRequestError,
     NotFoundError,
-    QueueTimeoutError,
+    OutcomeUnknownError,
+    RateLimitError,
     TransportError,
     ValidationError,
 )
+from ._observe import CURRENT_CALL
+from ._stats import StatsRecorder
+
+logger: Final = logging.getLogger("dfs_async")
+
+T = TypeVar("T")
 
 
 def outcome_unknown(error: DFSError) -> bool:
     """True when the server may have run (and charged) the call although we got no answer."""
-    if isinstance(error, QueueTimeoutError):
-        return False  # never sent
-    if isinstance(error, DeadlineExceededError):
-        return True
+    if isinstance(error, OutcomeUnknownError):
+        return True  # deadline after the send, connection lost, a gateway's page
     if isinstance(error, TransportError):
-        return error.sent
+        return error.sent  # a hand-made TransportError (a custom transport)
     return isinstance(error, DecodeError) and error.http_status == 200
 
 
@@ -53,12 +64,18 @@ def settled(error: DFSError) -> bool:
 
 def should_retry(error: DFSError, policy: RetryPolicy) -> bool:
     """Whether ``error`` may be cured by sending the same call again."""
+    if outcome_unknown(error):
+        return policy.retry_unknown_outcome  # a gateway's 504 may hide a running, paid call
     if isinstance(error, APIError):
         charged = error.cost > 0
         return not charged and (error.retryable or error.status_code in policy.retry_codes)
-    if isinstance(error, TransportError) and not error.sent:
-        return True  # the request never reached the server whole: nothing can have run
-    return outcome_unknown(error) and policy.retry_unknown_outcome
+    return isinstance(error, TransportError) and not error.sent  # nothing can have run
+
+
+def should_reread(error: DFSError, policy: RetryPolicy) -> bool:
+    """`should_retry` for a call that only reads and costs nothing (Models, user_data,
+    tasks_ready, task_get): an unknown outcome is worth another try too."""
+    return outcome_unknown(error) or should_retry(error, policy)
 
 
 def backoff(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
@@ -81,3 +98,76 @@ def error_key(error: BaseException) -> str:
     if isinstance(error, APIError):
         return str(error.status_code)
     return type(error).__name__
+
+
+class Retrier:
+    """The retry loop shared by every call of one client.
+
+    ``pause_account`` holds every call of the client (the governor's pause) after a 40202.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        rate_period: float,
+        stats: StatsRecorder,
+        pause_account: Callable[[float], None],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.policy = policy
+        self.rng = rng if rng is not None else random.Random()
+        self._rate_period = rate_period
+        self._stats = stats
+        self._pause_account = pause_account
+
+    async def run(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        what: str,
+        *,
+        resend: Callable[[DFSError], bool] | None = None,
+        on_rate_limit: Callable[[], float] | None = None,
+    ) -> T:
+        """Await ``attempt()`` until it succeeds or its error may not be sent again.
+
+        ``resend`` says which errors may be sent again (default: `should_retry` with the
+        policy); ``on_rate_limit`` replaces the account-wide pause after a 40202 and returns
+        the delay before the resend. A sweep that is stopping sends nothing more.
+        """
+        watch = CURRENT_CALL.get()
+        tries = 0
+        while True:
+            try:
+                return await attempt()
+            except DFSError as exc:
+                again = resend(exc) if resend is not None else should_retry(exc, self.policy)
+                stopping = watch is not None and watch.stopping
+                if tries >= self.policy.max_retries or not again or stopping:
+                    self._stats.errors[error_key(exc)] += 1
+                    raise
+                delay = self._delay(exc, tries, on_rate_limit)
+                self._stats.retries[error_key(exc)] += 1
+                logger.debug(
+                    "retry %d/%d of %s in %.2f s after %s",
+                    tries + 1,
+                    self.policy.max_retries,
+                    what,
+                    delay,
+                    exc,
+                )
+                tries += 1
+                await asyncio.sleep(delay)
+
+    def _delay(
+        self, error: DFSError, tries: int, on_rate_limit: Callable[[], float] | None
+    ) -> float:
+        if not isinstance(error, RateLimitError):
+            return backoff(tries, self.policy, self.rng)
+        if on_rate_limit is not None:
+            return on_rate_limit()
+        # The account's window is full, perhaps because of another process: hold every call
+        # of this client until the window has likely rolled over.
+        delay = rate_limit_pause(self._rate_period, self.policy, self.rng)
+        self._pause_account(delay)
+        return delay

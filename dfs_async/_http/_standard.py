@@ -17,34 +17,54 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import quote, urlsplit
+from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
 import msgspec
 
+from .._config import Limits
 from .._errors import (
     APIError,
-    DeadlineExceededError,
     DecodeError,
     DFSError,
     NotFoundError,
+    OutcomeUnknownError,
     QueueTimeoutError,
-    RateLimitError,
     TaskPendingError,
     TransportError,
     ValidationError,
 )
 from .._governance._window import WindowLimiter
-from .._platforms import Platform, check_platform
+from .._platforms import (
+    STANDARD_PLATFORMS,
+    Platform,
+    check_standard,
+    task_get_path,
+    task_post_path,
+    tasks_ready_path,
+)
 from .._wire._decode import LIVE_DECODER, TASK_POST_DECODER, TASKS_READY_DECODER, EnvelopeT
 from .._wire._keys import request_key
-from .._wire._models import LiveResponse
+from .._wire._models import LiveResponse, ModelInfo
 from .._wire._requests import LiveRequest, build_request
 from .._wire._tasks import ReadyTask, TaskPostResponse
-from ._retry import backoff, error_key, rate_limit_pause
+from ._retry import Retrier
 
-if TYPE_CHECKING:
-    from ._client import AsyncClient
+__all__ = [  # the paths and platforms are re-exported for the modules that import them here
+    "MAX_TASKS_PER_POST",
+    "PREPAYMENT",
+    "STANDARD_BASE_PRICE",
+    "STANDARD_PLATFORMS",
+    "CallSeam",
+    "StandardCalls",
+    "check_standard",
+    "encode_tasks",
+    "outcome_unknown_post",
+    "refused_post",
+    "task_get_path",
+    "task_post_path",
+    "tasks_ready_path",
+]
 
 # Prices:
 #   https://dataforseo.com/help-center/how-the-price-for-using-llm-responses-endpoints-is-calculated
@@ -56,47 +76,56 @@ PREPAYMENT: Final = 0.01
 """Taken per task at posting; what exceeds the real cost is refunded."""
 MAX_TASKS_PER_POST: Final = 100
 """task_post accepts up to 100 tasks per call; the rest get 40006."""
-STANDARD_PLATFORMS: Final[tuple[Platform, ...]] = ("chat_gpt", "claude", "gemini")
-"""Perplexity has only Live and Models."""
 _POLL_MIN: Final = 0.5
 _POLL_MAX: Final = 30.0
 
 _encoder: Final = msgspec.json.Encoder()
 
 
-def task_post_path(platform: Platform) -> str:
-    """Path of the task_post endpoint of ``platform``."""
-    return f"/v3/ai_optimization/{platform}/llm_responses/task_post"
+class Attempt(Protocol):
+    """One governed attempt of a call without a Live slot: rate token, send, decode."""
+
+    async def __call__(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        decoder: msgspec.json.Decoder[EnvelopeT],
+        timeout: float | None,
+        *,
+        check_task: bool,
+    ) -> EnvelopeT:
+        """Send once through the governor; raise the call's `DFSError`."""
 
 
-def tasks_ready_path(platform: Platform) -> str:
-    """Path of the tasks_ready endpoint of ``platform``."""
-    return f"/v3/ai_optimization/{platform}/llm_responses/tasks_ready"
+class CallSeam(Protocol):
+    """What the Standard calls use of their client: nothing else of it is reached."""
 
+    @property
+    def limits(self) -> Limits:
+        """The account's limits (tasks_ready's pace among them)."""
 
-def task_get_path(platform: Platform, task_id: str) -> str:
-    """Path of the task_get endpoint for one task id (quoted: ids are opaque strings)."""
-    return f"/v3/ai_optimization/{platform}/llm_responses/task_get/{quote(task_id, safe='')}"
+    @property
+    def retrier(self) -> Retrier:
+        """The client's retry loop."""
 
+    @property
+    def attempt(self) -> Attempt:
+        """One governed attempt."""
 
-def check_standard(platform: str) -> Platform:
-    """``platform`` typed, or a `ValidationError` if it has no Standard method."""
-    checked = check_platform(platform)
-    if checked not in STANDARD_PLATFORMS:
-        raise ValidationError(
-            "platform",
-            f"{checked} has no Standard method (task_post/task_get); use Live for it, "
-            f"or one of {', '.join(STANDARD_PLATFORMS)}",
-        )
-    return checked
+    def prepare(
+        self, platform: str, request: LiveRequest | None = None, /, **fields: Any
+    ) -> tuple[Platform, LiveRequest]:
+        """Validate a request like a Live one."""
+
+    def known_model(self, platform: Platform, model_name: str) -> ModelInfo | None:
+        """The model as Models listed it, if the client has listed the platform's models."""
 
 
 def refused_post(error: DFSError) -> bool:
     """True when a failed task_post surely created no task, so posting again is safe."""
-    if isinstance(error, TransportError):
-        return not error.sent
-    if isinstance(error, QueueTimeoutError | ValidationError):
-        return True
+    if not error.sent:
+        return True  # never reached DataForSEO (no slot in time, refused, invalid)
     if isinstance(error, APIError):
         # DataForSEO's own envelope (an internal code) refused the whole call and charged
         # nothing; a proxy's 429 never let it through. A proxy's 5xx page hides the outcome.
@@ -114,8 +143,10 @@ def _post_resendable(error: DFSError) -> bool:
 
 
 def _read_resendable(error: DFSError) -> bool:
-    if isinstance(error, TransportError | DeadlineExceededError | DecodeError):
-        return not isinstance(error, QueueTimeoutError)  # reading again costs nothing
+    if isinstance(error, QueueTimeoutError):
+        return False  # the caller's bound on waiting: waiting again would break it
+    if isinstance(error, TransportError | OutcomeUnknownError | DecodeError):
+        return True  # reading again costs nothing
     return _transient(error)
 
 
@@ -130,9 +161,9 @@ def _transient(error: DFSError) -> bool:
 class StandardCalls:
     """The Standard endpoints of one client, and the pace of its tasks_ready calls."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        limits = client.limits
+    def __init__(self, seam: CallSeam) -> None:
+        self._seam = seam
+        limits = seam.limits
         self.tasks_ready_limiter = WindowLimiter(
             limits.tasks_ready_limit, limits.tasks_ready_period
         )
@@ -143,8 +174,8 @@ class StandardCalls:
         """Validate one task for task_post; a task without a tag gets its request key."""
         if not isinstance(request, LiveRequest):
             request = build_request(dict(request))
-        checked, request = self._client.prepare(platform, request)
-        known = self._client._models.get(checked, {}).get(request.model_name or "")
+        checked, request = self._seam.prepare(platform, request)
+        known = self._seam.known_model(checked, request.model_name or "")
         if known is not None and not known.task_post_supported:
             raise ValidationError(
                 "model_name",
@@ -250,36 +281,28 @@ class StandardCalls:
         ready_limit: bool = False,
     ) -> EnvelopeT:
         """One call with this endpoint's resend rule; every attempt goes through the governor."""
-        client = self._client
-        stats = client._stats
-        attempt = 0
-        while True:
-            try:
-                if ready_limit:
-                    async with self.tasks_ready_limiter.slot():
-                        return await client._attempt(
-                            method, path, body, None, decoder, timeout, check_task=check_task
-                        )
-                return await client._attempt(
-                    method, path, body, None, decoder, timeout, check_task=check_task
-                )
-            except DFSError as exc:
-                if attempt >= client.retry.max_retries or not resend(exc):
-                    stats.errors[error_key(exc)] += 1
-                    raise
-                delay = 0.0
-                if isinstance(exc, RateLimitError) and ready_limit:
-                    # Taken as tasks_ready's own limit: hold tasks_ready, not the account;
-                    # the limiter's next slot does the waiting.
-                    self.tasks_ready_limiter.pause(self.tasks_ready_limiter.period)
-                elif isinstance(exc, RateLimitError):
-                    delay = rate_limit_pause(client.limits.rate_period, client.retry, client._rng)
-                    client.governor.pause(delay)
-                else:
-                    delay = backoff(attempt, client.retry, client._rng)
-                stats.retries[error_key(exc)] += 1
-                attempt += 1
-                await asyncio.sleep(delay)
+        attempt = self._seam.attempt
+
+        async def once() -> EnvelopeT:
+            if ready_limit:
+                async with self.tasks_ready_limiter.slot():
+                    return await attempt(
+                        method, path, body, decoder, timeout, check_task=check_task
+                    )
+            return await attempt(method, path, body, decoder, timeout, check_task=check_task)
+
+        return await self._seam.retrier.run(
+            once,
+            f"{method} {path}",
+            resend=resend,
+            on_rate_limit=self._ready_paused if ready_limit else None,
+        )
+
+    def _ready_paused(self) -> float:
+        """A 40202 on tasks_ready is taken as its own limit: hold tasks_ready, not the account;
+        the limiter's next slot does the waiting."""
+        self.tasks_ready_limiter.pause(self.tasks_ready_limiter.period)
+        return 0.0
 
 
 def encode_tasks(requests: Sequence[LiveRequest], extra: Mapping[str, str]) -> bytes:

@@ -13,10 +13,20 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._errors import DeadlineExceededError, DecodeError, TransportError, ValidationError
+from .._errors import (
+    DeadlineExceededError,
+    DecodeError,
+    DFSError,
+    ResponseTooLargeError,
+    ValidationError,
+    transport_error,
+)
 from .._version import __version__
 
 USER_AGENT: Final = f"dfs_async/{__version__}"
+DEFAULT_MAX_BODY_SIZE: Final = 64 * 1024 * 1024
+"""Largest decoded answer accepted: real answers are kilobytes, a few MB at most."""
+_CHUNK: Final = 256 * 1024
 
 
 class Transport(Protocol):
@@ -56,10 +66,20 @@ class AiohttpTransport:
 
     The connector's connection cap is lifted (aiohttp's default of 100 would sit below
     4 platforms × 30 Live calls plus other endpoints): the governor is the only limit.
+    Bodies are read in chunks and refused past ``max_body_size`` decoded bytes, so a small
+    gzip that inflates to gigabytes costs no more memory than the cap.
     """
 
-    def __init__(self, base_url: str, authorization: str, *, connection_limit: int = 0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        authorization: str,
+        *,
+        connection_limit: int = 0,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
         self._base_url = check_base_url(base_url)
+        self._max_body_size = max_body_size
         self._headers = {
             "Authorization": authorization,
             "Content-Type": "application/json",
@@ -91,7 +111,11 @@ class AiohttpTransport:
     async def request(
         self, method: str, path: str, body: bytes | None, timeout: float
     ) -> tuple[int, bytes]:
-        """Send and read the whole body; the deadline covers both."""
+        """Send and read the whole body; the deadline covers both.
+
+        aiohttp's exceptions are translated and never chained: they keep the request's
+        headers (``Authorization`` among them), and an error we raise must not lead to them.
+        """
         session = self._session or self._open()
         # Tells whether the whole request reached the socket: a failure before that point
         # cannot have started a task at DataForSEO; after it, the outcome is unknown.
@@ -101,32 +125,56 @@ class AiohttpTransport:
                 async with session.request(
                     method, path, data=body, upload_tracker=tracker
                 ) as response:
-                    try:
-                        return response.status, await response.read()
-                    except aiohttp.ClientPayloadError as exc:
-                        # Cut off after the status line: the server did the work.
-                        raise DecodeError(
-                            f"body cut off: {exc}", http_status=response.status, body=b""
-                        ) from exc
+                    return response.status, await self._body(method, path, response)
         except TimeoutError:
-            raise DeadlineExceededError(
+            error: DFSError = DeadlineExceededError(
                 f"no answer within {timeout:g} s for {method} {path}; DataForSEO may still run "
                 "and charge the task"
-            ) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportError(f"cannot connect to {self._base_url}: {exc}", sent=False) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            sent = _written(tracker)
-            after = (
-                "after the request was sent; DataForSEO may run and charge it"
-                if sent
-                else ("before the request was sent")
             )
-            raise TransportError(
-                f"{method} {path}: {type(exc).__name__}: {exc} ({after})",
-                sent=sent,
-                answered=isinstance(exc, aiohttp.ClientResponseError),
-            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            error = transport_error(f"cannot connect to {self._base_url}: {exc}", sent=False)
+        except (aiohttp.ClientError, OSError) as exc:
+            error = self._failed(method, path, exc, _written(tracker))
+        raise error  # outside the handler: no __context__ leads to aiohttp's exception
+
+    async def _body(self, method: str, path: str, response: aiohttp.ClientResponse) -> bytes:
+        """The decoded body, read in chunks up to the cap."""
+        limit = self._max_body_size
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    break
+                chunks.append(chunk)
+        except aiohttp.ClientPayloadError as exc:
+            # Cut off after the status line: the server did the work.
+            message = f"body cut off: {type(exc).__name__}: {exc}"
+        else:
+            if size <= limit:
+                return b"".join(chunks)
+            chunks.clear()
+            response.close()  # drop the connection rather than read the rest
+            raise ResponseTooLargeError(
+                f"{method} {path}: the answer is over max_body_size ({limit} bytes decoded); "
+                "not read. DataForSEO answered, so the call may be charged",
+                limit=limit,
+            )
+        raise DecodeError(message, http_status=response.status, body=b"")
+
+    def _failed(self, method: str, path: str, exc: BaseException, sent: bool) -> DFSError:
+        """The typed error for an aiohttp or socket failure (its text only, no headers)."""
+        after = (
+            "after the request was sent; DataForSEO may run and charge it"
+            if sent
+            else "before the request was sent"
+        )
+        return transport_error(
+            f"{method} {path}: {type(exc).__name__}: {_describe(exc)} ({after})",
+            sent=sent,
+            answered=isinstance(exc, aiohttp.ClientResponseError),
+        )
 
     async def aclose(self) -> None:
         """Close the session; later requests raise."""
@@ -134,6 +182,13 @@ class AiohttpTransport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _describe(exc: BaseException) -> str:
+    """An aiohttp error's text without its request information (headers hold credentials)."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"HTTP {exc.status} {exc.message}".strip()
+    return str(exc)
 
 
 def _written(tracker: aiohttp.UploadTracker) -> bool:

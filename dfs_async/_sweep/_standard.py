@@ -117,8 +117,10 @@ class StandardRun:
         """Post and collect until the input is done and every item finished."""
         receiver = self.receiver
         before = receiver.handler if receiver is not None else None
+        accepted = receiver.accept if receiver is not None else None
         if receiver is not None:
             receiver.handler = self._delivered
+            receiver.accept = self._expects
         try:
             async with asyncio.TaskGroup() as group:
                 poster = group.create_task(self._post_loop())
@@ -133,6 +135,7 @@ class StandardRun:
         finally:
             if receiver is not None:
                 receiver.handler = before  # later deliveries go where they went before
+                receiver.accept = accepted
 
     # -- posting ---------------------------------------------------------------------------
 
@@ -344,17 +347,19 @@ class StandardRun:
                 result = _answered(item, response, task_id)
             await self._finish(item, result, task_id)
 
+    def _expects(self, task_id: str, tag: str | None) -> bool:
+        """Whether a delivery is for a task this sweep posted (its id known), with that task's
+        own tag. A task whose id is not known yet is refused: the receiver's URL may have
+        leaked, and only tasks_ready (authenticated) may tell which id an item got; a refused
+        delivery is listed there by DataForSEO."""
+        item = self._pending.get(task_id)
+        return item is not None and tag == item.key
+
     async def _delivered(self, delivery: Delivery) -> None:
         """A postback or pingback from the receiver."""
         item = self._pending.get(delivery.task_id)
-        if item is None and delivery.tag is not None:
-            for unknown in self._unknown.values():
-                if delivery.tag in unknown:
-                    item = unknown.pop(delivery.tag)[0]
-                    self._resolve(item, delivery.task_id)
-                    break
-        if item is None:
-            return  # not this sweep's task, or finished already
+        if item is None or delivery.tag != item.key:
+            return  # not this sweep's task (or a forged one), or finished already
         if delivery.kind == "pingback":
             self._get(delivery.task_id)
             return

@@ -276,6 +276,11 @@ class EmulatorApp:
             code = 50000 if fault is Fault.TASK_ERROR else 50401
             body, _, _ = self.endpoints.task_error(route, call.arrived, task, code)
             return self._respond(call, body, code, 0.0)
+        if fault is Fault.CHARGED_ERROR:
+            _, _, charge = normal()  # what the work cost
+            return self._respond(
+                call, *self.endpoints.task_error(route, call.arrived, task, 50000, cost=charge)
+            )
         if fault in _HTML_STATUS:
             status = _HTML_STATUS[fault]
             call.http_status = status

@@ -47,19 +47,20 @@ class Fault(enum.StrEnum):
     """HTTP 200 with an empty body; the work was done, so it is charged."""
     HANG = "hang"
     """The call is held ``hang_seconds`` (in flight all along), then answered 50401."""
+    CHARGED_ERROR = "charged_error"
+    """Task-level 50000 after the service time, charged what the answer would have cost (the
+    work was done and billed, the answer failed): a client must not pay for it again."""
 
 
 # Random faults a retrying client can survive without paying twice: nothing here is charged.
-# HANG is left out because its 120 s hold would dominate any run that draws it, and RESET
-# because a connection dropped after the request was written is an unknown outcome (the
-# server may have run the task), which a client must not resend by default.
+# HANG is left out because its 120 s hold would dominate any run that draws it; RESET and the
+# HTML pages because a connection dropped after the request was written, or a proxy's 5xx page,
+# is an unknown outcome (the server may have run the task), which a client must not resend by
+# default.
 DEFAULT_FAULT_KINDS: Final[tuple[Fault, ...]] = (
     Fault.SERVER_ERROR,
     Fault.TASK_ERROR,
     Fault.TIMEOUT_50401,
-    Fault.HTTP_500_HTML,
-    Fault.HTTP_502_HTML,
-    Fault.HTTP_503_HTML,
 )
 
 

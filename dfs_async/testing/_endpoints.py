@@ -115,8 +115,11 @@ class Endpoints:
         task: dict[str, object] | None,
         code: int,
         message: str | None = None,
+        *,
+        cost: float = 0.0,
     ) -> Answer:
-        """Envelope 20000 holding one failed task (``result: null``, ``cost: 0``)."""
+        """Envelope 20000 holding one failed task (``result: null``, ``cost: 0`` unless the
+        failure is charged)."""
         elapsed = monotonic() - arrived
         data = {**route.data, **task} if task is not None else route.data
         one = env.task(
@@ -124,10 +127,12 @@ class Endpoints:
             code,
             message=message,
             elapsed=elapsed,
+            cost=cost,
             path=route.parts,
             data=data,
         )
-        return env.envelope(20000, elapsed=elapsed + _ENVELOPE_OVERHEAD, tasks=[one]), code, 0.0
+        body = env.envelope(20000, elapsed=elapsed + _ENVELOPE_OVERHEAD, cost=cost, tasks=[one])
+        return body, code, cost
 
     def models(self, route: Route, arrived: float) -> Answer:
         """The platform's model list; free."""

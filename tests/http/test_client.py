@@ -121,14 +121,25 @@ async def test_task_error_keeps_task_id_and_cost() -> None:
     assert (info.value.status_code, info.value.task_id) == (40501, "t-1")
 
 
-async def test_html_502_keeps_the_raw_body_and_is_retried() -> None:
-    html = b"<html><body>502 Bad Gateway</body></html>"
-    t = ScriptedTransport(*[(502, html)] * 4)
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_a_gateway_page_keeps_the_raw_body_and_is_not_resent(status: int) -> None:
+    # A proxy's page says nothing of the call behind it: DataForSEO may still run and charge
+    # it, so it is an unknown outcome, resent only when the policy opts in.
+    html = b"<html><body>Bad Gateway</body></html>"
+    t = ScriptedTransport(*[(status, html)] * 4)
     async with client(t) as c:
-        with pytest.raises(dfs_async.ServerError) as info:
+        with pytest.raises(dfs_async.GatewayError) as info:
             await c.live("chat_gpt", **ASK)
-        assert c.stats.retries == {"502": 3}
-    assert info.value.body == html and info.value.http_status == 502
+        assert c.stats.retries == {}
+    assert isinstance(info.value, dfs_async.OutcomeUnknownError | dfs_async.ServerError)
+    assert info.value.body == html and info.value.http_status == status and info.value.sent
+    assert len(t.requests) == 1
+    t = ScriptedTransport(*[(status, html)] * 4)
+    policy = RetryPolicy(max_retries=3, backoff_base=0.001, retry_unknown_outcome=True)
+    async with client(t, retry=policy) as c:
+        with pytest.raises(dfs_async.GatewayError):
+            await c.live("chat_gpt", **ASK)
+        assert c.stats.retries == {str(status): 3}
     assert len(t.requests) == 4
 
 
@@ -139,9 +150,10 @@ async def test_html_502_keeps_the_raw_body_and_is_retried() -> None:
         (200, envelope(20000, task_code=50401)),
         (200, envelope(40202)),
         (200, envelope(40209)),
-        (500, b"oops"),
-        (503, b""),
+        (500, envelope(50000)),
+        (503, envelope(50301)),
         dfs_async.TransportError("connection refused", sent=False),
+        dfs_async.ConnectError("connection refused"),
     ],
 )
 async def test_transient_failures_are_retried_until_answered(transient: Reply) -> None:
@@ -216,7 +228,7 @@ async def test_rate_limit_answer_pauses_the_whole_client(caplog: pytest.LogCaptu
     t = ScriptedTransport((200, envelope(40202)))
     policy = RetryPolicy(max_retries=2, backoff_base=0.2, backoff_max=0.2)
     async with client(t, retry=policy) as c:
-        c._rng.uniform = lambda a, b: 0.2  # type: ignore[method-assign]
+        c._retrier.rng.uniform = lambda a, b: 0.2  # type: ignore[method-assign]
         loop = asyncio.get_running_loop()
         with caplog.at_level(logging.DEBUG, logger="dfs_async"):
             first = asyncio.create_task(c.live("chat_gpt", **ASK))
@@ -229,21 +241,68 @@ async def test_rate_limit_answer_pauses_the_whole_client(caplog: pytest.LogCaptu
     assert any("40202" in r.getMessage() for r in caplog.records)
 
 
-async def test_cancellation_of_a_sent_call_holds_its_slot() -> None:
-    t = ScriptedTransport(5.0)
-    async with client(t, live_concurrency=2, live_execution_limit=0.2) as c:
+class GatedTransport:
+    """Answers each request once ``gate`` is set, with a charged success."""
+
+    def __init__(self, cost: float) -> None:
+        self.gate = asyncio.Event()
+        self.cost = cost
+        self.started = asyncio.Event()
+        self.requests = 0
+
+    async def request(
+        self, method: str, path: str, body: bytes | None, timeout: float
+    ) -> tuple[int, bytes]:
+        self.requests += 1
+        self.started.set()
+        await self.gate.wait()
+        return 200, envelope(20000, cost=self.cost)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_cancelled_call_on_the_wire_is_read_to_its_end() -> None:
+    # The caller stops waiting; the call is on the wire and paid for: its answer is still
+    # read, frees the slot at once (not after live_execution_limit) and counts its cost.
+    t = GatedTransport(cost=0.0125)
+    limits = {"live_concurrency": 1, "live_execution_limit": 60.0}
+    async with AsyncClient(transport=t, **limits) as c:  # type: ignore[arg-type]
         task = asyncio.create_task(c.live("perplexity", user_prompt="x", model_name="sonar"))
-        await asyncio.sleep(0.02)
+        await t.started.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        state = c.stats.governor.platforms["perplexity"]
+        assert (state.in_use, state.held) == (1, 0)  # still reading, not abandoned
+        t.gate.set()
+        async with asyncio.timeout(5):  # the one slot comes back with the answer
+            await c.live("perplexity", user_prompt="y", model_name="sonar")
+        assert c.stats.cost == pytest.approx(0.025)
+        state = c.stats.governor.platforms["perplexity"]
+        assert (state.in_use, state.held) == (0, 0)
+    assert t.requests == 2
 
-        def state() -> dfs_async.PlatformState:
-            return c.stats.governor.platforms["perplexity"]
 
-        assert (state().in_use, state().held) == (1, 1)
-        await asyncio.sleep(0.3)
-        assert (state().in_use, state().held) == (0, 0)
+async def test_aclose_waits_for_reads_of_cancelled_calls_within_drain_timeout() -> None:
+    t = GatedTransport(cost=0.01)
+    async with AsyncClient(transport=t, drain_timeout=5.0) as c:
+        task = asyncio.create_task(c.live("perplexity", user_prompt="x", model_name="sonar"))
+        await t.started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        asyncio.get_running_loop().call_soon(t.gate.set)
+    assert c.stats.cost == pytest.approx(0.01)  # the read finished before the close
+
+    t = GatedTransport(cost=0.01)  # never answers: the close gives up after drain_timeout
+    async with AsyncClient(transport=t, drain_timeout=0.05) as c:
+        task = asyncio.create_task(c.live("perplexity", user_prompt="x", model_name="sonar"))
+        await t.started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert c.stats.cost == 0.0
 
 
 async def test_models_are_remembered_for_validation() -> None:
@@ -325,3 +384,37 @@ async def test_nulls_where_the_docs_promise_values_do_not_lose_a_paid_answer() -
     assert resp.result.money_spent == 0.0
     assert resp.result.items[0].sections == []
     assert resp.result.text == ""
+
+
+async def test_a_client_used_from_another_event_loop_raises_at_once() -> None:
+    # Its governor's queues and timers belong to the loop it was entered in: a call from a
+    # thread with its own loop would wait on them forever (and could block this loop's calls).
+    t = ScriptedTransport()
+    async with client(t) as c:
+
+        def elsewhere() -> BaseException | None:
+            async def call() -> None:
+                await c.live("chat_gpt", **ASK)
+
+            try:
+                asyncio.run(call())
+            except BaseException as exc:
+                return exc
+            return None
+
+        async with asyncio.timeout(5):
+            error = await asyncio.to_thread(elsewhere)
+        assert isinstance(error, RuntimeError) and "event loop" in str(error)
+        assert t.requests == []
+        await c.live("chat_gpt", **ASK)  # the owner's loop is unaffected
+    assert len(t.requests) == 1
+
+
+async def test_a_gateway_page_on_a_free_read_is_read_again() -> None:
+    # Models and user_data cost nothing: an unknown outcome there is simply asked again.
+    html = b"<html><body>Gateway Time-out</body></html>"
+    t = ScriptedTransport((504, html), (200, envelope(20000)))
+    async with client(t) as c:
+        await c.models("chat_gpt")
+        assert c.stats.retries == {"504": 1}
+    assert len(t.requests) == 2

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import dfs_async
-from dfs_async import AsyncClient, RetryPolicy, gather_prompts
+from dfs_async import AsyncClient, RetryPolicy, gather_prompts, read_results
 from dfs_async.testing import CallInfo, Emulator, EmulatorConfig, Fault
 
 pytestmark = pytest.mark.anyio
@@ -112,15 +113,15 @@ async def test_each_fault_becomes_its_typed_error(
 
 async def test_retryable_faults_are_cured_by_a_retry_and_final_ones_are_not() -> None:
     def first_attempt(call: CallInfo) -> Fault | None:
-        return Fault.HTTP_502_HTML if call.attempt == 1 else None
+        return Fault.SERVER_ERROR if call.attempt == 1 else None
 
     config = EmulatorConfig(latency=(0.0, 0.0), faults=first_attempt)
     retry = RetryPolicy(max_retries=2, backoff_base=0.01)
     async with Emulator(config) as emu, client_for(emu, retry=retry) as client:
         resp = await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
         assert resp.result is not None
-        assert client.stats.retries == {"502": 1}
-    assert [c.http_status for c in emu.record.calls] == [502, 200]
+        assert client.stats.retries == {"50000": 1}
+    assert [c.status_code for c in emu.record.calls] == [50000, 20000]
 
 
 async def test_the_budget_holds_with_varying_real_costs() -> None:
@@ -180,3 +181,64 @@ async def test_a_reset_live_call_is_held_its_service_time_and_not_charged() -> N
     assert (call.fault, call.http_status, call.status_code) == ("reset", 0, 0)
     assert call.admitted and call.service_time == pytest.approx(0.05)
     assert call.charged == 0.0 and emu.record.total_cost == 0.0
+
+
+async def test_a_cancelled_call_frees_its_slot_when_its_answer_arrives() -> None:
+    # A web handler cancelled on a client's hang-up: the call is on the wire and paid for.
+    # Its answer is still read; the one slot goes to the next call as soon as it arrives
+    # (not live_execution_limit later), and its charge counts in client.stats.
+    config = EmulatorConfig(latency=(0.4, 0.4))
+    limits = {"live_concurrency": 1, "live_execution_limit": 60.0}
+    ask: dict[str, Any] = {"model_name": MODELS["gemini"]}
+    async with Emulator(config) as emu, client_for(emu, **limits) as client:
+        first = asyncio.create_task(client.live("gemini", user_prompt="first", **ask))
+        while emu.record.in_flight["gemini"] == 0:  # noqa: ASYNC110 - the server's own record
+            await asyncio.sleep(0.005)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await client.live("gemini", user_prompt="second", **ask)
+        cost = client.stats.cost
+    cancelled, second = sorted(emu.record.calls, key=lambda c: c.arrived)
+    assert second.arrived >= cancelled.finished  # one slot: never both at once
+    assert second.arrived - cancelled.finished < 0.1
+    assert cancelled.charged > 0 and cost == pytest.approx(cancelled.charged + second.charged)
+
+
+async def test_queue_timeout_per_call_bounds_only_that_call() -> None:
+    config = EmulatorConfig(latency=(0.3, 0.3))
+    ask: dict[str, Any] = {"model_name": MODELS["claude"]}
+    async with Emulator(config) as emu, client_for(emu, live_concurrency=1) as client:
+        busy = asyncio.create_task(client.live("claude", user_prompt="busy", **ask))
+        while emu.record.in_flight["claude"] == 0:  # noqa: ASYNC110 - the server's own record
+            await asyncio.sleep(0.005)
+        with pytest.raises(dfs_async.QueueTimeoutError) as info:
+            await client.live("claude", user_prompt="in a hurry", queue_timeout=0.05, **ask)
+        patient = await client.live("claude", user_prompt="patient", **ask)  # no bound
+        await busy
+    assert info.value.sent is False and isinstance(info.value, dfs_async.NotSentError)
+    assert patient.result is not None
+    assert len(emu.record.calls) == 2  # the hurried call never reached the server
+    with pytest.raises(dfs_async.ValidationError):
+        await AsyncClient("u", "p").live("claude", user_prompt="q", queue_timeout=0, **ask)
+
+
+async def test_a_charged_error_is_recorded_settled_and_a_rerun_pays_nothing(
+    tmp_path: Path,
+) -> None:
+    # The task ran and was billed, then failed (50000 with a cost): resending it would pay
+    # again, so the sink records it settled, with its cost, and a re-run leaves it alone.
+    out = tmp_path / "r.jsonl"
+    prompts = ["plain one", "[[fault:charged_error]] billed then failed", "plain two"]
+    ask: dict[str, Any] = {"platform": "claude", "model_name": MODELS["claude"]}
+    async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
+        for _ in range(2):
+            async with client_for(emu, retry=RetryPolicy(backoff_base=0.001)) as client:
+                await gather_prompts(client, prompts, sink=out, **ask)
+        charged = [c for c in emu.record.calls if c.fault == "charged_error"]
+        assert len(charged) == 1 and charged[0].charged > 0
+        assert len(emu.record.calls) == 3  # the re-run sent nothing
+        assert set(emu.record.charges_by_key().values()) == {1}
+    (failed,) = [r for r in read_results(out) if not r.ok]
+    assert failed.error is not None and failed.error.settled and failed.error.status_code == 50000
+    assert failed.cost == pytest.approx(charged[0].charged)

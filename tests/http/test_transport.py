@@ -216,8 +216,8 @@ async def test_a_refused_connection_is_resent_since_nothing_reached_the_server()
     async with AsyncClient("u", "p", base_url=url, retry=retry) as client:
         with pytest.raises(dfs_async.TransportError) as info:
             await client.live("claude", user_prompt="q", model_name="claude-sonnet-4-0")
-        assert client.stats.retries == {"TransportError": 2}
-    assert info.value.sent is False
+        assert client.stats.retries == {"ConnectError": 2}
+    assert info.value.sent is False and isinstance(info.value, dfs_async.NotSentError)
 
 
 CUT_200_BODIES = [
@@ -251,3 +251,113 @@ async def test_a_200_whose_body_breaks_frees_its_slot_and_is_not_resent(answer: 
     else:
         assert isinstance(error, dfs_async.TransportError) and error.sent
     assert len(server.requests) == 1
+
+
+async def test_a_gzip_bomb_is_refused_at_the_cap_and_frees_its_slot() -> None:
+    # 16 MB of zeros gzip to ~16 KB: over a 1 MB cap, the client stops reading at the cap.
+    bomb = gzip.compress(b"\0" * (16 * 1024 * 1024), compresslevel=9)
+    assert len(bomb) < 100_000
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip"})
+
+    limits = {"live_concurrency": 1, "live_execution_limit": 60.0, "max_retries": 3}
+    async for url in serve(handler):
+        async with AsyncClient("u", "p", base_url=url, max_body_size=1 << 20, **limits) as c:  # type: ignore[arg-type]
+            with pytest.raises(dfs_async.ResponseTooLargeError) as info:
+                await c.live("gemini", user_prompt="q", model_name="gemini-2.5-flash")
+            state = c.stats.governor.platforms["gemini"]
+            assert (state.in_use, state.held) == (0, 0)  # answered: the slot is free at once
+            assert c.stats.retries == {}  # DataForSEO answered: the charge is unknown
+    assert info.value.limit == 1 << 20 and info.value.sent
+    assert "max_body_size" in str(info.value)
+    assert isinstance(info.value, dfs_async.OutcomeUnknownError)
+
+
+def reachable(error: BaseException) -> list[str]:
+    """The reprs and strs of everything an error leads to: causes, contexts, args, fields."""
+    seen: list[str] = []
+    stack: list[object] = [error]
+    visited: set[int] = set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in visited:
+            continue
+        visited.add(id(obj))
+        seen += [repr(obj), str(obj)]
+        if isinstance(obj, BaseException):
+            stack += [obj.__cause__, obj.__context__, *obj.args, *vars(obj).values()]
+            for attr in ("request_info", "history", "headers"):
+                if hasattr(obj, attr):
+                    stack.append(getattr(obj, attr))
+    return seen
+
+
+REDIRECT_LOOP = b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n"
+BROKEN_FRAMING = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Length: 20\r\n\r\n{}"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(REDIRECT_LOOP, id="redirect loop"),
+        pytest.param(BROKEN_FRAMING, id="malformed framing"),
+        pytest.param(b"HELLO garbage\r\n\r\n", id="garbage status line"),
+    ],
+)
+async def test_no_error_leads_to_the_credentials(answer: bytes) -> None:
+    password = "s3cret-pa55word"
+    token = base64.b64encode(f"login@example.com:{password}".encode()).decode()
+
+    class Looping(RawServer):
+        async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while True:  # keep-alive: a redirect loop comes back on the same connection
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    break
+                self.requests.append(head)
+                writer.write(answer)
+                await writer.drain()
+            writer.close()
+
+    async with Looping(answer) as server:
+        client = AsyncClient("login@example.com", password, base_url=server.url, max_retries=0)
+        async with client:
+            with pytest.raises(dfs_async.DFSError) as info:
+                await client.user_data()
+            texts = [
+                *reachable(info.value),
+                repr(client),
+                repr(client._transport),
+                repr(client.stats),
+            ]
+    assert server.requests and token.encode() in server.requests[0]  # it was sent, and only there
+    for text in texts:
+        assert password not in text and token not in text, text
+
+
+# aiohttp warns that a body this large blocks the loop while copied; it must outsize any socket
+# buffer so that the upload is still running when the server hangs up.
+@pytest.mark.filterwarnings("ignore:Sending a large body:ResourceWarning")
+async def test_a_connection_lost_while_the_request_is_still_uploading_counts_as_sent() -> None:
+    # Part of the request may have reached the server: not provably unsent, so not resent.
+    head_read = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head_read.set()
+        writer.transport.abort()  # the body, still being written, is cut off
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = AiohttpTransport(f"http://127.0.0.1:{port}", "Basic eDp5")
+    try:
+        with pytest.raises(dfs_async.TransportError) as info:
+            await transport.request("POST", "/upload", b"x" * (64 * 1024 * 1024), 10.0)
+    finally:
+        await transport.aclose()
+        server.close()
+        await server.wait_closed()
+    assert head_read.is_set()
+    assert info.value.sent is True and isinstance(info.value, dfs_async.ConnectionLostError)
