@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Final, TextIO
 
-from .._errors import BudgetExceededError, QueueTimeoutError, ValidationError
+from .._errors import BudgetExceededError
 from .._records._records import PromptResult
 
 Clock = Callable[[], float]
@@ -99,10 +99,6 @@ def format_line(
     parts.append(plural(errors, "error"))
     parts.append(format_duration(elapsed))
     return " · ".join(parts)
-
-
-_NEVER_SENT: Final = (ValidationError, BudgetExceededError, QueueTimeoutError)
-"""Failures that never became a call: they take no time and do not count in the rate."""
 
 
 def failure_label(result: PromptResult) -> str:
@@ -243,7 +239,7 @@ class Progress:
             self.failed[failure_label(result)] += 1
             engine.failed += 1
         engine.cost += result.cost
-        if not isinstance(result.error, _NEVER_SENT):
+        if result.error is None or result.error.sent:  # failures that never became a call
             self.sent += 1
         self.cost += result.cost
         if result.cost_estimate is not None:

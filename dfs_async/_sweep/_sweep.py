@@ -20,6 +20,7 @@ from contextlib import ExitStack, aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .._config import check_seconds
 from .._errors import BudgetExceededError, DFSError, InvalidRequestError, ValidationError
 from .._http._client import AsyncClient
 from .._http._observe import CURRENT_CALL, CallWatch
@@ -56,6 +57,7 @@ SWEEP_OPTIONS: Final = (
     *PLANNING_OPTIONS,
     "max_cost",
     "timeout",
+    "queue_timeout",
     "control",
     "method",
     "receiver",
@@ -77,6 +79,7 @@ class SweepSpec:
     max_cost: float | None
     cost_estimate: float | None
     timeout: float | None
+    queue_timeout: float | None
     method: str
     receiver: CallbackReceiver | None
     resolve_after: float
@@ -104,6 +107,8 @@ class SweepSpec:
             raise RuntimeError("the JsonlSink is not open; use 'with JsonlSink(path) as sink:'")
         routes = routes_for(platform, model_name, targets, fields)
         check_samples(options["samples"])
+        for name in ("timeout", "queue_timeout", "resolve_after"):
+            check_seconds(name, options[name])
         return cls(routes=routes, **options)
 
 
@@ -393,7 +398,10 @@ class Sweep:
                 return item.result(error=exc)
         try:
             response = await self.client.send_live_body(
-                item.platform, item.body, timeout=self.spec.timeout
+                item.platform,
+                item.body,
+                timeout=self.spec.timeout,
+                queue_timeout=self.spec.queue_timeout,
             )
         except DFSError as exc:
             # An answer lost after the send may still be billed: count its estimate.
@@ -424,6 +432,7 @@ async def iter_prompts(
     max_cost: float | None = None,
     cost_estimate: float | None = None,
     timeout: float | None = None,
+    queue_timeout: float | None = None,
     control: SweepControl | None = None,
     method: str = "live",
     receiver: CallbackReceiver | None = None,
@@ -467,6 +476,9 @@ async def iter_prompts(
         unknown (answer lost after the send) counts at its estimate, kept in
         ``PromptResult.cost_estimate``. With a sink, the cap covers the whole results file:
         what its records already cost counts against it, and their costs seed the estimates.
+    timeout, queue_timeout:
+        Each call's deadline from its send, and how long it may wait for a slot and a rate
+        token before it ends with `QueueTimeoutError`, unsent (default: the client's).
     control:
         A `SweepControl` to stop the sweep gracefully (``control.stop()``) and watch it.
     method:
@@ -511,6 +523,7 @@ async def iter_prompts(
         max_cost=max_cost,
         cost_estimate=cost_estimate,
         timeout=timeout,
+        queue_timeout=queue_timeout,
         method=method,
         receiver=receiver,
         resolve_after=resolve_after,

@@ -119,3 +119,18 @@ async def test_a_model_the_platform_does_not_list_stops_that_target_at_once() ->
     rest = [r for r in refused if isinstance(r.error, ValidationError)]
     assert len(rest) >= 50 - len(sent)
     assert "did you mean 'gpt-4.1-mini'" in str(rest[0].error)
+
+
+async def test_a_sweeps_queue_timeout_bounds_each_calls_wait_and_sends_nothing_late() -> None:
+    slow = EmulatorConfig(latency=(0.5, 0.5))
+    async with Emulator(slow) as emu, client_for(emu, live_concurrency=1) as client:
+        results = await gather_prompts(client, ["a", "b", "c"], queue_timeout=0.2, **TARGET)
+        with pytest.raises(ValidationError, match="queue_timeout"):
+            await gather_prompts(client, ["a"], queue_timeout=-1, **TARGET)
+    # One slot: the first call goes, the two behind it give up after 0.2 s, never sent.
+    assert [type(r.error).__name__ for r in results] == [
+        "NoneType",
+        "QueueTimeoutError",
+        "QueueTimeoutError",
+    ]
+    assert len(emu.record.calls) == 1
