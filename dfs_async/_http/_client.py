@@ -80,6 +80,32 @@ DEFAULT_DRAIN_TIMEOUT: Final = 30.0
 """Seconds `AsyncClient.aclose` waits for answers of calls whose callers stopped waiting."""
 
 
+def _aiohttp_transport(
+    base_url: str, login: str | None, password: str | None, max_body_size: int
+) -> Transport:
+    """The real transport, with credentials from the arguments or the environment."""
+    password = password if password is not None else os.environ.get(PASSWORD_ENV)
+    if not login or not password:
+        raise CredentialsError(
+            f"no DataForSEO credentials: pass login= and password=, or set {LOGIN_ENV} "
+            f"and {PASSWORD_ENV} (https://app.dataforseo.com/api-access)"
+        )
+    return AiohttpTransport(base_url, basic_auth(login, password), max_body_size=max_body_size)
+
+
+def _shared_governor(redis_url: str | None, login: str | None, limits: Limits) -> Governor | None:
+    """A `RedisGovernor` when a Redis URL is given or in the environment, else None."""
+    if redis_url is None:
+        redis_url = os.environ.get(REDIS_URL_ENV)
+    if not redis_url:
+        return None
+    if not login:
+        raise CredentialsError(
+            "redis_url= shares limits per account: pass the account's login= too"
+        )
+    return RedisGovernor(redis_url, account=login, limits=limits)
+
+
 class AsyncClient:
     """A governed connection to DataForSEO's LLM Responses API; use ``async with``.
 
@@ -171,24 +197,10 @@ class AsyncClient:
         self.drain_timeout = drain_timeout
         if transport is None:
             login = login if login is not None else os.environ.get(LOGIN_ENV)
-            password = password if password is not None else os.environ.get(PASSWORD_ENV)
-            if not login or not password:
-                raise CredentialsError(
-                    f"no DataForSEO credentials: pass login= and password=, or set {LOGIN_ENV} "
-                    f"and {PASSWORD_ENV} (https://app.dataforseo.com/api-access)"
-                )
-            transport = AiohttpTransport(
-                self.base_url, basic_auth(login, password), max_body_size=max_body_size
-            )
+            transport = _aiohttp_transport(self.base_url, login, password, max_body_size)
         self._transport = transport
-        if redis_url is None and governor is None:
-            redis_url = os.environ.get(REDIS_URL_ENV)
-        if redis_url and governor is None:
-            if not login:
-                raise CredentialsError(
-                    "redis_url= shares limits per account: pass the account's login= too"
-                )
-            governor = RedisGovernor(redis_url, account=login, limits=self.limits)
+        if governor is None:
+            governor = _shared_governor(redis_url, login, self.limits)
         self._governor_arg = governor
         self._governor: Governor | None = None
         self._stats = StatsRecorder()
