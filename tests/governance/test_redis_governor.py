@@ -17,6 +17,7 @@ from dfs_async import (
     AsyncClient,
     GovernorUnavailableError,
     Limits,
+    LocalGovernor,
     RedisGovernor,
     gather_prompts,
 )
@@ -457,3 +458,19 @@ async def test_an_empty_restart_freezes_new_slots_until_the_holders_are_back(
         await probe.aclose()
         await holder.aclose()
         await newcomer.aclose()
+
+
+async def test_check_health_for_readiness_probes(redis_server: RedisServer) -> None:
+    gov = governor(redis_server)
+    try:
+        await gov.check_health()  # reachable and taking writes
+        assert gov.commands >= 1  # its settle (the listener may have ticked too)
+        await fill(redis_server)
+        with pytest.raises(GovernorUnavailableError, match="maxmemory"):
+            await gov.check_health()
+        redis_server.kill()
+        with pytest.raises(GovernorUnavailableError, match="unreachable"):
+            await gov.check_health()
+    finally:
+        await gov.aclose()
+    await LocalGovernor(LIMITS).check_health()  # in-process: always ready
