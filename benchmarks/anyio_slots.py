@@ -61,7 +61,7 @@ class AnyioSlotPool:
         """Calls queued for a slot."""
         return self._limiter.statistics().tasks_waiting
 
-    async def acquire(self) -> None:
+    async def acquire(self, priority: int = 0) -> None:  # one lane: priority is ignored
         """Take a slot, waiting in line if all are in use; cancelling the wait takes nothing."""
         borrower = object()
         limiter = self._limiter

@@ -70,7 +70,7 @@ class Pacer:
         # pacer at one or two calls per tick whatever the configured rate.
         return self._clock()
 
-    async def acquire(self) -> None:
+    async def acquire(self, priority: int = 0) -> None:  # one lane: priority is ignored
         """Wait for this call's turn; cancelling the wait returns the token."""
         if not self._waiters and self._gcra.take(self._now()):
             return

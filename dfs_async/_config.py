@@ -25,7 +25,7 @@ DEFAULT_LIVE_CONCURRENCY = 30
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_LIVE_EXECUTION_LIMIT = 120.0
 """How long DataForSEO may keep running a Live task."""
-DEFAULT_JITTER = 0.02
+DEFAULT_JITTER = 0.025
 """Seconds of arrival jitter the pacer leaves room for (measured on loopback: see `Limits`)."""
 CLOCK_STEP = 0.001
 """Seconds between two readings of uvloop's clock (it advances once a millisecond)."""
@@ -50,10 +50,12 @@ class Limits:
         Seconds by which the network may bunch arrivals at the server (the spread of the
         one-way delay between two calls). The pacer spaces calls so that any ``rate_period``
         window at the server holds at most ``rate_limit`` even when calls sent ``jitter``
-        seconds apart arrive together. Default 20 ms: on loopback the emulator saw arrivals
-        bunched by at most a few milliseconds (benchmarks/README.md, "real-scale rate"); across
-        a WAN set it to the spread of the latency you measure (p99 minus the fastest, often
-        0.1–0.3 s). At 2000 calls a minute each 30 ms of jitter costs one call a minute.
+        seconds apart arrive together. Default 25 ms, measured on loopback: on this project's
+        busy 2-core test machine (load 5) the emulator saw arrivals bunched by 13–14 ms beyond
+        the pacer's own schedule, with rare spikes past 20 ms (benchmarks/README.md,
+        "Real-scale rate"). Across a WAN set the spread of the latency you measure (p99 minus
+        the fastest, often 0.1–0.3 s); a host loaded well past its cores needs more too. At
+        2000 calls a minute each 30 ms of jitter costs one call a minute.
     live_concurrency:
         Live calls in flight per platform: one number for all, or a mapping per platform.
     live_execution_limit:

@@ -23,15 +23,17 @@ class LocalGovernor:
         self._pacer = Pacer(limits.interval, limits.capacity, clock)
         self._slots = {p: SlotPool(limits.concurrency_for(p)) for p in PLATFORMS}
 
-    async def acquire(self, platform: Platform | None) -> None:
-        """Slot first, then token; a cancelled wait leaves both untouched."""
+    async def acquire(self, platform: Platform | None, *, priority: int = 0) -> None:
+        """Slot first, then token, each in its ``priority`` lane (higher first, the lower lane
+        served at least once every `PATIENCE` + 1 turns); a cancelled wait leaves both
+        untouched."""
         if platform is None:
-            await self._pacer.acquire()
+            await self._pacer.acquire(priority)
             return
         pool = self._slots[platform]
-        await pool.acquire()
+        await pool.acquire(priority)
         try:
-            await self._pacer.acquire()
+            await self._pacer.acquire(priority)
         except BaseException:
             pool.release()
             raise
@@ -61,6 +63,9 @@ class LocalGovernor:
                 for p, pool in self._slots.items()
             },
         )
+
+    async def check_health(self) -> None:
+        """Nothing to check: an in-process governor is ready while its process runs."""
 
     def close(self) -> None:
         """Cancel pending timers."""

@@ -60,8 +60,9 @@ def _slots_repr(platform: Platform, s: PlatformState) -> str:
 class Governor(Protocol):
     """Admission control for one account; implementations may share state across processes."""
 
-    async def acquire(self, platform: Platform | None) -> None:
-        """Wait for a slot of ``platform`` (None: not a Live call, no slot) and a rate token."""
+    async def acquire(self, platform: Platform | None, *, priority: int = 0) -> None:
+        """Wait for a slot of ``platform`` (None: not a Live call, no slot) and a rate token;
+        calls of a higher ``priority`` go first, a lower one is never starved."""
 
     def release(self, platform: Platform | None, *, abandoned_at: float | None = None) -> None:
         """Give back the slot; ``abandoned_at`` (loop time of the send) keeps it while the

@@ -59,7 +59,7 @@ import uuid
 from typing import Final
 
 from .._config import Limits, check_seconds
-from .._errors import ValidationError
+from .._errors import GovernorUnavailableError, ValidationError
 from .._platforms import PLATFORMS, Platform
 from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
 from ._protocol import GovernorState, PlatformState
@@ -167,8 +167,13 @@ class RedisGovernor:
 
     # -- the Governor protocol -----------------------------------------------------------
 
-    async def acquire(self, platform: Platform | None) -> None:
-        """Take a slot of ``platform`` (none if None) and wait for this call's send time."""
+    async def acquire(self, platform: Platform | None, *, priority: int = 0) -> None:
+        """Take a slot of ``platform`` (none if None) and wait for this call's send time.
+
+        ``priority`` orders this process's calls that ask Redis together (one acquire script
+        serves a whole batch, so none is starved); the account's queue for a slot is fair
+        between processes and first come first served within one, without lanes.
+        """
         loop = self._start()
         subscribed = self._traffic.subscribed
         assert self._ahead is not None and subscribed is not None
@@ -182,7 +187,7 @@ class RedisGovernor:
         # Few reservations ahead per process: the account's schedule then interleaves the
         # processes call by call, and no slot idles while its call waits far down the schedule.
         async with self._ahead:
-            delay, queued = await self._ask(platform)
+            delay, queued = await self._ask(platform, priority)
             if queued is None:
                 await self._until_send(platform, delay)
                 return
@@ -237,6 +242,28 @@ class RedisGovernor:
         finally:
             await self._link.aclose()
 
+    async def check_health(self) -> None:
+        """Raise `GovernorUnavailableError` unless Redis takes this process's writes now.
+
+        For readiness probes: one settle script (this process's presence, the account's
+        counts), bounded by ``command_timeout``. It also connects and starts the background
+        tasks, so calling it once at startup pays the connection before the first call.
+        """
+        self._start()
+        try:
+            await asyncio.wait_for(self._traffic.settle([]), self.command_timeout)
+        except Exception as exc:
+            if isinstance(exc, refused_errors()):
+                raise self._link.refused(exc) from exc
+            if not isinstance(exc, (*down_errors(), TimeoutError)):
+                raise
+            self._link.failed(exc)
+            raise GovernorUnavailableError(
+                f"the shared governor's Redis at {self._link.where} is unreachable "
+                f"({type(exc).__name__}); calls would wait for it"
+            ) from None
+        self._link.up()
+
     def __repr__(self) -> str:
         return f"<RedisGovernor {self._traffic.account.prefix} {self.state()!r}>"
 
@@ -272,7 +299,7 @@ class RedisGovernor:
             self._sleeping -= 1
 
     async def _ask(
-        self, platform: Platform | None
+        self, platform: Platform | None, priority: int = 0
     ) -> tuple[float, tuple[str, asyncio.Future[float]] | None]:
         """Ask Redis (in the next batch), waiting for it within the fail-closed bound.
 
@@ -290,7 +317,7 @@ class RedisGovernor:
                 # message read) before the script's reply is.
                 self._book.waiters[waiter] = Waiter(platform, future, loop.time())
             answer: asyncio.Future[tuple[int, float]] = loop.create_future()
-            self._traffic.ask((platform, waiter, answer))
+            self._traffic.ask((platform, waiter, answer), priority)
             try:
                 granted_now, delay = await answer
                 break

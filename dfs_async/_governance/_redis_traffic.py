@@ -73,7 +73,8 @@ class RedisTraffic:
         self.book = book
         self.account = account
         self.closed = False
-        self.asking: list[Asking] = []
+        self.asking: list[tuple[int, Asking]] = []
+        """Requests for the next acquire script, with their priority."""
         self.unconfirmed: list[tuple[str, str, float]] = []
         """Slots handed to our waiters by other processes, not yet confirmed: waiter,
         platform, and when (loop time) to send."""
@@ -96,10 +97,10 @@ class RedisTraffic:
             loop.create_task(self._dispatch(), name="dfs_async redis acquirer"),
         ]
 
-    def ask(self, request: Asking) -> None:
+    def ask(self, request: Asking, priority: int = 0) -> None:
         """Queue an acquire request for the next acquire script."""
         assert self._ask_kick is not None
-        self.asking.append(request)
+        self.asking.append((priority, request))
         self._ask_kick.set()
 
     def wake_writer(self) -> None:
@@ -138,7 +139,10 @@ class RedisTraffic:
         while not self.closed:
             await self._ask_kick.wait()
             self._ask_kick.clear()
-            batch = [r for r in self.asking if not r[2].done()]  # a cancelled caller left
+            # Higher priority first within the batch (a stable sort keeps arrival order);
+            # a cancelled caller has left.
+            self.asking.sort(key=lambda asked: -asked[0])
+            batch = [r for _, r in self.asking if not r[2].done()]
             self.asking = []
             if batch:
                 await self._acquire(batch)

@@ -1,13 +1,15 @@
-"""Per-platform Live concurrency: a FIFO counting semaphore that can free a slot later."""
+"""Per-platform Live concurrency: a counting semaphore in priority lanes that can free a slot
+later."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+
+from ._lanes import Lanes
 
 
 class SlotPool:
-    """``limit`` slots handed out in arrival order.
+    """``limit`` slots handed out in arrival order within priority lanes (see `Lanes`).
 
     A slot whose call the client abandoned (deadline, cancellation) may still be running at
     DataForSEO and counting against the account, so `release_at` frees it only once the
@@ -18,7 +20,7 @@ class SlotPool:
         self.limit = limit
         self._in_use = 0
         self._held = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters = Lanes()
         self._timers: set[asyncio.TimerHandle] = set()
 
     @property
@@ -34,15 +36,14 @@ class SlotPool:
     @property
     def waiting(self) -> int:
         """Calls queued for a slot."""
-        return sum(1 for f in self._waiters if not f.done())
+        return len(self._waiters)
 
-    async def acquire(self) -> None:
-        """Take a slot, waiting in line if all are in use; cancelling the wait takes nothing."""
+    async def acquire(self, priority: int = 0) -> None:
+        """Take a slot, waiting in its lane if all are in use; cancelling the wait takes nothing."""
         if self._in_use < self.limit and not self._waiters:
             self._in_use += 1
             return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
+        fut = self._waiters.push(priority)
         try:
             await fut
         except asyncio.CancelledError:
@@ -52,11 +53,10 @@ class SlotPool:
 
     def release(self) -> None:
         """Free a slot, handing it straight to the next caller in line."""
-        while self._waiters:
-            head = self._waiters.popleft()
-            if not head.done():
-                head.set_result(None)  # the slot passes on; in_use is unchanged
-                return
+        head = self._waiters.pop()
+        if head is not None:
+            head.set_result(None)  # the slot passes on; in_use is unchanged
+            return
         self._in_use -= 1
 
     def release_at(self, when: float) -> None:

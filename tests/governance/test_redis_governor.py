@@ -4,6 +4,7 @@ failing closed without Redis and recovering when it comes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import subprocess
 import time
@@ -17,10 +18,12 @@ from dfs_async import (
     AsyncClient,
     GovernorUnavailableError,
     Limits,
+    LocalGovernor,
     RedisGovernor,
     gather_prompts,
 )
 from dfs_async._cli._main import main
+from dfs_async._governance._keys import wake_key
 from dfs_async.testing import Emulator, EmulatorConfig, RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -386,14 +389,19 @@ async def test_a_dead_process_queued_ahead_does_not_delay_a_live_one(
     # process's presence ran out, a freed slot skips its waiter: the live one is served
     # within about a tick, not after a claim for the dead one runs out.
     holder, doomed, live = (governor(redis_server, ONE_SLOT) for _ in range(3))
+    # Equal fair-queue places tie-break on the waiter id, which starts with the process id:
+    # the doomed process sorts first, so its waiter is the head of the queue every run.
+    named(doomed, "0" * 16)
+    named(live, "f" * 16)
     probe = aioredis.Redis.from_url(redis_server.url)
     loop = asyncio.get_running_loop()
     try:
         await holder.acquire("claude")
+        # Queued in Redis (its reply counted it), not only registered here.
         dead = asyncio.ensure_future(doomed.acquire("claude"))
-        await until(lambda: doomed.state().platforms["claude"].waiting == 1)
+        await until(lambda: doomed.state().platforms["claude"].shared_waiting == 1)
         queued = asyncio.ensure_future(live.acquire("claude"))
-        await until(lambda: live.state().platforms["claude"].waiting == 1)
+        await until(lambda: live.state().platforms["claude"].shared_waiting == 2)
         for task in doomed._traffic.tasks:  # what SIGKILL leaves: its waiter queued in Redis
             task.cancel()
         await asyncio.gather(*doomed._traffic.tasks, return_exceptions=True)
@@ -410,6 +418,13 @@ async def test_a_dead_process_queued_ahead_does_not_delay_a_live_one(
         await probe.aclose()
         for g in (holder, doomed, live):
             await g.aclose()
+
+
+def named(gov: RedisGovernor, process: str) -> None:
+    """Give ``gov`` (not started yet) the process id ``process``."""
+    account = gov._traffic.account
+    wake = wake_key(account.prefix, process)
+    gov._traffic.account = dataclasses.replace(account, process=process, wake=wake)
 
 
 async def _gone(probe: aioredis.Redis, key: str) -> bool:
@@ -457,3 +472,53 @@ async def test_an_empty_restart_freezes_new_slots_until_the_holders_are_back(
         await probe.aclose()
         await holder.aclose()
         await newcomer.aclose()
+
+
+async def test_check_health_for_readiness_probes(redis_server: RedisServer) -> None:
+    gov = governor(redis_server)
+    try:
+        await gov.check_health()  # reachable and taking writes
+        assert gov.commands >= 1  # its settle (the listener may have ticked too)
+        await fill(redis_server)
+        with pytest.raises(GovernorUnavailableError, match="maxmemory"):
+            await gov.check_health()
+        redis_server.kill()
+        with pytest.raises(GovernorUnavailableError, match="unreachable"):
+            await gov.check_health()
+    finally:
+        await gov.aclose()
+    await LocalGovernor(LIMITS).check_health()  # in-process: always ready
+
+
+async def test_a_grant_lost_on_the_way_reaches_its_waiter_within_a_few_ticks(
+    redis_server: RedisServer,
+) -> None:
+    # Pub/sub keeps nothing: a grant message lost on the way (a dropped connection) leaves a
+    # claim that runs out and a waiter this process checks on at its ticks. The waiter gets
+    # the slot a few ticks later, not after a call's whole lease.
+    holder, waiter_gov = governor(redis_server, ONE_SLOT), governor(redis_server, ONE_SLOT)
+    traffic = waiter_gov._traffic
+    heard = traffic._heard
+    lost: list[str] = []
+
+    def lose_the_first(data: str, now: float) -> None:
+        if not lost:
+            lost.append(data)
+            return
+        heard(data, now)
+
+    traffic._heard = lose_the_first  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    try:
+        await holder.acquire("claude")
+        queued = asyncio.ensure_future(waiter_gov.acquire("claude"))
+        # Queued in Redis (its reply counted it): the grant will come as a message.
+        await until(lambda: waiter_gov.state().platforms["claude"].shared_waiting == 1)
+        start = loop.time()
+        holder.release("claude")
+        await asyncio.wait_for(queued, ONE_SLOT.live_execution_limit)
+        assert lost  # the first grant was dropped ...
+        assert loop.time() - start < 8 * TICK  # ... and the waiter served a few ticks later
+    finally:
+        await holder.aclose()
+        await waiter_gov.aclose()
