@@ -29,6 +29,7 @@ from ._cli_common import (
 from ._cli_sweep import Sweep
 from ._inputs import FORMATS, UsageError
 from ._version import __version__
+from .visibility import _command as visibility_command
 
 _SWEEP_DESCRIPTION: Final = """\
 Send every prompt to every --platform/--model target and append one JSON line
@@ -52,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with verbose_logging(args.verbose):
             if args.command == "sweep":
                 return Sweep(args).run()
+            if args.command == "report":
+                return visibility_command.run(args)
             if args.command == "models":
                 return asyncio.run(_models(args))
             return _emulate(args)
@@ -212,6 +215,8 @@ def _parser() -> argparse.ArgumentParser:
         "platform", metavar="PLATFORM", choices=PLATFORMS, help=", ".join(PLATFORMS)
     )
     _connection_args(models)
+
+    visibility_command.add_parser(commands)
 
     emulate = commands.add_parser(
         "emulate",
