@@ -1,4 +1,5 @@
-"""``python -m benchmarks [governance|cpu|decode|memory|overhead|standard ...] [--quick]``."""
+"""``python -m benchmarks [governance|cpu|decode|memory|overhead|standard|visibility ...]
+[--quick]``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import cpu, decode, governance, governor, memory, overhead, peers, shared, standard
+from . import (
+    cpu,
+    decode,
+    governance,
+    governor,
+    memory,
+    overhead,
+    peers,
+    shared,
+    standard,
+    visibility,
+)
 from ._report import Table, load_average, machine
 
 SUITES: dict[str, ModuleType] = {
@@ -22,6 +34,7 @@ SUITES: dict[str, ModuleType] = {
     "overhead": overhead,
     "shared": shared,
     "standard": standard,
+    "visibility": visibility,
 }
 
 

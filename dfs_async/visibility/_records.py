@@ -6,8 +6,9 @@ first line is ignored, the last record of a key wins) while decoding only the fi
 needs, into narrow msgspec Structs.
 
 Last-record-wins needs one pass over the keys before the records are scored: the first pass
-keeps a 64-bit digest per distinct key (a Python ``set`` of ints, about 60 bytes a key) and, for
-the rare keys written twice (a failed call answered on a re-run), the line that wins.
+keeps a 64-bit digest per distinct key (a Python ``set`` of ints, about 60 bytes a key: 12 MB
+for 200,000 records) and, for the rare keys written twice (a failed call answered on a re-run),
+the line that wins. Two keys are taken for one only if their 64-bit BLAKE2b digests agree.
 """
 
 from __future__ import annotations
@@ -113,11 +114,8 @@ def citations(result: _Result) -> Iterator[tuple[str, str | None]]:
 
 
 def _digest(key: str) -> int:
-    try:
-        return int(key[:16], 16) if len(key) >= 16 else -1
-    except ValueError:
-        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big")
+    """64 bits of the whole key: a hand-made file's keys may share their first digits."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
 
 
 def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:

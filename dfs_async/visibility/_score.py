@@ -149,11 +149,14 @@ class Scorer:
         self._drill_prompts: dict[str, Counter[str]] = {}
         self._on_answer = on_answer
         self._owners: list[dict[str, tuple[int, ...]]] = [{} for _ in configs]
+        self._names = [
+            [b.name for b in c.brands] + [p.name for b in c.brands for p in b.products]
+            for c in configs
+        ]
 
     def entity_names(self, snapshot: int) -> list[str]:
         """Brand names then product names of a snapshot's config (the entity order)."""
-        config = self.configs[snapshot]
-        return [b.name for b in config.brands] + [p.name for b in config.brands for p in b.products]
+        return list(self._names[snapshot])
 
     def score_file(self, snapshot: int, path: str | os.PathLike[str]) -> None:
         """Count every record of ``path`` as snapshot number ``snapshot``."""
@@ -245,7 +248,9 @@ class Scorer:
             self._candidates(matcher, text, answer.prompt)
         if key.snapshot == len(self.snapshots) - 1:
             self._keep_for_drilldown(key, answer, text, urls)
-        names = self.entity_names(key.snapshot)
+        if self._on_answer is None:
+            return
+        names = self._names[key.snapshot]
         self._emit(
             key,
             answer,
