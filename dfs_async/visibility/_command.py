@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from dfs_async import ResultsFileError
+
 from ._config import BrandConfig, BrandConfigError, load_brands
 from ._metrics import Row
+from ._records import check_results_file
 from ._report import Report, write_report
 
 EXIT_OK: Final = 0
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         report, written = write_report(
             results, configs, out, by=args.by, candidates=args.candidates
         )
-    except (_UsageError, BrandConfigError) as exc:
+    except (_UsageError, BrandConfigError, ResultsFileError) as exc:
         print(f"dfs-async: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
@@ -99,6 +102,7 @@ def _readable(path: str) -> Path:
     file = Path(path)
     if not file.is_file():
         raise _UsageError(f"{path}: no such results file")
+    check_results_file(file)  # before --out is touched
     return file
 
 

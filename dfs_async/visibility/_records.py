@@ -20,6 +20,8 @@ from typing import Any, Final
 
 import msgspec
 
+from dfs_async import ResultsFileError
+
 _BOM: Final = b"\xef\xbb\xbf"
 
 
@@ -127,21 +129,42 @@ def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
                 yield number, text
 
 
+def check_results_file(path: str | os.PathLike[str]) -> None:
+    """`ResultsFileError` unless ``path`` holds a record, or nothing at all (an empty file);
+    reads only up to its first record."""
+    keys = msgspec.json.Decoder(_Key)
+    unreadable = False
+    for _, line in _lines(path):
+        try:
+            keys.decode(line)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            unreadable = True
+            continue
+        return
+    if unreadable:
+        raise ResultsFileError(path, "is not a results file (no line is a dfs_async result)")
+
+
 def read_answers(path: str | os.PathLike[str]) -> Iterator[Answer]:
     """Each record of ``path`` that `read_results` would return, one at a time, file order of
     the winning line (a key's last record)."""
     keys = msgspec.json.Decoder(_Key)
     seen: set[int] = set()
     winner: dict[int, int] = {}  # digest -> line number, only for keys written twice or more
+    unreadable = 0
     for number, line in _lines(path):
         try:
             digest = _digest(keys.decode(line).key)
         except (msgspec.DecodeError, ValueError, RecursionError):
+            unreadable += 1
             continue
         if digest in seen:
             winner[digest] = number
         else:
             seen.add(digest)
+    if unreadable and not seen:
+        # As JsonlSink refuses it: scoring it would report "nothing named" from no answer.
+        raise ResultsFileError(path, "is not a results file (no line is a dfs_async result)")
     del seen
     decoder = msgspec.json.Decoder(Answer)
     for number, line in _lines(path):

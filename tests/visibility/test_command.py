@@ -83,6 +83,7 @@ def test_two_snapshots_write_a_diff(sweep: Path, tmp_path: Path) -> None:
         (["MISSING", "--brands", "GOOD"], "missing.jsonl: no such results file"),
         (["RESULTS", "--brands", "BAD"], "brands.x.names: must be a list of strings"),
         (["RESULTS", "--brands", "GOOD", "--brands", "GOOD"], "--brands given 2 times"),
+        (["NOT_RESULTS", "--brands", "GOOD"], "not_results.txt: is not a results file"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(
@@ -94,7 +95,9 @@ def test_usage_errors_are_one_line_and_exit_2(
 ) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[brands.x]\nnames = 'X'\n", encoding="utf-8")
+    (tmp_path / "not_results.txt").write_text("just\nsome text\n", encoding="utf-8")
     swap = {
+        "NOT_RESULTS": str(tmp_path / "not_results.txt"),
         "RESULTS": str(sweep),
         "MISSING": str(tmp_path / "missing.jsonl"),
         "BAD": str(bad),
