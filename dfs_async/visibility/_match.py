@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ._config import BrandConfig
 from ._text import fold, in_link, nfkc
@@ -21,8 +20,7 @@ from ._text import fold, in_link, nfkc
 _BOUNDARY_AFTER: Final = r"(?!\w)"
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
     """One match in an answer: offsets into the answer's text, and whom it names."""
 
     start: int

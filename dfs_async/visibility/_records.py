@@ -120,6 +120,22 @@ def _digest(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
 
 
+_KEY_FIRST: Final = b'{"key":"'
+
+
+def _leading_key(line: bytes) -> int | None:
+    """The digest of the key of a line a sink wrote (``{"key":"...`` first, no escapes), read
+    without decoding the line; None for any other line."""
+    if not line.startswith(_KEY_FIRST):
+        return None
+    end = line.find(b'"', len(_KEY_FIRST))
+    if end < 0 or b"\\" in line[len(_KEY_FIRST) : end]:
+        return None
+    return int.from_bytes(
+        hashlib.blake2b(line[len(_KEY_FIRST) : end], digest_size=8).digest(), "big"
+    )
+
+
 def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of every non-blank line, BOM removed, as `read_results` sees them."""
     with open(path, "rb") as f:
@@ -153,11 +169,16 @@ def read_answers(path: str | os.PathLike[str]) -> Iterator[Answer]:
     winner: dict[int, int] = {}  # digest -> line number, only for keys written twice or more
     unreadable = 0
     for number, line in _lines(path):
-        try:
-            digest = _digest(keys.decode(line).key)
-        except (msgspec.DecodeError, ValueError, RecursionError):
-            unreadable += 1
-            continue
+        key = _leading_key(line)
+        if key is None or key in seen:
+            # Decoded in full only when needed: a line whose key is not written first, or a
+            # key seen before (the later line wins only if it is a record).
+            try:
+                key = _digest(keys.decode(line).key)
+            except (msgspec.DecodeError, ValueError, RecursionError):
+                unreadable += 1
+                continue
+        digest = key
         if digest in seen:
             winner[digest] = number
         else:

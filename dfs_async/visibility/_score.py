@@ -149,6 +149,8 @@ class Scorer:
         self._drill_prompts: dict[str, Counter[str]] = {}
         self._on_answer = on_answer
         self._owners: list[dict[str, tuple[int, ...]]] = [{} for _ in configs]
+        # Per snapshot, host -> (registrable domain, owning brands): hosts repeat a lot.
+        self._hosts: list[dict[str, tuple[str, tuple[int, ...]]]] = [{} for _ in configs]
         self._names = [
             [b.name for b in c.brands] + [p.name for b in c.brands for p in b.products]
             for c in configs
@@ -205,7 +207,7 @@ class Scorer:
     ) -> None:
         matcher = self.matchers[key.snapshot]
         cell.answers += 1
-        cell.models[version] += 1
+        cell.models[version] = cell.models.get(version, 0) + 1
         brands, products = matcher.first_mentions(text)
         prompt_key = _prompt_key(answer)
         per_prompt = cell.prompts.get(prompt_key)
@@ -225,15 +227,22 @@ class Scorer:
             cell.rank_sum[entity] += rank
             cell.top1[entity] += rank == 1
             per_prompt[1 + entity] += 1
-        urls = {url: title for url, title in cited}
-        domains: Counter[str] = Counter()
+        urls = dict(cited)
+        domains: dict[str, int] = {}
         owners: set[int] = set()
+        hosts = self._hosts[key.snapshot]
         for url in urls:
             host = host_of(url)
             if host is None:
                 continue
-            domains[registrable_domain(host)] += 1
-            owners.update(self._owners_of(key.snapshot, host))
+            found = hosts.get(host)
+            if found is None:
+                found = hosts[host] = (
+                    registrable_domain(host),
+                    self._owners_of(key.snapshot, host),
+                )
+            domains[found[0]] = domains.get(found[0], 0) + 1
+            owners.update(found[1])
         for domain, count in domains.items():
             counts = cell.domains.get(domain)
             if counts is None:
