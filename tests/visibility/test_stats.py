@@ -60,3 +60,13 @@ def test_bootstrap_is_seeded_and_respects_prompts() -> None:
 )
 def test_registrable_domain_uses_the_public_suffix_list(host: str, domain: str) -> None:
     assert registrable_domain(host) == domain
+
+
+def test_large_cells_get_cluster_robust_intervals_close_to_the_bootstrap() -> None:
+    """Past 500 prompts the normal interval replaces the bootstrap; both agree near 500."""
+    answers = [3] * 600
+    hits = [[(p * 7) % 4 for p in range(600)]]  # 0 to 3 of each prompt's 3 answers: rate 0.5
+    normal = bootstrap_rates(answers, hits)[0]
+    boot = bootstrap_rates(answers[:500], [hits[0][:500]])[0]
+    assert normal[0] < 0.5 < normal[1]
+    assert abs((normal[1] - normal[0]) - (boot[1] - boot[0]) * (500 / 600) ** 0.5) < 0.01
