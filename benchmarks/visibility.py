@@ -190,8 +190,8 @@ def run(quick: bool = False) -> list[Table]:
         "(dfs_async: every counter of the report; re.search loop: brand mentions only). "
         "tables s: CPU building the report's tables from the counters (bootstrap included). "
         "Peak RSS: the child's VmHWM, imports included.",
-        "mentions found: brand mentions counted over all answers (dfs_async ignores link "
-        "targets and citation labels, so it finds fewer than the loop, which counts "
-        "[Acme](https://www.acme.com/) twice).",
+        "mentions found: answers naming each brand, summed over brands. dfs_async does not "
+        "count a name inside a link target, URL or citation label, the loop does; in these "
+        "answers every brand linked is also named in the text, so the two agree.",
     ]
     return [table]
