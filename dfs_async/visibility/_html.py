@@ -15,9 +15,18 @@ from typing import Final
 from . import _charts
 from ._diff import DIFF_COLUMNS, DOMAIN_CHANGE_COLUMNS
 from ._domains import host_of
-from ._metrics import BRAND_COLUMNS, COST_COLUMNS, DOMAIN_COLUMNS, FORMULAS, Row
+from ._metrics import (
+    BRAND_COLUMNS,
+    COST_COLUMNS,
+    DOMAIN_COLUMNS,
+    FORMULAS,
+    TOO_SMALL,
+    Row,
+    rate,
+)
 from ._report import Report, format_cell
 from ._score import DrillAnswer
+from ._stats import wilson_interval
 from ._text import fold
 
 _CSS: Final = """
@@ -108,8 +117,9 @@ def _charts_html(report: Report) -> str:
             "every figure.</p>"
         )
     last = report.snapshots[-1]
-    rows = [r for r in report.brands if r["snapshot"] == last and r["kind"] == "brand"]
-    rows = [r for r in rows if not r["group"]] or rows
+    rows = _over_groups(
+        [r for r in report.brands if r["snapshot"] == last and r["kind"] == "brand"]
+    )
     brands = list(dict.fromkeys(str(r["brand"]) for r in rows))
     engines = sorted({str(r["engine"]) for r in rows})
     parts = [
@@ -126,6 +136,38 @@ def _charts_html(report: Report) -> str:
         f'<h3>{_e(title)}</h3><div class="chart" data-chart="{_e(title)}">{svg}</div>'
         for title, svg in parts
     )
+
+
+def _over_groups(rows: list[Row]) -> list[Row]:
+    """Brand rows summed over ``--by`` groups (and models), one per brand and engine: what the
+    charts show. Rates and Wilson bounds are recomputed from the summed counts."""
+    if len({(r["brand"], r["engine"]) for r in rows}) == len(rows):
+        return rows
+    sums: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        counts = sums.setdefault((str(row["brand"]), str(row["engine"])), [0, 0])
+        counts[0] += int(str(row["answers"]))
+        counts[1] += int(str(row["mentioned"]))
+    voice: dict[str, int] = {}
+    for (_, engine), (_, k) in sums.items():
+        voice[engine] = voice.get(engine, 0) + k
+    merged: list[Row] = []
+    for (brand, engine), (n, k) in sums.items():
+        lo, hi = wilson_interval(k, n)
+        merged.append(
+            {
+                "brand": brand,
+                "engine": engine,
+                "answers": n,
+                "mentioned": k,
+                "mention_rate": rate(k, n),
+                "mention_rate_lo": round(lo, 4) if n else None,
+                "mention_rate_hi": round(hi, 4) if n else None,
+                "share_of_voice": rate(k, voice[engine]) if voice[engine] else 0.0,
+                "too_small": n < TOO_SMALL,
+            }
+        )
+    return merged
 
 
 def _all_engine_domains(report: Report) -> list[Row]:

@@ -80,3 +80,20 @@ def test_the_page_shows_the_csv_numbers_and_names_no_outside_host(tmp_path: Path
     assert outside_addresses(page) == set()
     assert "<svg" in page and 'data-chart="Mention rate by engine"' in page
     assert "<mark" in page  # the drill-down highlights mentions
+
+
+def test_charts_sum_over_groups(tmp_path: Path) -> None:
+    """With --by, the charts show each brand and engine once, its counts summed over groups."""
+    from dfs_async.visibility._html import _over_groups
+
+    out = tmp_path / "report"
+    records = [
+        record(f"p{i}", "Acme" if i % 2 else "Globex", metadata={"topic": f"t{i % 3}"})
+        for i in range(12)
+    ]
+    report, _ = write_report([write(tmp_path / "r.jsonl", records)], config(), out, by="topic")
+    rows = [r for r in report.brands if r["kind"] == "brand"]
+    assert len(rows) == 9  # 3 groups x 3 brands
+    merged = {r["brand"]: r for r in _over_groups(rows)}
+    assert (merged["Acme"]["answers"], merged["Acme"]["mentioned"]) == (12, 6)
+    assert merged["Acme"]["share_of_voice"] == 0.5
