@@ -1,4 +1,5 @@
-"""``python -m benchmarks [governance|cpu|decode|memory|overhead|standard ...] [--quick]``."""
+"""``python -m benchmarks [governance|cpu|decode|memory|overhead|standard|visibility ...]
+[--quick]``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import cpu, decode, governance, governor, memory, overhead, peers, rate, shared, standard
+from . import (
+    cpu,
+    decode,
+    governance,
+    governor,
+    memory,
+    overhead,
+    peers,
+    rate,
+    shared,
+    standard,
+    visibility,
+)
 from ._report import Table, load_average, machine
 
 SUITES: dict[str, ModuleType] = {
@@ -23,6 +36,7 @@ SUITES: dict[str, ModuleType] = {
     "shared": shared,
     "standard": standard,
     "rate": rate,
+    "visibility": visibility,
 }
 APART: frozenset[str] = frozenset({"rate"})
 """Suites left out of a run of all of them (minutes each); name them to run them."""

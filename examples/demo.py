@@ -1,7 +1,9 @@
-"""What ``make demo`` runs: a four-LLM sweep against the embedded emulator, then a readout.
+"""What ``make demo`` runs: a four-LLM sweep against the embedded emulator, a readout, and
+the visibility report.
 
-The sweep is the ``dfs-async sweep`` command itself, called in-process; the readout reads the
-results file back with `dfs_async.read_results`. No credentials, no network.
+The sweep is the ``dfs-async sweep`` command itself, called in-process (each prompt asked three
+times: answers vary); the readout reads the results file back with `dfs_async.read_results`;
+the report is ``dfs-async report`` with ``examples/brands.toml``. No credentials, no network.
 
     python examples/demo.py
 """
@@ -20,6 +22,8 @@ import dfs_async
 from dfs_async._cli._main import main as cli
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
+BRANDS = Path(__file__).with_name("brands.toml")
+SAMPLES = 3
 TARGETS = (
     ("chat_gpt", "gpt-4.1-mini"),
     ("claude", "claude-sonnet-4-0"),
@@ -62,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Kept after the run, so the printed path can be opened and the command re-run to resume.
     out = Path(tempfile.mkdtemp(prefix="dfs-async-demo-")) / "results.jsonl"
     args = ["sweep", os.path.relpath(PROMPTS), "--emulator", "--web-search", "--out", str(out)]
+    args += ["--samples", str(SAMPLES)]
     for platform, model in TARGETS:
         args += ["--platform", platform, "--model", model]
     print("$ dfs-async " + " ".join(args), flush=True)
@@ -70,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(readout(dfs_async.read_results(out)))
         print("\nRun the command again: it resumes from the file and sends nothing twice.")
+        report = ["report", str(out), "--brands", os.path.relpath(BRANDS)]
+        report += ["--out", str(out.parent / "report")]
+        print("\n$ dfs-async " + " ".join(report), flush=True)
+        code = max(code, cli(report))
     return code
 
 

@@ -27,6 +27,7 @@ TITLES = {
     "overhead": ("added latency per call",),
     "shared": ("shared governance: N processes", "client CPU per call with Redis"),
     "standard": ("Live vs Standard",),
+    "visibility": ("visibility report: scoring recorded answers",),
 }
 
 ROW = {

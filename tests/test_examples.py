@@ -85,9 +85,11 @@ def test_demo_readout(
     monkeypatch.setattr(_cli_common, "EMULATOR_LATENCY", (0.0, 0.05))
     assert demo.main([]) == 0
     out = capsys.readouterr().out
-    assert "ok       8" in out
+    assert "ok       24" in out  # 2 prompts x 4 LLMs x 3 samples
     for platform in ("chat_gpt", "claude", "gemini", "perplexity"):
-        assert re.search(rf"^{platform} +2 +0\.\d{{4}}  ", out, re.M)
+        assert re.search(rf"^{platform} +6 +0\.\d{{4}}  ", out, re.M)
+    page = re.search(r"^Open the page: file://(/\S+/report\.html)$", out, re.M)
+    assert page and Path(page[1]).is_file()  # the visibility report of the sweep
     gemini = re.search(r"^gemini .*$", out, re.M)
     assert gemini and "(" in gemini[0] and "vertexaisearch" not in gemini[0]  # real sources
 

@@ -69,7 +69,10 @@ async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClien
         if args.base_url is not None:
             raise UsageError("--emulator and --base-url exclude each other")
         config = EmulatorConfig(
-            latency=EMULATOR_LATENCY, standard_delay=EMULATOR_STANDARD_DELAY, seed=0
+            latency=EMULATOR_LATENCY,
+            standard_delay=EMULATOR_STANDARD_DELAY,
+            seed=0,
+            vary_repeats=True,  # samples of a prompt differ, as on the real engines
         )
         emulator = Emulator(config)
         emu = await stack.enter_async_context(emulator)

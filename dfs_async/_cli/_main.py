@@ -16,13 +16,14 @@ from .._version import __version__
 from ._common import verbose_logging
 from ._emulate import add_emulate
 from ._models import add_models
+from ._report import add_report
 from ._sweep_parser import add_sweep
 from ._usage import EXIT_INTERRUPTED, EXIT_USAGE, Subcommands, UsageError
 
 AddParser = Callable[[Subcommands, argparse.ArgumentParser], None]
 """Adds one subcommand's parser, given the subcommands and the parent parser (``-v``)."""
 
-SUBCOMMANDS: Final[tuple[AddParser, ...]] = (add_sweep, add_models, add_emulate)
+SUBCOMMANDS: Final[tuple[AddParser, ...]] = (add_sweep, add_models, add_emulate, add_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

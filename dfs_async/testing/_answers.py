@@ -7,6 +7,7 @@ platform, so that a "which domains does each LLM cite" report shows real differe
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Final
 
 from .._platforms import Platform
 from .._wire._requests import LiveRequest
+from ._brands import brand_paragraph
 from ._catalog import WEB_SEARCH_FEE, CatalogModel, auto_reasoning
 from ._sites import SUBREDDITS, YEAR, Site, citation, pick_sites, topic_forms
 
@@ -136,9 +138,22 @@ _pools: dict[tuple[int, Platform], tuple[_Plan, ...]] = {}
 
 
 def synthesise(
-    platform: Platform, model: CatalogModel, request: LiveRequest, key: str, seed: int, now: str
+    platform: Platform,
+    model: CatalogModel,
+    request: LiveRequest,
+    key: str,
+    seed: int,
+    now: str,
+    *,
+    repeat: int = 0,
 ) -> tuple[dict[str, object], float]:
-    """The Live ``result`` item for ``request``, and the vendor's money_spent for it."""
+    """The Live ``result`` item for ``request``, and the vendor's money_spent for it.
+
+    ``repeat`` > 0 (the same task asked again, as samples of a prompt are) draws another
+    answer, as deterministic as the first: a function of the key and the repeat number.
+    """
+    if repeat:
+        key = hashlib.sha256(f"{key}:{repeat}".encode()).hexdigest()
     # Drawing a whole answer per call costs ~300 us of random.Random; picking one of a pool
     # of plans drawn once, by the key's hash, keeps answers deterministic and calls cheap.
     pool = _pools.get((seed, platform)) or _pool(seed, platform)
@@ -167,6 +182,13 @@ def synthesise(
         for p, s, site, ident, sub in plan.cites:
             if p < len(paragraphs) and s < len(paragraphs[p]):
                 cited[p, s] = citation(platform, site, forms, ident, sub)
+    if fitted is not None:
+        # The paragraph naming brands goes second, after the introduction.
+        named, brand_site = brand_paragraph(platform, key, request.user_prompt)
+        cited = {(p + (p >= 1), s): c for (p, s), c in cited.items()}
+        paragraphs.insert(1, [named])
+        if brand_site is not None and web and not plan.empty_citations:
+            cited[1, 0] = citation(platform, brand_site, forms, "", "")
     text, annotations = _render(platform, paragraphs, cited)
 
     items: list[dict[str, object]] = []
@@ -181,12 +203,7 @@ def synthesise(
     section = {"type": "text", "text": text, "annotations": annotations if web else None}
     items.append({"type": "message", "sections": [section]})
 
-    chain = request.message_chain or ()
-    prompt_chars = len(request.user_prompt) + len(request.system_message or "")
-    prompt_chars += sum(len(turn.message) for turn in chain)
-    input_tokens = prompt_chars // _CHARS_PER_TOKEN + 9 + 4 * len(chain)
-    input_tokens += plan.search_tokens if web else 0
-    output_tokens = max(1, -(-len(text) // _CHARS_PER_TOKEN))
+    input_tokens, output_tokens = _tokens(request, text, plan.search_tokens if web else 0)
     money = input_tokens * model.price_in + (output_tokens + reasoning_tokens) * model.price_out
     money = round(money + (WEB_SEARCH_FEE[platform] if web else 0.0), 7)
 
@@ -202,6 +219,15 @@ def synthesise(
         "fan_out_queries": [q.replace("{topic}", topic) for q in plan.fan_out] if web else [],
     }
     return result, money
+
+
+def _tokens(request: LiveRequest, text: str, search_tokens: int) -> tuple[int, int]:
+    """Input and output tokens of an answer, at the catalog's characters per token."""
+    chain = request.message_chain or ()
+    prompt_chars = len(request.user_prompt) + len(request.system_message or "")
+    prompt_chars += sum(len(turn.message) for turn in chain)
+    input_tokens = prompt_chars // _CHARS_PER_TOKEN + 9 + 4 * len(chain) + search_tokens
+    return input_tokens, max(1, -(-len(text) // _CHARS_PER_TOKEN))
 
 
 def _pool(seed: int, platform: Platform) -> tuple[_Plan, ...]:

@@ -184,7 +184,9 @@ class EmulatorApp:
                 # A fault that mangles the answer struck a task that was invalid anyway.
                 code, message = error or (50000, None)
                 return endpoints.task_error(route, call.arrived, task, code, message)
-            return endpoints.success(route, call.key, call.arrived, task, live, model)
+            return endpoints.success(
+                route, call.key, call.arrived, task, live, model, repeat=self._repeat(call)
+            )
 
         if fault is Fault.CUT_OFF:
             return await self._cut_off(request, call, normal)
@@ -216,6 +218,10 @@ class EmulatorApp:
         except ValueError:  # binascii.Error is a ValueError
             return False
         return decoded == f"{self.config.login}:{self.config.password}"
+
+    def _repeat(self, call: Call) -> int:
+        """How many times this task arrived before, when repeats are to vary (else 0)."""
+        return call.attempt - 1 if self.config.vary_repeats else 0
 
     def count_attempt(self, key: str) -> int:
         attempt = self._attempts.get(key, 0) + 1

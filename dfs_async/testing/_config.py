@@ -107,6 +107,10 @@ class EmulatorConfig:
         How long a `Fault.HANG` holds the call before answering 50401.
     seed:
         All randomness (latency, faults, answers) derives from it.
+    vary_repeats:
+        When true, a Live task sent again with the same body (a sweep's ``samples``) gets
+        another answer, as the real engines give: other brands, other citations. Still
+        deterministic: a function of the body, ``seed`` and how many times it came before.
     balance:
         The account's money before any charge.
     standard_delay:
@@ -139,6 +143,7 @@ class EmulatorConfig:
     fault_first_attempt_only: bool = True
     hang_seconds: float = 120.0
     seed: int = 0
+    vary_repeats: bool = False
     balance: float = 100.0
     standard_delay: LatencyRange = (30.0, 120.0)
     task_post_limit: int = 100

@@ -88,12 +88,17 @@ class Endpoints:
         task: dict[str, object],
         request: LiveRequest,
         model: CatalogModel,
+        *,
+        repeat: int = 0,
     ) -> Answer:
-        """A Live answer: the synthesised result, priced like the real API."""
+        """A Live answer: the synthesised result, priced like the real API; ``repeat`` (how
+        many times the same task came before) picks another answer when not 0."""
         platform = route.platform
         assert platform is not None
         now = self.clock.datetime()
-        result, money = synthesise(platform, model, request, key, self.config.seed, now)
+        result, money = synthesise(
+            platform, model, request, key, self.config.seed, now, repeat=repeat
+        )
         cost = round(money + BASE_PRICE, 7)
         elapsed = monotonic() - arrived
         one = env.task(
