@@ -186,3 +186,9 @@ def check_seconds(name: str, value: float | None) -> None:
     """`check_positive` for a duration in seconds; None (no bound) passes."""
     if value is not None:
         check_positive(name, value, "seconds")
+
+
+def check_priority(priority: int) -> None:
+    """A call's priority is a whole number (higher goes first); a `ValidationError` otherwise."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValidationError("priority", f"must be a whole number, got {priority!r}")

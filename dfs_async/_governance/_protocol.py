@@ -74,5 +74,8 @@ class Governor(Protocol):
     def state(self) -> GovernorState:
         """A snapshot for stats and logs."""
 
+    async def check_health(self) -> None:
+        """Raise `GovernorUnavailableError` unless calls can be admitted now (readiness)."""
+
     async def aclose(self) -> None:
         """Drop timers and connections; called when the client closes, safe to call twice."""

@@ -22,6 +22,7 @@ from .._config import (
     Limits,
     RetryPolicy,
     check_positive,
+    check_priority,
     check_seconds,
 )
 from .._errors import (
@@ -29,6 +30,7 @@ from .._errors import (
     CredentialsError,
     DecodeError,
     GatewayError,
+    GovernorUnavailableError,
     QueueTimeoutError,
     ResponseTooLargeError,
     TransportError,
@@ -76,6 +78,14 @@ PASSWORD_ENV: Final = "DATAFORSEO_PASSWORD"
 BASE_URL_ENV: Final = "DATAFORSEO_BASE_URL"
 """Where to send calls when ``base_url`` is not given (the emulator's URL, say)."""
 REDIS_URL_ENV: Final = "DFS_REDIS_URL"
+DEFAULT_REDIS_WAIT: Final = 30.0
+"""Seconds a call waits for an unreachable Redis before `GovernorUnavailableError`."""
+WARM_UP_TIMEOUT: Final = 1.0
+"""Seconds `AsyncClient.__aenter__` gives a shared governor to connect before going on."""
+INTERACTIVE: Final = 0
+"""The priority of a plain `AsyncClient.live` call: someone is waiting for it."""
+BULK: Final = -1
+"""The priority of a sweep's calls by default: interactive calls go ahead of them."""
 DEFAULT_DRAIN_TIMEOUT: Final = 30.0
 """Seconds `AsyncClient.aclose` waits for answers of calls whose callers stopped waiting."""
 
@@ -93,7 +103,9 @@ def _aiohttp_transport(
     return AiohttpTransport(base_url, basic_auth(login, password), max_body_size=max_body_size)
 
 
-def _shared_governor(redis_url: str | None, login: str | None, limits: Limits) -> Governor | None:
+def _shared_governor(
+    redis_url: str | None, login: str | None, limits: Limits, redis_wait: float
+) -> Governor | None:
     """A `RedisGovernor` when a Redis URL is given or in the environment, else None."""
     if redis_url is None:
         redis_url = os.environ.get(REDIS_URL_ENV)
@@ -103,7 +115,7 @@ def _shared_governor(redis_url: str | None, login: str | None, limits: Limits) -
         raise CredentialsError(
             "redis_url= shares limits per account: pass the account's login= too"
         )
-    return RedisGovernor(redis_url, account=login, limits=limits)
+    return RedisGovernor(redis_url, account=login, limits=limits, redis_wait=redis_wait)
 
 
 class AsyncClient:
@@ -143,6 +155,9 @@ class AsyncClient:
         Share the account's limits with every other client of the same login on this Redis
         (processes, hosts): a `RedisGovernor`. Defaults to the ``DFS_REDIS_URL`` environment
         variable; ``""`` keeps the in-process governor. Needs ``dfs_async[redis]``.
+    redis_wait:
+        Seconds a call waits for an unreachable Redis before it ends with
+        `GovernorUnavailableError`, unsent (a web backend may want a few).
     governor, transport:
         Replacements for the governor and the aiohttp transport.
     meter_provider:
@@ -170,6 +185,7 @@ class AsyncClient:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         redis_url: str | None = None,
+        redis_wait: float = DEFAULT_REDIS_WAIT,
         governor: Governor | None = None,
         transport: Transport | None = None,
         meter_provider: MeterProvider | None = None,
@@ -200,7 +216,7 @@ class AsyncClient:
             transport = _aiohttp_transport(self.base_url, login, password, max_body_size)
         self._transport = transport
         if governor is None:
-            governor = _shared_governor(redis_url, login, self.limits)
+            governor = _shared_governor(redis_url, login, self.limits, redis_wait)
         self._governor_arg = governor
         self._governor: Governor | None = None
         self._stats = StatsRecorder()
@@ -229,7 +245,22 @@ class AsyncClient:
             # Loop-bound state is made here, inside the running loop, never in __init__.
             self._loop = asyncio.get_running_loop()
             self._governor = self._governor_arg or LocalGovernor(self.limits)
+            await self._warm_up(self._governor)
         return self
+
+    async def check_health(self) -> None:
+        """Raise `GovernorUnavailableError` unless this client can admit calls now (a shared
+        governor's Redis answers and takes writes): for a web backend's readiness probe."""
+        await self.governor.check_health()
+
+    async def _warm_up(self, governor: Governor) -> None:
+        """Pay a shared governor's connection on entry, not at the first call (bounded: a
+        Redis that is down makes calls wait for it, not the entry)."""
+        try:
+            async with asyncio.timeout(WARM_UP_TIMEOUT):
+                await governor.check_health()
+        except (GovernorUnavailableError, TimeoutError) as exc:
+            logger.warning("governor not ready on entry (%s); calls will wait for it", exc)
 
     async def __aexit__(
         self,
@@ -304,6 +335,7 @@ class AsyncClient:
         *,
         timeout: float | None = None,
         queue_timeout: float | None = None,
+        priority: int = INTERACTIVE,
         **fields: Any,
     ) -> LiveResponse:
         """Send one Live task and return the whole envelope.
@@ -311,10 +343,13 @@ class AsyncClient:
         Fields are the API's (``user_prompt``, ``model_name``, ``web_search``, ...), or a
         prepared `LiveRequest`. Invalid fields raise `ValidationError` before anything is sent;
         a failed task raises its `APIError`. ``queue_timeout`` bounds this call's wait for a
-        slot and a rate token (default: the client's).
+        slot and a rate token (default: the client's). ``priority``: calls of a higher one
+        take slots and tokens first (a plain call is `INTERACTIVE`, a sweep's `BULK`, below).
         """
         checked, request = self.prepare(platform, request, **fields)
-        return await self.send_live(checked, request, timeout=timeout, queue_timeout=queue_timeout)
+        return await self.send_live(
+            checked, request, timeout=timeout, queue_timeout=queue_timeout, priority=priority
+        )
 
     async def send_live(
         self,
@@ -323,10 +358,15 @@ class AsyncClient:
         *,
         timeout: float | None = None,
         queue_timeout: float | None = None,
+        priority: int = INTERACTIVE,
     ) -> LiveResponse:
         """Send a request already checked by `prepare`."""
         return await self.send_live_body(
-            platform, encode_body(request), timeout=timeout, queue_timeout=queue_timeout
+            platform,
+            encode_body(request),
+            timeout=timeout,
+            queue_timeout=queue_timeout,
+            priority=priority,
         )
 
     async def send_live_body(
@@ -336,16 +376,25 @@ class AsyncClient:
         *,
         timeout: float | None = None,
         queue_timeout: float | None = None,
+        priority: int = INTERACTIVE,
     ) -> LiveResponse:
         """Send a body already encoded from a prepared request (sweeps encode once, for the
         key and the send)."""
         check_seconds("timeout", timeout)
         check_seconds("queue_timeout", queue_timeout)
+        check_priority(priority)
         path = live_path(platform)
 
         async def once() -> LiveResponse:
             return await self._attempt(
-                "POST", path, body, platform, LIVE_DECODER, timeout, queue_timeout=queue_timeout
+                "POST",
+                path,
+                body,
+                platform,
+                LIVE_DECODER,
+                timeout,
+                queue_timeout=queue_timeout,
+                priority=priority,
             )
 
         self._check_loop()
@@ -435,6 +484,7 @@ class AsyncClient:
         *,
         check_task: bool = True,
         queue_timeout: float | None = None,
+        priority: int = INTERACTIVE,
     ) -> EnvelopeT:
         """One governed attempt: wait for a slot and a token, then send and read.
 
@@ -443,7 +493,7 @@ class AsyncClient:
         call is on the wire and paid for; its answer frees the slot and counts its cost.
         """
         governor = self._check_loop()
-        await self._admit(governor, platform, queue_timeout)
+        await self._admit(governor, platform, queue_timeout, priority)
         exchange = asyncio.ensure_future(
             self._exchange(method, path, body, platform, decoder, timeout, check_task)
         )
@@ -457,16 +507,21 @@ class AsyncClient:
             exchange.exception()  # retrieved: a caller that left does not want it logged
 
     async def _admit(
-        self, governor: Governor, platform: Platform | None, queue_timeout: float | None
+        self,
+        governor: Governor,
+        platform: Platform | None,
+        queue_timeout: float | None,
+        priority: int,
     ) -> None:
-        """Wait for a slot (Live calls) and a rate token, within the queue timeout."""
+        """Wait for a slot (Live calls) and a rate token in ``priority``'s lane, within the
+        queue timeout."""
         bound = queue_timeout if queue_timeout is not None else self.queue_timeout
         if bound is None:
-            await governor.acquire(platform)
+            await governor.acquire(platform, priority=priority)
             return
         try:
             async with asyncio.timeout(bound):
-                await governor.acquire(platform)
+                await governor.acquire(platform, priority=priority)
         except TimeoutError:
             raise QueueTimeoutError(
                 f"waited over {bound:g} s for a slot and a rate token; nothing was sent"

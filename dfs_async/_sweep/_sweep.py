@@ -20,9 +20,9 @@ from contextlib import ExitStack, aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._config import check_seconds
+from .._config import check_priority, check_seconds
 from .._errors import BudgetExceededError, DFSError, InvalidRequestError, ValidationError
-from .._http._client import AsyncClient
+from .._http._client import BULK, AsyncClient
 from .._http._observe import CURRENT_CALL, CallWatch
 from .._http._receiver import CallbackReceiver
 from .._http._retry import outcome_unknown
@@ -58,6 +58,7 @@ SWEEP_OPTIONS: Final = (
     "max_cost",
     "timeout",
     "queue_timeout",
+    "priority",
     "control",
     "method",
     "receiver",
@@ -80,6 +81,7 @@ class SweepSpec:
     cost_estimate: float | None
     timeout: float | None
     queue_timeout: float | None
+    priority: int
     method: str
     receiver: CallbackReceiver | None
     resolve_after: float
@@ -109,6 +111,7 @@ class SweepSpec:
         check_samples(options["samples"])
         for name in ("timeout", "queue_timeout", "resolve_after"):
             check_seconds(name, options[name])
+        check_priority(options["priority"])
         return cls(routes=routes, **options)
 
 
@@ -402,6 +405,7 @@ class Sweep:
                 item.body,
                 timeout=self.spec.timeout,
                 queue_timeout=self.spec.queue_timeout,
+                priority=self.spec.priority,
             )
         except DFSError as exc:
             # An answer lost after the send may still be billed: count its estimate.
@@ -433,6 +437,7 @@ async def iter_prompts(
     cost_estimate: float | None = None,
     timeout: float | None = None,
     queue_timeout: float | None = None,
+    priority: int = BULK,
     control: SweepControl | None = None,
     method: str = "live",
     receiver: CallbackReceiver | None = None,
@@ -479,6 +484,10 @@ async def iter_prompts(
     timeout, queue_timeout:
         Each call's deadline from its send, and how long it may wait for a slot and a rate
         token before it ends with `QueueTimeoutError`, unsent (default: the client's).
+    priority:
+        The lane of the sweep's calls at the governor: -1 by default, below a plain
+        ``client.live()`` (0), so a user waiting goes ahead of bulk work; the lower lane is
+        still served at least once every few turns.
     control:
         A `SweepControl` to stop the sweep gracefully (``control.stop()``) and watch it.
     method:
@@ -524,6 +533,7 @@ async def iter_prompts(
         cost_estimate=cost_estimate,
         timeout=timeout,
         queue_timeout=queue_timeout,
+        priority=priority,
         method=method,
         receiver=receiver,
         resolve_after=resolve_after,
