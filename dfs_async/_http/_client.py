@@ -439,6 +439,12 @@ class AsyncClient:
             elif not upload.started():  # not a byte on its way yet: stop it
                 exchange.cancel()
             raise
+        finally:
+            # Cleared here, in the same step that hands the answer on, not when the exchange
+            # ends: a sweep stopping in between would take the call for one not yet sent.
+            watch = CURRENT_CALL.get()
+            if watch is not None:
+                watch.sending = False
 
     def _read_done(self, exchange: asyncio.Task[Any]) -> None:
         self._reads.discard(exchange)
@@ -508,8 +514,6 @@ class AsyncClient:
             abandoned = upload is None or upload.started()  # never started: nothing ran
             raise
         finally:
-            if watch is not None:
-                watch.sending = False
             if platform is not None:
                 stats.in_flight[platform] -= 1
             self.governor.release(platform, abandoned_at=sent_at if abandoned else None)
