@@ -61,9 +61,11 @@ from ._retry import Retrier, should_reread
 from ._standard import Attempt, StandardCalls
 from ._stats import ClientStats, StatsRecorder
 from ._transport import (
+    CURRENT_UPLOAD,
     DEFAULT_MAX_BODY_SIZE,
     AiohttpTransport,
     Transport,
+    Upload,
     basic_auth,
     check_base_url,
 )
@@ -425,6 +427,12 @@ class AsyncClient:
             timeout=timeout,
         )
 
+    async def send_task_post_body(
+        self, platform: Platform, body: bytes, *, timeout: float | None = None
+    ) -> TaskPostResponse:
+        """Post tasks already prepared and encoded (a Standard sweep encodes them once)."""
+        return await self._standard.post_body(platform, body, timeout=timeout)
+
     async def tasks_ready(self, platform: str) -> list[ReadyTask]:
         """Finished Standard tasks not collected yet (up to 1000), paced at 20 calls a minute."""
         return await self._standard.ready(platform)
@@ -494,12 +502,32 @@ class AsyncClient:
         """
         governor = self._check_loop()
         await self._admit(governor, platform, queue_timeout, priority)
-        exchange = asyncio.ensure_future(
-            self._exchange(method, path, body, platform, decoder, timeout, check_task)
-        )
+        begun: list[bool] = []  # the exchange appends once it runs
+        upload = Upload()
+        token = CURRENT_UPLOAD.set(upload)  # the exchange's task gets this context's copy
+        try:
+            exchange = asyncio.ensure_future(
+                self._exchange(method, path, body, platform, decoder, timeout, check_task, begun)
+            )
+        finally:
+            CURRENT_UPLOAD.reset(token)
         self._reads.add(exchange)
         exchange.add_done_callback(self._read_done)
-        return await asyncio.shield(exchange)
+        try:
+            return await asyncio.shield(exchange)
+        except asyncio.CancelledError:
+            if not begun:  # cancelled before the exchange ever ran: nothing goes out now
+                exchange.cancel()
+                governor.release(platform)
+            elif not upload.started():  # not a byte on its way yet: stop it
+                exchange.cancel()
+            raise
+        finally:
+            # Cleared here, in the same step that hands the answer on, not when the exchange
+            # ends: a sweep stopping in between would take the call for one not yet sent.
+            watch = CURRENT_CALL.get()
+            if watch is not None:
+                watch.sending = False
 
     def _read_done(self, exchange: asyncio.Task[Any]) -> None:
         self._reads.discard(exchange)
@@ -536,8 +564,10 @@ class AsyncClient:
         decoder: msgspec.json.Decoder[EnvelopeT],
         timeout: float | None,
         check_task: bool,
+        begun: list[bool],
     ) -> EnvelopeT:
         """Send, read and decode one admitted call; its slot is given back on every path."""
+        begun.append(True)
         stats = self._stats
         stats.calls_sent += 1
         if platform is not None:
@@ -568,9 +598,11 @@ class AsyncClient:
             # Before that the server never saw it; an unreadable answer means it finished.
             abandoned = exc.sent and not exc.answered
             raise
+        except asyncio.CancelledError:
+            upload = CURRENT_UPLOAD.get()
+            abandoned = upload is None or upload.started()  # never started: nothing ran
+            raise
         finally:
-            if watch is not None:
-                watch.sending = False
             if platform is not None:
                 stats.in_flight[platform] -= 1
             self.governor.release(platform, abandoned_at=sent_at if abandoned else None)

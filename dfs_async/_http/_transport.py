@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import ipaddress
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
@@ -27,6 +29,23 @@ USER_AGENT: Final = f"dfs_async/{__version__}"
 DEFAULT_MAX_BODY_SIZE: Final = 64 * 1024 * 1024
 """Largest decoded answer accepted: real answers are kilobytes, a few MB at most."""
 _CHUNK: Final = 256 * 1024
+
+
+class Upload:
+    """Whether the current request has started to leave, as far as the transport can tell.
+
+    The client sets one in `CURRENT_UPLOAD` around each exchange; a transport that can tell
+    (the aiohttp one) replaces ``started``. Unknown counts as started: a call that may be on
+    the wire is read to its end rather than abandoned.
+    """
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started: Callable[[], bool] = lambda: True
+
+
+CURRENT_UPLOAD: Final[ContextVar[Upload | None]] = ContextVar("dfs_async_upload", default=None)
 
 
 class Transport(Protocol):
@@ -120,6 +139,11 @@ class AiohttpTransport:
         # Tells whether the whole request reached the socket: a failure before that point
         # cannot have started a task at DataForSEO; after it, the outcome is unknown.
         tracker = aiohttp.UploadTracker()
+        upload = CURRENT_UPLOAD.get()
+        if upload is not None:
+            # Connecting does not count: only request bytes handed to the kernel may reach
+            # DataForSEO.
+            upload.started = lambda: tracker.bytes_written > 0 or tracker.upload_complete.done()
         try:
             async with asyncio.timeout(timeout):
                 async with session.request(

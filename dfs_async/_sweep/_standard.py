@@ -212,7 +212,7 @@ class StandardRun:
             extra["postback_url"] = self.receiver.postback_url
         requests = [msgspec.structs.replace(item.request, tag=item.key) for item in sending]
         try:
-            answer = await self.client._standard.post_body(platform, encode_tasks(requests, extra))
+            answer = await self.client.send_task_post_body(platform, encode_tasks(requests, extra))
         except DFSError as exc:
             if refused_post(exc):
                 for item in sending:

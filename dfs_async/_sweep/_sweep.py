@@ -414,7 +414,7 @@ class Sweep:
             if isinstance(exc, InvalidRequestError):
                 await self._check_model(item.platform)
         except BaseException:
-            budget.settle(price, reserved, 0.0)  # the sweep is over
+            budget.settle(price, reserved, 0.0)  # the sweep is over (abandoned calls counted)
             raise
         else:
             result = item.result(response=response)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from .._fakes import client_for
 
 pytestmark = pytest.mark.anyio
 
-ASK = {"user_prompt": "q", "model_name": "claude-sonnet-4-0"}
+ASK: dict[str, Any] = {"user_prompt": "q", "model_name": "claude-sonnet-4-0"}
 
 
 async def test_an_unreachable_redis_fails_fast_and_sends_nothing() -> None:
@@ -38,10 +39,12 @@ async def test_an_unreachable_redis_fails_fast_and_sends_nothing() -> None:
 async def test_on_a_fresh_redis_the_first_call_does_not_pay_the_cold_start() -> None:
     loop = asyncio.get_running_loop()
     with RedisServer() as redis:
-        async with Emulator(EmulatorConfig(latency=(0.05, 0.05))) as emu:
-            async with client_for(emu, redis_url=redis.url) as client:
-                await client.check_health()
-                asked = loop.time()
-                await client.live("claude", **ASK)
-                first = loop.time() - asked
+        async with (
+            Emulator(EmulatorConfig(latency=(0.05, 0.05))) as emu,
+            client_for(emu, redis_url=redis.url) as client,
+        ):
+            await client.check_health()
+            asked = loop.time()
+            await client.live("claude", **ASK)
+            first = loop.time() - asked
     assert first < 1.0
