@@ -7,8 +7,8 @@ allows 1,000 calls per 6 s and 8 Live calls in flight per platform: the rate (16
 a quarter of the time-scaled 2,000 a minute, to fit two shared cores, and the slots are scaled
 with it, so that Live's ceiling (8 slots ÷ 0.25 s = 32 calls/s) stays at the same share of the
 rate as on the real API (30 slots ÷ 5 s = 6 calls/s against 2,000 a minute = 33/s). The 6 s
-window (rather than 3 s) leaves the pacer's 2 % headroom 120 ms for arrival jitter on a busy
-machine. Both methods get these limits,
+window (rather than 3 s) halves what each millisecond of arrival jitter costs (the pacer
+leaves `Limits.jitter` seconds per window for it). Both methods get these limits,
 and the emulator answers 40202/40209 to any call that breaks them.
 
 Each row is one sweep of N prompts to Claude, started against a fresh emulator: end-to-end

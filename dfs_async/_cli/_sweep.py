@@ -18,6 +18,7 @@ from .. import (
     AsyncClient,
     AuthError,
     BillingError,
+    GovernorUnavailableError,
     JsonlSink,
     PromptResult,
     ResultsFileError,
@@ -300,9 +301,11 @@ class Sweep:
             async with aclosing(stream):
                 async for result in stream:
                     self.progress.add(result)
-                    if isinstance(result.error, AuthError | BillingError):
-                        # The account refuses every call alike: stop instead of writing a
-                        # failure for each item.
+                    if isinstance(
+                        result.error, AuthError | BillingError | GovernorUnavailableError
+                    ):
+                        # The account (or the shared governor's Redis) refuses every call
+                        # alike: stop instead of writing a failure for each item.
                         self.stopped_by = result.error
                         return
         except (PromptFileError, ResultsFileError) as exc:
@@ -379,7 +382,7 @@ class Sweep:
         """Report a sweep stopped early by an input or account error; exit status 2."""
         self.progress.close()
         print(f"dfs-async: error: {error}", file=sys.stderr)
-        if isinstance(error, AuthError | BillingError | Unreachable):
+        if isinstance(error, AuthError | BillingError | GovernorUnavailableError | Unreachable):
             failed = self.progress.errors
             resend = f" to resend the {plural(failed, 'failed item')}" if failed else ""
             print(f"dfs-async: stopped; once fixed, re-run{resend}", file=sys.stderr)

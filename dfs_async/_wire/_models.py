@@ -36,6 +36,8 @@ class Annotation(msgspec.Struct, frozen=True, gc=False):
 class Section(NullTolerant, frozen=True):
     """A part of an item: ``summary_text`` for reasoning, ``text`` for a message."""
 
+    held = True  # fixed by the LiveResult that holds it (see _nulls.py)
+
     type: OrNull[str] = ""
     text: OrNull[str] = ""
     annotations: list[OrNull[Annotation]] | None = None
@@ -44,6 +46,8 @@ class Section(NullTolerant, frozen=True):
 
 class Item(NullTolerant, frozen=True):
     """A response item; ``type`` is ``"reasoning"``, ``"message"``, or one added later."""
+
+    held = True  # fixed by the LiveResult that holds it (see _nulls.py)
 
     type: OrNull[str] = ""
     sections: OrNull[list[OrNull[Section]]] = msgspec.field(default_factory=list)

@@ -278,6 +278,19 @@ async def test_a_full_redis_at_start_fails_typed_unsent_and_the_client_closes(
     assert not emu.record.arrivals  # nothing was sent
 
 
+def test_a_full_redis_stops_a_cli_sweep_with_exit_2(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(fill(redis_server))
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("".join(f"prompt {i}\n" for i in range(50)), encoding="utf-8")
+    argv = ["sweep", str(prompts), "--out", str(tmp_path / "out.jsonl"), "--emulator", "-q"]
+    argv += ["--platform", "perplexity", "--model", "sonar", "--redis-url", redis_server.url]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "dfs-async: error:" in err and "maxmemory" in err
+
+
 @pytest.mark.parametrize("form", ["userinfo", "query"])
 async def test_redis_credentials_never_show_in_reprs_state_logs_or_errors(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture, form: str
