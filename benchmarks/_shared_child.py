@@ -100,9 +100,9 @@ async def _run(spec: WorkerSpec) -> dict[str, object]:
     waits: list[float] = []
     acquire = governor.acquire
 
-    async def timed(platform: str | None) -> None:
+    async def timed(platform: str | None, *, priority: int = 0) -> None:
         start = time.perf_counter()
-        await acquire(platform)  # type: ignore[arg-type]
+        await acquire(platform, priority=priority)  # type: ignore[arg-type]
         if platform is not None:
             waits.append(time.perf_counter() - start)
 
