@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,8 @@ import dfs_async
 from dfs_async._cli._main import main as cli
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
+OUT = Path(__file__).resolve().parents[1] / "demo-output"
+"""Where the demo keeps its results and report (untracked): a second run resumes from it."""
 BRANDS = Path(__file__).with_name("brands.toml")
 SAMPLES = 3
 TARGETS = (
@@ -61,15 +62,22 @@ def readout(records: Sequence[dfs_async.ResultRecord]) -> str:
     return "\n".join(lines)
 
 
+def command() -> str:
+    """How to run ``dfs-async`` as printed: the venv's own, so it works without activating it."""
+    script = Path(sys.executable).with_name("dfs-async")
+    return os.path.relpath(script) if script.exists() else "dfs-async"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Sweep examples/prompts.txt over four LLMs on the emulator and summarise the results."""
-    # Kept after the run, so the printed path can be opened and the command re-run to resume.
-    out = Path(tempfile.mkdtemp(prefix="dfs-async-demo-")) / "results.jsonl"
+    # Kept after the run, so the page can be opened and the command re-run to resume.
+    OUT.mkdir(exist_ok=True)
+    out = OUT / "results.jsonl"
     args = ["sweep", os.path.relpath(PROMPTS), "--emulator", "--web-search", "--out", str(out)]
     args += ["--samples", str(SAMPLES)]
     for platform, model in TARGETS:
         args += ["--platform", platform, "--model", model]
-    print("$ dfs-async " + " ".join(args), flush=True)
+    print(f"$ {command()} " + " ".join(args), flush=True)
     code = cli([*args, *(argv or ())])
     if out.exists():
         print()
@@ -77,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nRun the command again: it resumes from the file and sends nothing twice.")
         report = ["report", str(out), "--brands", os.path.relpath(BRANDS)]
         report += ["--out", str(out.parent / "report")]
-        print("\n$ dfs-async " + " ".join(report), flush=True)
+        print(f"\n$ {command()} " + " ".join(report), flush=True)
         code = max(code, cli(report))
     return code
 

@@ -1,6 +1,6 @@
 """A FastAPI backend that answers each request with one Live call, served by uvicorn.
 
-    GET /ask?q=...&platform=chat_gpt[&model=...][&deadline=S]   one answer with its citations
+    GET /ask?q=...&platform=chat_gpt[&model=...][&deadline=S][&wait=S]  one answer, cited
     GET /ready                                                    200 when calls can be made
     GET /metrics                                                  this worker's dfs_async metrics
 
@@ -53,7 +53,10 @@ NO_WEB_SEARCH_FIELD: Final = frozenset({"perplexity"})
 DEFAULT_QUEUE_TIMEOUT: Final = 10.0
 MAX_DEADLINE: Final = 120.0
 """A request may shorten the call's deadline (from the send), never lengthen it past the API's."""
-REDIS_PING_TIMEOUT: Final = 1.0
+HEALTH_TIMEOUT: Final = 1.0
+"""Seconds the readiness probe gives the governor (a shared one asks its Redis)."""
+INTERACTIVE: Final = 0
+"""A user waiting: the default priority of `AsyncClient.live`, above a sweep's (-1)."""
 
 
 def client_options() -> dict[str, Any]:
@@ -79,20 +82,19 @@ def describe(error: dfs_async.DFSError, queue_timeout: float | None) -> JSONResp
     Messages are written here, never copied from upstream: a proxy's HTML page or a cut-off
     body must not reach the caller.
     """
-    # Never sent, so nothing was charged and the same request may be sent again. The order
-    # matters today: QueueTimeoutError (and GovernorUnavailableError below it) subclass
-    # DeadlineExceededError. TODO(error split): branch on `error.sent` once every error has it.
     if isinstance(error, dfs_async.ValidationError):
         return JSONResponse({"error": str(error), "field": error.field}, status_code=400)
+    # Never sent (error.sent is False): nothing was charged, the same request may go again.
+    if isinstance(error, dfs_async.GovernorUnavailableError):
+        return busy("the account's shared limits are unavailable; nothing was sent", 5)
     if isinstance(error, dfs_async.QueueTimeoutError):
-        retry = 5 if isinstance(error, dfs_async.GovernorUnavailableError) else queue_timeout
-        return busy("the account's limits are busy; nothing was sent", retry)
-    if isinstance(error, dfs_async.TransportError) and not error.sent:
+        return busy("the account's limits are busy; nothing was sent", queue_timeout)
+    if isinstance(error, dfs_async.NotSentError):
         return busy("DataForSEO could not be reached; nothing was sent", 5)
     if isinstance(error, dfs_async.RateLimitError | dfs_async.ConcurrencyLimitError):
         return busy("DataForSEO refused the call for the account's limits; not charged", 10)
     # Sent, and no answer came back: DataForSEO may have run (and charged) it.
-    if isinstance(error, dfs_async.DeadlineExceededError | dfs_async.TransportError):
+    if isinstance(error, dfs_async.OutcomeUnknownError):
         return JSONResponse({"error": "no answer from DataForSEO in time"}, status_code=504)
     if isinstance(error, dfs_async.InvalidRequestError | dfs_async.NotFoundError):
         return JSONResponse(
@@ -173,7 +175,6 @@ class Backend:
     def __init__(self, **options: Any) -> None:
         self.options = options
         self.client: dfs_async.AsyncClient | None = None
-        self.redis: Any = None  # redis.asyncio.Redis, for the readiness probe's ping
         self.reader: InMemoryMetricReader | None = None
 
     @asynccontextmanager
@@ -182,15 +183,7 @@ class Backend:
         options = {**client_options(), **self.options}
         provider, self.reader = metrics_reader()
         options.setdefault("meter_provider", provider)
-        redis_url = options.get("redis_url", os.environ.get("DFS_REDIS_URL"))
         async with AsyncExitStack() as stack:
-            if redis_url:
-                import redis.asyncio
-
-                self.redis = redis.asyncio.Redis.from_url(
-                    redis_url, socket_timeout=REDIS_PING_TIMEOUT
-                )
-                stack.push_async_callback(self.redis.aclose)
             if provider is not None:
                 stack.callback(provider.shutdown)
             self.client = await stack.enter_async_context(dfs_async.AsyncClient(**options))
@@ -206,22 +199,26 @@ class Backend:
         platform: str = "chat_gpt",
         model: str | None = None,
         deadline: float | None = None,
+        wait: float | None = None,
     ) -> JSONResponse:
-        """One prompt, answered with its text and citations."""
+        """One prompt, answered with its text and citations; ``wait`` bounds the queueing."""
         client = self.client
         if client is None:
             return busy("starting or shutting down", 1)
         # None leaves the field out of the request, as perplexity requires.
         web_search = None if platform in NO_WEB_SEARCH_FIELD else True
         timeout = min(deadline, MAX_DEADLINE) if deadline and deadline > 0 else None
-        # TODO(priority/queue_timeout per call): pass priority= and this request's own
-        # queue_timeout= to live() once it takes them; the client-wide one applies today.
+        # A caller who will give up after `wait` seconds should not be queued longer: past
+        # it the call is never sent (503, nothing charged) instead of paid for nobody.
+        queue_timeout = min(wait, client.queue_timeout or wait) if wait and wait > 0 else None
         call = client.live(
             platform,
             user_prompt=q,
             model_name=model or DEFAULT_MODELS.get(platform),
             web_search=web_search,
             timeout=timeout,
+            queue_timeout=queue_timeout,
+            priority=INTERACTIVE,  # a user is waiting: ahead of any sweep sharing the account
         )
         try:
             resp = await unless_disconnected(request, call)
@@ -229,7 +226,7 @@ class Backend:
             # Nobody reads this; 499 is what proxies log for "client closed request".
             return JSONResponse({"error": "the caller hung up"}, status_code=499)
         except dfs_async.DFSError as exc:
-            return describe(exc, client.queue_timeout)
+            return describe(exc, queue_timeout or client.queue_timeout)
         live = resp.result
         return JSONResponse(
             {
@@ -249,16 +246,11 @@ class Backend:
         client = self.client
         if client is None:
             return JSONResponse({"ready": False, "reason": "no open client"}, status_code=503)
-        # TODO(governor health): ask the client's governor once it offers a health check;
-        # today the probe pings the shared governor's Redis itself.
         problems = []
-        if self.redis is not None:
-            try:
-                await asyncio.wait_for(self.redis.ping(), REDIS_PING_TIMEOUT)
-            except Exception as exc:  # any failure means: not usable now
-                problems.append(
-                    f"the shared governor's Redis does not answer: {type(exc).__name__}"
-                )
+        try:
+            await asyncio.wait_for(client.check_health(), HEALTH_TIMEOUT)
+        except (dfs_async.GovernorUnavailableError, TimeoutError) as exc:
+            problems.append(f"the account's governor is not usable: {exc}")
         stats = client.stats
         body = {
             "ready": not problems,

@@ -82,16 +82,25 @@ def test_demo_readout(
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("best CRM for agencies\nbest VPN\n", encoding="utf-8")
     monkeypatch.setattr(demo, "PROMPTS", prompts)
+    monkeypatch.setattr(demo, "OUT", tmp_path / "demo-output")
     monkeypatch.setattr(_cli_common, "EMULATOR_LATENCY", (0.0, 0.05))
     assert demo.main([]) == 0
     out = capsys.readouterr().out
     assert "ok       24" in out  # 2 prompts x 4 LLMs x 3 samples
+    # The printed command runs as shown: the venv's own dfs-async, not one on PATH.
+    shown = out.splitlines()[0].split()[1]
+    assert shown == "dfs-async" or os.access(shown, os.X_OK), shown
     for platform in ("chat_gpt", "claude", "gemini", "perplexity"):
         assert re.search(rf"^{platform} +6 +0\.\d{{4}}  ", out, re.M)
     page = re.search(r"^Open the page: file://(/\S+/report\.html)$", out, re.M)
     assert page and Path(page[1]).is_file()  # the visibility report of the sweep
     gemini = re.search(r"^gemini .*$", out, re.M)
     assert gemini and "(" in gemini[0] and "vertexaisearch" not in gemini[0]  # real sources
+    # A second run resumes the demo's own results file: nothing is sent again.
+    assert demo.main([]) == 0
+    again = capsys.readouterr().out
+    assert re.search(r"^ +skipped +24$", again, re.M), again
+    assert re.search(r"^ +ok +0$", again, re.M)
 
 
 @pytest.mark.anyio

@@ -192,7 +192,7 @@ async def test_ready_follows_the_shared_governors_redis(
         resp = await http.get("/ready")
         body = await resp.json()
         assert (resp.status, body["ready"]) == (503, False)
-        assert "Redis does not answer" in body["problems"][0]
+        assert "unreachable" in body["problems"][0]
 
 
 # -- 2 uvicorn workers and a sweep process on one account, through one Redis ----------------
