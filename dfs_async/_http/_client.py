@@ -513,6 +513,7 @@ class AsyncClient:
             CURRENT_UPLOAD.reset(token)
         self._reads.add(exchange)
         exchange.add_done_callback(self._read_done)
+        self._metrics.follow(platform, exchange)  # metrics: its outcome, when it ends
         try:
             return await asyncio.shield(exchange)
         except asyncio.CancelledError:

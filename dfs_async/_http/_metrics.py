@@ -47,11 +47,13 @@ _Attempt = TypeVar("_Attempt", bound=Callable[..., Awaitable[Any]])
 class _Timing:
     """One attempt's clock: when it started to queue, and when it was sent."""
 
-    __slots__ = ("queued_at", "sent_at")
+    __slots__ = ("followed", "queued_at", "sent_at")
 
     def __init__(self, queued_at: float) -> None:
         self.queued_at = queued_at
         self.sent_at: float | None = None
+        self.followed = False
+        """The attempt's exchange counts its own outcome when it ends (see `follow`)."""
 
 
 # Set by `metered` around one attempt and read by `CallMetrics.sent` inside it: the attempt is
@@ -97,6 +99,22 @@ class CallMetrics:
         attributes = _attributes(platform)
         self._queue_wait.record(now - timing.queued_at, attributes)
         self._in_flight.add(1, attributes)
+
+    def follow(self, platform: Platform | None, exchange: asyncio.Future[Any]) -> None:
+        """Count the current attempt's outcome when its exchange ends, not when its caller
+        stops waiting: a call on the wire is read to its end (and charged) all the same."""
+        timing = _TIMING.get()
+        if not self.enabled or timing is None:
+            return
+        timing.followed = True
+
+        def done(task: asyncio.Future[Any]) -> None:
+            outcome = (
+                asyncio.CancelledError() if task.cancelled() else task.exception() or task.result()
+            )
+            self._finished(platform, timing, outcome)
+
+        exchange.add_done_callback(done)
 
     def _finished(self, platform: Platform | None, timing: _Timing, outcome: object) -> None:
         """Count one attempt's outcome: an envelope, an exception, or a cancellation."""
@@ -146,14 +164,13 @@ def metered(attempt: _Attempt) -> _Attempt:
         timing = _Timing(asyncio.get_running_loop().time())
         token = _TIMING.set(timing)
         try:
-            result = await attempt(client, method, path, body, platform, *args, **kwargs)
+            return await attempt(client, method, path, body, platform, *args, **kwargs)
         except BaseException as exc:
-            recorder._finished(platform, timing, exc)
+            if not timing.followed:  # it ended before an exchange began (a queue timeout)
+                recorder._finished(platform, timing, exc)
             raise
         finally:
             _TIMING.reset(token)
-        recorder._finished(platform, timing, result)
-        return result
 
     return cast(_Attempt, wrapper)
 

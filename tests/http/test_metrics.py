@@ -82,7 +82,9 @@ def held() -> Held:
 
 @pytest.fixture
 async def emulator(held: Held) -> AsyncIterator[Emulator]:
-    async with Emulator(EmulatorConfig(latency=(0.02, 0.08), seed=3, faults=held)) as emu:
+    # A held call hangs 0.5 s, then the emulator answers it 50401 (DataForSEO's own timeout).
+    config = EmulatorConfig(latency=(0.02, 0.08), seed=3, faults=held, hang_seconds=0.5)
+    async with Emulator(config) as emu:
         yield emu
 
 
@@ -138,7 +140,7 @@ async def test_calls_by_platform_and_status_and_cost_match_the_emulators_record(
     assert set(metrics.totals("dfs_async.in_flight", "platform").values()) == {0}
 
 
-async def test_in_flight_counts_a_call_on_the_wire_and_returns_to_zero_when_cancelled(
+async def test_in_flight_counts_a_call_on_the_wire_until_its_answer_even_when_cancelled(
     emulator: Emulator, metrics: Metrics, held: Held
 ) -> None:
     async with client_for(emulator, metrics) as client:
@@ -148,9 +150,13 @@ async def test_in_flight_counts_a_call_on_the_wire_and_returns_to_zero_when_canc
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
+        # Its caller left, but the call is on the wire: still in flight, read to its end.
+        assert metrics.totals("dfs_async.in_flight", "platform") == {("claude",): 1}
+    # aclose waited for the answer (the emulator's 50401 after the hang).
     assert metrics.totals("dfs_async.in_flight", "platform") == {("claude",): 0}
-    assert metrics.totals("dfs_async.calls", "status") == {("CancelledError",): 1}
-    assert metrics.totals("dfs_async.upstream_latency", "platform") == {}
+    (call_record,) = emulator.record.calls
+    assert metrics.totals("dfs_async.calls", "status") == {(str(call_record.status_code),): 1}
+    assert sum(metrics.totals("dfs_async.upstream_latency", "platform").values()) == 1
 
 
 async def test_a_queue_timeout_counts_as_never_sent(
@@ -173,7 +179,9 @@ async def test_a_queue_timeout_counts_as_never_sent(
         with pytest.raises(asyncio.CancelledError):
             await first
     calls = metrics.totals("dfs_async.calls", "platform", "status")
-    assert calls == {("gemini", "QueueTimeoutError"): 1, ("gemini", "CancelledError"): 1}
+    (held_call,) = emulator.record.calls  # the held one, read to its end after its caller left
+    status = str(held_call.status_code)
+    assert calls == {("gemini", "QueueTimeoutError"): 1, ("gemini", status): 1}
     assert len(emulator.record.arrivals) == 1  # the timed-out call never reached the server
     assert metrics.totals("dfs_async.queue_wait", "platform") == {("gemini",): 1}
 
