@@ -16,6 +16,7 @@ from .._errors import ValidationError
 from .._records._records import PromptResult, Target
 from .._sweep._plan import SweepPlan, plan_sweep
 from ._inputs import PromptFormat, read_prompts
+from ._model_check import check_models_for_preview
 from ._progress import format_money
 from ._usage import EXIT_FAILED, EXIT_OK
 
@@ -26,6 +27,7 @@ SHOWN: Final = 20
 def preview(args: argparse.Namespace, targets: list[Target], fmt: PromptFormat) -> int:
     """Print what the sweep would do; exit 1 when an item is invalid (``--dry-run``)."""
     numbers: array[int] = array("q")
+    models = asyncio.run(check_models_for_preview(args, targets))
     plan = asyncio.run(_plan(args, targets, fmt, numbers))
     lines = report(
         plan,
@@ -34,7 +36,7 @@ def preview(args: argparse.Namespace, targets: list[Target], fmt: PromptFormat) 
         numbers=numbers if args.prompts != "-" else None,
         name=args.prompts,
     )
-    for line in lines:
+    for line in [models, *lines]:
         print(line)
     return EXIT_FAILED if plan.invalid and args.dry_run else EXIT_OK
 

@@ -74,7 +74,9 @@ def test_an_unknown_model_name_without_platform_is_refused(
     argv = ["sweep", str(prompts), "--emulator", "-o", str(tmp_path / "r.jsonl")]
     assert main([*argv, "-m", "gpt-4.1-mini", "-m", "my-model"]) == 2
     assert "--model my-model: its name does not tell its platform" in capsys.readouterr().err
-    assert main([*argv, "--platform", "claude", "-m", "my-model", "--dry-run"]) == 0
+    # With --platform the name is accepted as claude's, then checked against claude's list.
+    assert main([*argv, "--platform", "claude", "-m", "my-model", "--dry-run"]) == 2
+    assert "--model my-model: 'my-model' is not one of claude's models" in capsys.readouterr().err
 
 
 def test_dry_run_and_estimate_need_no_out(
@@ -171,3 +173,15 @@ async def test_failed_in_file_counts_this_input_and_names_the_flag(
     assert await sweep(emu, prompts, out, "-m", "sonar") == 0
     assert "failed in file" not in capsys.readouterr().out
     assert len(emu.record.calls) == 2
+
+
+def test_a_preview_says_whether_model_names_were_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATAFORSEO_LOGIN", raising=False)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("best CRM?\n", "utf-8")
+    assert main(["sweep", str(prompts), "-m", "gemini-2.5-flash", "--dry-run"]) == 0
+    assert "models: not checked (no credentials" in capsys.readouterr().out
+    assert main(["sweep", str(prompts), "-m", "gemini-2.5-flash", "--estimate", "--emulator"]) == 0
+    assert "models: gemini/gemini-2.5-flash listed" in capsys.readouterr().out
