@@ -86,63 +86,52 @@ class Budget:
         `BudgetExceededError` once it cannot fit whatever they cost. ``floor`` is the least
         to reserve (a Standard task's prepayment, charged whatever the answer costs).
         """
-        while (reserved := self.try_admit(key, floor=floor)) is None:
-            if self._settled is None:
-                self._settled = asyncio.Event()
-            await self._settled.wait()
-        return reserved
+        return (await self.admit_all([key], floor=floor))[0]
 
     def try_admit(self, key: PriceKey, *, floor: float = 0.0) -> float | None:
         """`admit` without waiting: the amount reserved, or None if the call must wait."""
-        cap = self.max_cost
-        estimate = max(self.estimate(key), floor)
-        if cap is None or self.spent + self.reserved + estimate <= cap + _ROUNDING:
-            return self._reserve(key, estimate)
-        # The least the call may cost: the dearest answer seen, without the headroom.
-        least = max(self._seen.dearest(key) or estimate, floor)
-        if self.spent + least > cap + _ROUNDING:
-            # A target with no answer yet may still learn a lower estimate from its first.
-            if self._seen.dearest(key) is not None or not self._in_flight[key]:
-                self.refused += 1
-                raise BudgetExceededError(
-                    f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and the next "
-                    f"{key[0]} call is estimated at ${least:.4f}; not sent"
-                )
-        elif not self._in_flight.total():
-            # The last room of the cap: less than the headroom, but the dearest answer
-            # seen fits. Alone in flight, the call may have all of it.
-            return self._reserve(key, cap - self.spent)
-        return None
+        reserved = self._try_admit_all([key], floor)
+        return reserved[0] if reserved is not None else None
 
-    async def admit_all(self, keys: list[PriceKey]) -> list[float]:
+    async def admit_all(self, keys: list[PriceKey], *, floor: float = 0.0) -> list[float]:
         """Reserve room for several calls at once (one prompt's targets × samples) or none.
 
         Waits while they fit once calls in flight have settled; raises `BudgetExceededError`
         for all of them once they cannot fit together whatever those cost, so that the cap
         never leaves a prompt answered by some targets and not by others.
         """
-        while (reserved := self._try_admit_all(keys)) is None:
+        while (reserved := self._try_admit_all(keys, floor)) is None:
             if self._settled is None:
                 self._settled = asyncio.Event()
             await self._settled.wait()
         return reserved
 
-    def _try_admit_all(self, keys: list[PriceKey]) -> list[float] | None:
+    def _try_admit_all(self, keys: list[PriceKey], floor: float) -> list[float] | None:
+        """The amounts reserved for ``keys`` together, None if they must wait, or raise."""
         cap = self.max_cost
-        estimates = [self.estimate(k) for k in keys]
+        estimates = [max(self.estimate(k), floor) for k in keys]
         if cap is None or self.spent + self.reserved + sum(estimates) <= cap + _ROUNDING:
             return [self._reserve(k, e) for k, e in zip(keys, estimates, strict=True)]
-        least = [self._seen.dearest(k) or e for k, e in zip(keys, estimates, strict=True)]
+        # The least each call may cost: the dearest answer seen, without the headroom.
+        least = [
+            max(self._seen.dearest(k) or e, floor) for k, e in zip(keys, estimates, strict=True)
+        ]
         if self.spent + sum(least) > cap + _ROUNDING:
-            learning = any(self._seen.dearest(k) is None and self._in_flight[k] for k in keys)
-            if not learning:  # a target with no answer yet may still learn a lower estimate
+            # A target with no answer yet may still learn a lower estimate from its first.
+            if not any(self._seen.dearest(k) is None and self._in_flight[k] for k in keys):
                 self.refused += len(keys)
+                what = (
+                    f"the next {keys[0][0]} call is"
+                    if len(keys) == 1
+                    else f"this prompt's {len(keys)} calls are"
+                )
                 raise BudgetExceededError(
-                    f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and this prompt's "
-                    f"{len(keys)} calls are estimated at ${sum(least):.4f}; not sent"
+                    f"max_cost ${cap:.4f} reached: ${self.spent:.4f} spent, and {what} "
+                    f"estimated at ${sum(least):.4f}; not sent"
                 )
         elif not self._in_flight.total():
-            # The last room of the cap, alone in flight: shared in proportion to each estimate.
+            # The last room of the cap: less than the headroom, but the dearest answers seen
+            # fit. Alone in flight, the calls share all of it in proportion to their cost.
             room = (cap - self.spent) / sum(least)
             return [self._reserve(k, x * room) for k, x in zip(keys, least, strict=True)]
         return None

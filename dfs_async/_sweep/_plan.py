@@ -33,8 +33,6 @@ from ._items import (
 
 ERRORS_KEPT: Final = 100
 """Invalid items a plan keeps to show; it counts them all."""
-PLAN_OPTIONS: Final = PLANNING_OPTIONS
-"""`plan_sweep`'s own keywords: a misspelled one is refused with the closest of these."""
 
 
 @dataclass
@@ -94,7 +92,7 @@ async def plan_sweep(
     capabilities may also refuse what only the model forbids).
     """
     check_prompts(prompts)
-    check_fields("plan_sweep", fields, PLAN_OPTIONS)
+    check_fields("plan_sweep", fields, PLANNING_OPTIONS)
     routes = routes_for(platform, model_name, targets, fields)
     check_samples(samples)
     held = read_index(sink) if sink is not None else None

@@ -127,7 +127,7 @@ class Sweep:
         self.control = control
         self.sink: JsonlSink | None = None
         self._resources = ExitStack()
-        self.budget = Budget(spec.max_cost, default=spec.cost_estimate)
+        self.budget: Budget  # made by open(), seeded by the results file
         slot_total = sum(client.limits.concurrency_for(p) for p in PLATFORMS)
         self.results: asyncio.Queue[PromptResult | object] = asyncio.Queue(
             maxsize=max(64, slot_total)
@@ -161,13 +161,13 @@ class Sweep:
         if self.sink is not None:
             # A second sweep on this sink at once would pay for the first one's calls in flight.
             self._resources.enter_context(self.sink.sweeping())
-            # The cap covers the whole results file: what its records already cost counts.
-            self.budget = Budget(
-                spec.max_cost,
-                spent=self.sink.spent,
-                default=spec.cost_estimate,
-                seen=self.sink.costs,
-            )
+        # The cap covers the whole results file: what its records already cost counts.
+        self.budget = Budget(
+            spec.max_cost,
+            spent=self.sink.spent if self.sink is not None else 0.0,
+            default=spec.cost_estimate,
+            seen=self.sink.costs if self.sink is not None else None,
+        )
 
     def start(self) -> None:
         """Start reading the input; a stop asked for before this sends nothing."""
@@ -394,11 +394,7 @@ class Sweep:
                 budget.settle(price, item.reserved, 0.0)
             return item.result(error=unknown_model(item.platform, model or "", listed))
         reserved = item.reserved
-        if reserved is None:
-            try:
-                reserved = await budget.admit(price)
-            except DFSError as exc:
-                return item.result(error=exc)
+        assert reserved is not None  # reserved with its prompt's row (_send_row)
         try:
             response = await self.client.send_live_body(
                 item.platform,

@@ -155,13 +155,16 @@ async def _serve(config: EmulatorConfig, host: str, port: int) -> None:
     with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' loop
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with Emulator(config, host=host, port=port) as emulator:
+        exports = (
+            ("DATAFORSEO_LOGIN", emulator.login),
+            ("DATAFORSEO_PASSWORD", emulator.password),
+            ("DATAFORSEO_BASE_URL", emulator.base_url),
+        )
         print(
             f"dfs-async emulator listening on {emulator.base_url} "
             f"(login {emulator.login} / password {emulator.password})\n"
             "# point a shell at it (AsyncClient() and dfs-async read these):\n"
-            f"export DATAFORSEO_LOGIN={shlex.quote(emulator.login)}\n"
-            f"export DATAFORSEO_PASSWORD={shlex.quote(emulator.password)}\n"
-            f"export DATAFORSEO_BASE_URL={emulator.base_url}",
+            + "\n".join(f"export {name}={shlex.quote(value)}" for name, value in exports),
             flush=True,
         )
         await stop.wait()
