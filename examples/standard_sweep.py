@@ -40,8 +40,8 @@ async def run(prompts: int, out: Path) -> None:
         )
     by_method = Counter("standard" if r.task_id else "live" for r in results)
     print(f"{len(results)} results: {by_method['standard']} Standard, {by_method['live']} Live")
-    for target, t in enumerate(TARGETS):
-        mine = [r for r in results if r.target == target and r.ok]
+    for t in TARGETS:
+        mine = [r for r in results if r.target == t and r.ok]
         cost = sum(r.cost for r in mine)
         print(f"  {t.platform:<10} {len(mine)} answered, ${cost:.4f}")
     first = next(r for r in results if r.task_id and r.response)

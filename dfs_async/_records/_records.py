@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -53,8 +53,13 @@ class PromptResult:
     key: str
     response: LiveResponse | None = None
     error: DFSError | None = None
-    target: int = 0
-    """Position of the target in ``targets`` (0 with a single target)."""
+    target: Target = field(kw_only=True)
+    """The `Target` the prompt was sent to: the caller's own object from ``targets=``, else
+    one made of ``platform``, ``model_name`` and the sweep's fields (or, when each request
+    names its own, of the request's platform and model). ``request`` is what was sent."""
+    target_index: int = 0
+    """Position of ``target`` in ``targets`` (0 with a single target); what results files
+    call ``target``."""
     cost_estimate: float | None = None
     """Set when the charge is unknown (the answer was lost after the send, so DataForSEO may
     have billed it): the USD a sweep counted for it against ``max_cost``."""
@@ -129,7 +134,9 @@ class RecordHead(msgspec.Struct, frozen=True, omit_defaults=True):
     ok: bool
     status_code: int | None = None
     cost: float = 0.0
-    target: int = 0
+    target_index: int = msgspec.field(default=0, name="target")
+    """Position of the item's target in the sweep's ``targets``; written as ``"target"``, as
+    since the first results files (its platform and model are the fields above)."""
     cost_estimate: float | None = None
     """USD counted for a call whose charge is unknown (``cost`` is then 0.0)."""
     web_search: bool = False
@@ -165,7 +172,7 @@ class ResultRecord(RecordHead, frozen=True, omit_defaults=True):
             ok=result.ok,
             status_code=result.status_code,
             cost=result.cost,
-            target=result.target,
+            target_index=result.target_index,
             cost_estimate=result.cost_estimate,
             web_search=result.request.web_search is True,
             sample=result.sample,

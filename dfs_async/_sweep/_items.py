@@ -19,7 +19,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 import msgspec
 
@@ -73,19 +73,20 @@ class SweepItem:
         "reserved",
         "sample",
         "target",
+        "target_index",
     )
 
     def __init__(
         self,
         index: int,
-        target: int,
+        target: tuple[int, Target],
         platform: Platform,
         request: LiveRequest,
         row: PromptItem,
         sample: int,
     ) -> None:
         self.index = index
-        self.target = target
+        self.target_index, self.target = target
         self.platform = platform
         self.request = request
         self.sample = sample
@@ -109,6 +110,7 @@ class SweepItem:
             request=self.request,
             key=self.key,
             target=self.target,
+            target_index=self.target_index,
             sample=self.sample,
             id=self.id,
             metadata=self.metadata,
@@ -119,11 +121,25 @@ class SweepItem:
 class Route:
     """A resolved target: platform (None: the request names it), model and field defaults."""
 
-    __slots__ = ("defaults", "platform")
+    __slots__ = ("defaults", "platform", "target")
 
-    def __init__(self, platform: Platform | None, defaults: dict[str, Any]) -> None:
+    def __init__(
+        self, platform: Platform | None, defaults: dict[str, Any], target: Target | None = None
+    ) -> None:
         self.platform = platform
         self.defaults = defaults
+        self.target = target
+        """The `Target` its results name; None when each request names its own."""
+
+    def target_of(self, platform: Platform | None, request: LiveRequest) -> Target:
+        """The `Target` of an item sent to ``platform`` with ``request`` by this route."""
+        if self.target is not None:
+            return self.target
+        fields = {k: v for k, v in self.defaults.items() if k != "model_name"} or None
+        model = request.model_name
+        # A request that named no platform has none to show (its error says so): "".
+        named = platform if platform is not None else cast(Platform, "")
+        return Target(named, model if isinstance(model, str) else "", fields)
 
 
 def routes_for(
@@ -143,13 +159,21 @@ def routes_for(
             Route(
                 check_platform(t.platform),
                 {**fields, **(t.fields or {}), "model_name": t.model_name},
+                t,
             )
             for t in targets
         ]
     defaults = dict(fields)
     if model_name is not None:
         defaults["model_name"] = model_name
-    return [Route(check_platform(platform) if platform is not None else None, defaults)]
+    checked = check_platform(platform) if platform is not None else None
+    # The sweep's one target, shared by its results, when platform and model say it whole.
+    target = (
+        Target(checked, model_name, dict(fields) or None)
+        if checked is not None and model_name is not None
+        else None
+    )
+    return [Route(checked, defaults, target)]
 
 
 PLANNING_OPTIONS: Final = (
@@ -275,7 +299,8 @@ def _row(given: object) -> PromptItem:
 def _again(first: SweepItem | PromptResult, sample: int) -> SweepItem | PromptResult:
     if isinstance(first, SweepItem):
         row = PromptItem(first.request, first.id, first.metadata)
-        return SweepItem(first.index, first.target, first.platform, first.request, row, sample)
+        target = (first.target_index, first.target)
+        return SweepItem(first.index, target, first.platform, first.request, row, sample)
     return PromptResult(
         index=first.index,
         platform=first.platform,
@@ -283,6 +308,7 @@ def _again(first: SweepItem | PromptResult, sample: int) -> SweepItem | PromptRe
         key=_invalid_key(first.platform, first.request, first.id, sample),
         error=first.error,
         target=first.target,
+        target_index=first.target_index,
         sample=sample,
         id=first.id,
         metadata=first.metadata,
@@ -327,14 +353,17 @@ def _prepare(
             request=failed,
             key=_invalid_key(known, failed, row.id, 0),
             error=exc,
-            target=t_index,
+            target=route.target_of(known, failed),
+            target_index=t_index,
             # Only what the results file can hold: a bad id or metadata is the error itself.
             id=row.id if isinstance(row.id, str | int) and _writable(row.id) else None,
             metadata=row.metadata
             if isinstance(row.metadata, Mapping) and _writable(row.metadata)
             else None,
         )
-    return SweepItem(index, t_index, platform, request, row, 0)
+    return SweepItem(
+        index, (t_index, route.target_of(platform, request)), platform, request, row, 0
+    )
 
 
 def _merged(prompt: str | LiveRequest, defaults: dict[str, Any]) -> LiveRequest:

@@ -455,7 +455,7 @@ async def iter_prompts(
         request fields only (``max_output_tokens=``, ``web_search=``...): any other keyword is
         refused with a `TypeError` naming the closest option, before anything is opened.
     targets:
-        Several targets instead: each prompt goes to each (``PromptResult.target`` tells which).
+        Several targets instead: each prompt goes to each (``PromptResult.target`` is the one).
     samples:
         Ask each prompt of each target this many times (answers vary from run to run); the
         sample number (``PromptResult.sample``, 0-based) is part of the item's key.
@@ -577,5 +577,5 @@ async def gather_prompts(
         )
     ) as stream:
         results = [r async for r in stream]
-    results.sort(key=lambda r: (r.index, r.target, r.sample))
+    results.sort(key=lambda r: (r.index, r.target_index, r.sample))
     return results

@@ -14,6 +14,7 @@ from dfs_async import (
     LiveResponse,
     PromptResult,
     RateLimitError,
+    Target,
     ValidationError,
 )
 from dfs_async._cli._progress import (
@@ -45,6 +46,7 @@ def ok_result(cost: float = 0.01) -> PromptResult:
         request=LiveRequest(user_prompt="hi", model_name="m"),
         key="k",
         response=LiveResponse(cost=cost),
+        target=Target("claude", "m"),
     )
 
 
@@ -55,6 +57,7 @@ def failed_result(error: DFSError) -> PromptResult:
         request=LiveRequest(user_prompt="hi", model_name="m"),
         key="k",
         error=error,
+        target=Target("claude", "m"),
     )
 
 
@@ -208,7 +211,8 @@ def test_summary_per_engine_and_per_model_when_a_platform_has_several() -> None:
     ):
         answer = LiveResponse(cost=cost) if error is None else None
         request = LiveRequest(user_prompt="p", model_name=model)
-        progress.add(PromptResult(0, "chat_gpt", request, "k", response=answer, error=error))
+        target = Target("chat_gpt", model)
+        progress.add(PromptResult(0, "chat_gpt", request, "k", answer, error, target=target))
     progress.add(ok_result(0.03))
     progress.add(failed_result(BudgetExceededError("over the cap")))
     text = progress.summary(skipped=0)

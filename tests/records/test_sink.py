@@ -20,6 +20,7 @@ from dfs_async import (
     PromptResult,
     ResultsFileError,
     ResultsFileInUseError,
+    Target,
     ValidationError,
     read_results,
 )
@@ -40,6 +41,7 @@ def result(i: int, ok: bool = True) -> PromptResult:
         key=request_key("chat_gpt", request),
         response=LIVE_DECODER.decode(OK_BODY) if ok else None,
         error=None if ok else ValidationError("user_prompt", "too long"),
+        target=Target("chat_gpt", "gpt-4.1-mini"),
     )
 
 

@@ -54,7 +54,7 @@ async def test_samples_ask_each_prompt_n_times_under_distinct_keys(tmp_path: Pat
         AsyncClient(emu.login, emu.password, base_url=emu.base_url) as c,
     ):
         results = await gather_prompts(c, ["p0", "p1"], targets=targets, samples=3, sink=out)
-        assert [(r.index, r.target, r.sample) for r in results] == [
+        assert [(r.index, r.target_index, r.sample) for r in results] == [
             (i, t, s) for i in range(2) for t in range(2) for s in range(3)
         ]
         assert len({r.key for r in results}) == 12
@@ -65,8 +65,8 @@ async def test_samples_ask_each_prompt_n_times_under_distinct_keys(tmp_path: Pat
         assert await gather_prompts(c, ["p0", "p1"], targets=targets, samples=3, sink=out) == []
         assert len(emu.record.calls) == 12
     records = read_results(out)
-    assert sorted((r.index, r.target, r.sample) for r in records) == sorted(
-        (r.index, r.target, r.sample) for r in results
+    assert sorted((r.index, r.target_index, r.sample) for r in records) == sorted(
+        (r.index, r.target_index, r.sample) for r in results
     )
     with pytest.raises(dfs_async.ValidationError, match="samples"):
         await gather_prompts(c, ["p"], platform="gemini", model_name="m", samples=0)

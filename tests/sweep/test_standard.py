@@ -67,7 +67,9 @@ async def test_standard_sweep_gives_the_same_results_as_live(tmp_path: Path) -> 
             client, prompts(150), targets=TARGETS, method="standard", sink=out
         )
     assert len(results) == 450 and all(r.ok for r in results)
-    assert [(r.index, r.target) for r in results] == [(i, t) for i in range(150) for t in (0, 1, 2)]
+    assert [(r.index, r.target_index) for r in results] == [
+        (i, t) for i in range(150) for t in (0, 1, 2)
+    ]
     for r in results:
         assert r.response is not None and r.response.result is not None
         assert r.response.result.text

@@ -75,7 +75,7 @@ async def test_every_prompt_goes_to_every_target() -> None:
     ]
     async with client(t) as c:
         results = await gather_prompts(c, ["a", "b"], targets=targets)
-    assert [(r.index, r.target, r.platform) for r in results] == [
+    assert [(r.index, r.target_index, r.platform) for r in results] == [
         (0, 0, "chat_gpt"),
         (0, 1, "claude"),
         (0, 2, "perplexity"),
