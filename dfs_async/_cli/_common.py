@@ -21,6 +21,7 @@ __all__ = [
     "EXIT_USAGE",
     "connect",
     "connection_args",
+    "unreachable",
     "verbose_logging",
 ]
 
@@ -32,6 +33,11 @@ FLAGS: Final = {
     "base_url": "--base-url",
 }
 """The command-line flag of each client setting, for messages about a bad value."""
+
+WATCH_INTERVAL: Final = 0.05
+"""Seconds between two looks at the client's counters for an unreachable server."""
+UNREACHABLE_AFTER: Final = 3
+"""Failed connections, with no answer at all yet, after which the server counts as unreachable."""
 
 EMULATOR_LATENCY: Final[tuple[float, float]] = (0.2, 0.8)
 """Service time of ``--emulator`` calls: short enough for a demo, long enough to overlap."""
@@ -92,6 +98,15 @@ async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClien
         message = str(exc).removeprefix(f"{exc.field}: ")
         raise UsageError(f"{flag}: {message}") from None
     return await stack.enter_async_context(client)
+
+
+def unreachable(client: AsyncClient) -> bool:
+    """Whether it is clear that the server cannot be reached at all (DNS, refused, TLS).
+
+    Such a host fails every call after its retries: minutes of waiting for nothing.
+    """
+    stats = client.stats
+    return stats.answered == 0 and stats.unreached >= UNREACHABLE_AFTER
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from .. import (
 )
 from .._http._standard import STANDARD_PLATFORMS
 from .._sweep._items import PromptItem
-from ._common import connect
+from ._common import WATCH_INTERVAL, connect, unreachable
 from ._inputs import (
     PromptFileError,
     PromptLine,
@@ -36,16 +36,13 @@ from ._inputs import (
     prompt_format,
     read_prompts,
 )
+from ._model_check import models_unchecked
 from ._preview import preview
 from ._progress import Progress, format_money, plural
 from ._resume import FailedInFile, failed_in_file, resume_note
 from ._targets import targets
 from ._usage import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
-WATCH_INTERVAL: Final = 0.05
-"""Seconds between two looks at the client's counters for an unreachable server."""
-UNREACHABLE_AFTER: Final = 3
-"""Failed connections, with no answer at all yet, after which the server counts as unreachable."""
 STOP_SIGNALS: Final = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -116,6 +113,8 @@ class Sweep:
             client = await connect(self.args, stack)  # checks credentials; sends nothing
             first, prompts = await self._first(stack)
             sink = self._open_sink(stack)
+            if first is not None and self.targets:
+                await self._check_models(client)
             self._start_progress(lines, sink)
             await self._drive(client, self._stream(client, first, prompts, sink))
             if self.interrupts:
@@ -158,6 +157,18 @@ class Sweep:
         if first is None:
             print(f"dfs-async: warning: {name} holds no prompt; nothing to send", file=sys.stderr)
         return first, prompts
+
+    async def _check_models(self, client: AsyncClient) -> None:
+        """Refuse an unknown model before the first paid call (`UsageError`, exit status 2).
+
+        After every local check (input, results file): bad input is refused before any call,
+        even a free one. A Models list that
+        cannot be read (server down, a gateway's page) only warns: the sweep's own calls have
+        their retries and errors, and a free helper endpoint must not stop paid work.
+        Refused credentials stop here (exit status 2): every call would be refused alike.
+        """
+        if (why := await models_unchecked(client, self.targets, auth_stops=True)) is not None:
+            print(f"dfs-async: warning: model names not checked: {why}", file=sys.stderr)
 
     def _open_sink(self, stack: AsyncExitStack) -> JsonlSink:
         """The results file, before anything is sent: one that cannot be used stops here."""
@@ -317,10 +328,8 @@ class Sweep:
         """Stop the sweep once it is clear that the server cannot be reached at all."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
-            stats = client.stats
-            if stats.answered == 0 and stats.unreached >= UNREACHABLE_AFTER:
-                # A host that does not resolve, refuses every connection or fails TLS would
-                # fail every item after its retries: minutes of waiting for nothing.
+            if unreachable(client):
+                stats = client.stats
                 self.stopped_by = Unreachable(
                     f"{stats.last_unreached}; none of the first {stats.unreached} attempts "
                     "reached the server: check --base-url and the network"

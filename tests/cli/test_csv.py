@@ -12,6 +12,7 @@ import pytest
 from dfs_async import read_results
 from dfs_async.testing import Emulator
 
+from ._record import paid
 from .test_inputs import emu, sent_prompts, sweep
 
 __all__ = ["emu"]  # the fixture, imported for these tests
@@ -37,7 +38,7 @@ async def test_a_csv_file_sends_its_prompt_column_and_keeps_the_rest(
     assert await sweep(emu, prompts, out, *TWO_ENGINES) == 0
     sent = ["a prompt\nover two lines", "best CRM, for agencies", 'which "fast" VPN?']
     assert sent_prompts(out) == sorted(sent * 2)  # never the header, never a quote or comma
-    assert len(emu.record.calls) == 6
+    assert len(paid(emu.record)) == 6
     records = {(r.id, r.platform): r for r in read_results(out)}
     assert records["q2", "claude"].metadata == {"brand": "Zed", "market": "DE"}
     assert records["q3", "chat_gpt"].prompt == "a prompt\nover two lines"

@@ -18,6 +18,7 @@ from dfs_async._cli._usage import EXIT_STATUS
 from dfs_async.testing import Emulator
 from dfs_async.testing._command import add_arguments
 
+from ._record import paid
 from .test_inputs import emu, sweep
 
 __all__ = ["emu"]  # the fixture, imported for these tests
@@ -172,7 +173,7 @@ async def test_failed_in_file_counts_this_input_and_names_the_flag(
     prompts.write_text("best CRM?\nbest VPN?\n", "utf-8")
     assert await sweep(emu, prompts, out, "-m", "sonar") == 0
     assert "failed in file" not in capsys.readouterr().out
-    assert len(emu.record.calls) == 2
+    assert len(paid(emu.record)) == 2
 
 
 def test_a_preview_says_whether_model_names_were_checked(

@@ -21,6 +21,7 @@ from dfs_async._cli._main import main
 from dfs_async.testing import Emulator, EmulatorConfig
 
 from .._fakes import local_server
+from ._record import paid
 
 PROMPTS = ["Which CRM do small agencies use?", "best VPN for streaming", "best budgeting app"]
 TARGET_ARGS = ["--platform", "chat_gpt", "--model", "gpt-4.1-mini"]
@@ -98,7 +99,7 @@ async def test_invalid_prompt_fails_without_a_call(
         argv = ["sweep", str(prompts), *TARGET_ARGS, "--base-url", emu.base_url, "--out", str(out)]
         # main runs its own event loop, so it runs on a thread beside the emulator's.
         code = await anyio.to_thread.run_sync(main, argv)
-        assert emu.record.calls == []
+        assert paid(emu.record) == []  # the Models list was read (free); nothing was sent
     assert code == 1
     (record,) = read_results(out)
     assert not record.ok
@@ -124,13 +125,18 @@ async def test_invalid_prompt_fails_without_a_call(
 async def test_refused_credentials_stop_the_sweep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    prompts = tmp_path / "many.txt"
-    prompts.write_text("".join(f"prompt {i}\n" for i in range(100)), encoding="utf-8")
+    # Requests that name their own model: no Models list is asked for (with --model, refused
+    # credentials stop there, tests/cli/test_model_check.py), so the sweep's first call meets
+    # the refusal.
+    prompts = tmp_path / "many.jsonl"
+    row = {"platform": "chat_gpt", "model_name": "gpt-4.1-mini"}
+    lines = (json.dumps({**row, "user_prompt": f"prompt {i}"}) + "\n" for i in range(100))
+    prompts.write_text("".join(lines), encoding="utf-8")
     out = tmp_path / "r.jsonl"
     monkeypatch.setenv("DATAFORSEO_LOGIN", "someone")
     monkeypatch.setenv("DATAFORSEO_PASSWORD", "wrong")
     async with Emulator(EmulatorConfig(latency=(0.0, 0.0))) as emu:
-        argv = ["sweep", str(prompts), *TARGET_ARGS, "--base-url", emu.base_url, "--out", str(out)]
+        argv = ["sweep", str(prompts), "--base-url", emu.base_url, "--out", str(out)]
         code = await anyio.to_thread.run_sync(main, [*argv, "--concurrency", "1"])
         calls = len(emu.record.calls)
     assert code == 2

@@ -21,6 +21,7 @@ from dfs_async._sweep._items import SweepItem, plan_items, routes_for
 from dfs_async.testing import Emulator, EmulatorConfig, EmulatorProcess, task_key
 
 from .._sweep_process import credentials, sweep_command
+from ._record import paid
 
 TARGETS = ["--platform", "gemini", "--model", "gemini-2.5-flash"]
 TARGETS += ["--platform", "perplexity", "--model", "sonar"]
@@ -185,7 +186,7 @@ async def test_samples_give_n_records_per_prompt_and_resume(
         assert set(per_prompt.values()) == {3}
         assert sorted({r.sample for r in records}) == [0, 1, 2]
         assert await anyio.to_thread.run_sync(main, argv) == 0
-        assert len(emu.record.calls) == 24  # the re-run sent nothing
+        assert len(paid(emu.record)) == 24  # the re-run sent nothing
 
 
 def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,7 +222,7 @@ async def test_estimate_prices_the_calls_left_from_the_file(
         monkeypatch.setenv("DATAFORSEO_PASSWORD", emu.password)
         argv = ["sweep", str(half), *TARGETS, "--base-url", emu.base_url, "--out", str(out)]
         assert await anyio.to_thread.run_sync(main, argv) == 0
-        calls = len(emu.record.calls)
+        calls = len(paid(emu.record))
     before = out.read_bytes()
     no_credentials(monkeypatch)
     capsys.readouterr()
@@ -283,8 +284,8 @@ async def test_jsonl_rows_keep_their_id_and_metadata_and_the_summary_tells_the_r
         argv = ["sweep", str(prompts), "--platform", "claude", "--model", "claude-sonnet-4-0"]
         argv += ["--base-url", emu.base_url, "--out", str(out)]
         assert await anyio.to_thread.run_sync(main, argv) == 1  # the cut-off answer failed
-        assert len(emu.record.calls) == 2
-        sent = [c.key for c in emu.record.calls]
+        sent = [c.key for c in paid(emu.record)]
+        assert len(sent) == 2
     # What reached the server is the request alone: the id and metadata never left.
     assert sorted(sent) == sorted(
         task_key(LiveRequest(user_prompt=p, model_name="claude-sonnet-4-0"))

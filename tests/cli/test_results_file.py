@@ -18,6 +18,8 @@ from dfs_async._cli._main import main
 from dfs_async._records import _sink
 from dfs_async.testing import Emulator, EmulatorConfig, EmulatorProcess
 
+from ._record import paid
+
 TARGET_ARGS = ["--platform", "chat_gpt", "--model", "gpt-4.1-mini"]
 
 
@@ -47,9 +49,9 @@ async def test_a_damaged_middle_line_costs_one_resend_and_is_reported(
         lines[9] = lines[9][:40] + b"\n"  # damaged long ago; the records after it are fine
         out.write_bytes(b"".join(lines))
         capsys.readouterr()
-        before = len(emu.record.calls)
+        before = len(paid(emu.record))
         assert await sweep(emu, prompts, out) == 0
-        resent = len(emu.record.calls) - before
+        resent = len(paid(emu.record)) - before
     captured = capsys.readouterr()
     assert resent == 1
     assert "29 answered items skipped" in captured.err

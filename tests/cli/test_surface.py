@@ -234,4 +234,7 @@ async def test_a_server_that_cannot_be_reached_stops_the_sweep_at_once(
     assert len(errors) == 1
     assert "reached the server: check --base-url" in errors[0]
     assert "127.0.0.1" in errors[0]
+    # The Models list could not be read either: said once, it did not hold the sweep back.
+    unchecked = "dfs-async: warning: model names not checked: the server cannot be reached"
+    assert unchecked in captured.err.splitlines()
     assert captured.out.startswith("sweep interrupted")
