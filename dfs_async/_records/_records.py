@@ -40,6 +40,12 @@ class Target:
         object.__setattr__(self, "model_name", model_name)
         object.__setattr__(self, "fields", merged)
 
+    def __hash__(self) -> int:
+        # Results are grouped by their target (``Counter(r.target for r in results)``); the
+        # generated hash would fail on the fields' dict, so only its keys are hashed (equal
+        # targets still hash alike).
+        return hash((self.platform, self.model_name, frozenset(self.fields or ())))
+
 
 @dataclass(frozen=True, slots=True)
 class PromptResult:

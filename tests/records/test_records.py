@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections import Counter
 from pathlib import Path
 
 import msgspec
@@ -72,6 +73,9 @@ async def test_a_result_gives_its_target_and_the_file_keeps_its_index(tmp_path: 
         assert r.target is targets[r.target_index]  # the caller's own object, typed Target
         assert (r.target.platform, r.target.model_name) == (r.platform, r.request.model_name)
     assert results[0].target.fields == {"web_search": True}
+    by_target = Counter(r.target for r in results)  # targets group results, fields and all
+    assert by_target == {targets[0]: 2, targets[1]: 2}
+    assert hash(Target("chat_gpt", "gpt-4.1-mini", web_search=True)) == hash(targets[0])
     assert results[0].request.web_search is True
     # On disk "target" is still the index, as in every earlier results file.
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
