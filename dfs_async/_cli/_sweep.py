@@ -162,10 +162,10 @@ class Sweep:
         """Refuse an unknown model before the first paid call (`UsageError`, exit status 2).
 
         After every local check (input, results file): bad input is refused before any call,
-        even a free one. A Models list that
-        cannot be read (server down, a gateway's page) only warns: the sweep's own calls have
-        their retries and errors, and a free helper endpoint must not stop paid work.
-        Refused credentials stop here (exit status 2): every call would be refused alike.
+        even a free one. A Models list that cannot be read (server down, a gateway's page)
+        only warns: the sweep's own calls have their retries and errors, and a free helper
+        endpoint must not stop paid work. Refused credentials stop here (exit status 2):
+        every call would be refused alike.
         """
         if (why := await models_unchecked(client, self.targets, auth_stops=True)) is not None:
             print(f"dfs-async: warning: model names not checked: {why}", file=sys.stderr)
