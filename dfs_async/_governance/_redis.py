@@ -11,9 +11,13 @@ never compared, so a skewed host cannot break the limits):
   ``live_execution_limit`` plus ``lease_margin``. The server cannot run a call longer, so a
   crashed process's slots come back by themselves, with no heartbeat. A call abandoned
   locally (deadline, cancellation) simply keeps its lease until it runs out.
-- **waiting**: a call that finds no free slot joins a per-platform queue in Redis where the
-  processes take turns (start-time fair queueing); a process that frees a slot hands it, with
-  a reserved send time, to the head of the queue: in its own reply if the waiter is its own,
+- **waiting**: a call that finds no free slot (or finds others queued) joins its platform's
+  queue in Redis, in the lane of its ``priority``: a freed slot goes to the highest lane that
+  waits, whichever process queued there, except that a lane passed over `PATIENCE` times is
+  served next (the rule of the local governor's lanes, `_lanes.py`: while two lanes wait, the
+  lower gets at least one of every ``PATIENCE + 1`` slots, so it is never starved). Within a
+  lane the processes take turns (start-time fair queueing). A process that frees a slot hands
+  it, with a reserved send time, to the next waiter: in its own reply if the waiter is its own,
   else published on the waiter's process channel (pub/sub: waiting sends no command). A slot
   handed to another process is only claimed until that process confirms it, so a process that
   died while queued does not hold it; a message lost on the way costs a claim that runs out
@@ -170,9 +174,11 @@ class RedisGovernor:
     async def acquire(self, platform: Platform | None, *, priority: int = 0) -> None:
         """Take a slot of ``platform`` (none if None) and wait for this call's send time.
 
-        ``priority`` orders this process's calls that ask Redis together (one acquire script
-        serves a whole batch, so none is starved); the account's queue for a slot is fair
-        between processes and first come first served within one, without lanes.
+        ``priority`` picks the call's lane in the account's queue for a slot, shared by every
+        process: higher lanes are served first, a lane passed over `PATIENCE` times is served
+        next (see the module docstring); within a lane the processes take turns and each one's
+        calls go first come first served. It also orders this process's calls that ask Redis
+        together (one acquire script serves a whole batch).
         """
         loop = self._start()
         subscribed = self._traffic.subscribed
@@ -310,7 +316,8 @@ class RedisGovernor:
         while True:
             # A new waiter id per attempt: a slot handed to an attempt whose reply was lost is
             # then an orphan, freed as soon as it arrives, never mistaken for this one's.
-            waiter = f"{self._traffic.account.process}|{next(self._ids)}"
+            # The id carries the lane: every script finds the waiter's queue from it.
+            waiter = f"{self._traffic.account.process}|{priority}|{next(self._ids)}"
             future: asyncio.Future[float] = loop.create_future()
             if platform is not None:
                 # Registered before the script runs: a slot may be handed over (and its

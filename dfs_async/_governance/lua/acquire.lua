@@ -24,7 +24,7 @@ for _ = 1, tonumber(ARGV[8]) do
   if kind == 'r' then
     redis.call('ZREM', P .. ':slots:' .. platform, id)
   else
-    redis.call('ZREM', P .. ':queue:' .. platform, id)
+    dequeue(platform, id)
   end
   freed[platform] = tonumber(ARGV[i + 1])
   i = i + 4
