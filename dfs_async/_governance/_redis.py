@@ -42,10 +42,15 @@ already in flight keep their leases; their frees are sent when Redis is back. A 
 that takes longer than ``command_timeout`` counts as a failure (a slow Redis only slows the
 sweep). When Redis comes back empty (a new epoch), every running process re-registers the
 slots it still holds and its queued waiters; meanwhile new slots stay frozen for three
-ticks, so no call takes the place of one still running. One case is out of reach: a process
-cut off from Redis for longer than that freeze while Redis restarts empty cannot
-re-register in time. A Redis that answers but refuses the scripts (full under maxmemory with
-noeviction, a read-only replica) ends the call at once with `GovernorUnavailableError`.
+ticks, at most `RECOVERY` (0.5 s), so no call takes the place of one still running. The
+script that starts the epoch announces it on the account's channel, which every process
+hears at once if its subscription survived (a flush); after a restart each process's
+listener reconnects within `RECONNECT` and ticks at once. On a first start the freeze is
+paid by `check_health` (``AsyncClient``'s ``async with`` calls it), so a first call does not
+wait for it. One case is out of reach: a process cut off from Redis (or stalled) for longer
+than that freeze while Redis restarts empty cannot re-register in time. A Redis that answers
+but refuses the scripts (full under maxmemory with noeviction, a read-only replica) ends the
+call at once with `GovernorUnavailableError`.
 
 The parts, one job each: `RedisLink` (``_redis_link.py``: connections, scripts, health),
 `LeaseBook` (``_redis_book.py``: this process's leases, waiters and owed items),
@@ -69,7 +74,7 @@ from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
 from ._protocol import GovernorState, PlatformState
 from ._redis_book import LeaseBook, Op, Waiter, granted
 from ._redis_link import BACKOFF, RedisLink, down_errors, refused_errors
-from ._redis_traffic import Account, RedisTraffic
+from ._redis_traffic import RECOVERY, Account, RedisTraffic
 
 AHEAD: Final = 0.1
 """Seconds of the account's schedule one process may hold reserved: enough calls to keep the
@@ -252,10 +257,13 @@ class RedisGovernor:
         """Raise `GovernorUnavailableError` unless Redis takes this process's writes now.
 
         For readiness probes: one settle script (this process's presence, the account's
-        counts), bounded by ``command_timeout``. It also connects and starts the background
-        tasks, so calling it once at startup pays the connection before the first call.
+        counts), bounded by ``command_timeout``, then the rest of a freeze of new slots after
+        a lost state, if any (at most `RECOVERY`): until then no call could be admitted. It
+        also connects and starts the background tasks, so calling it once at startup (as
+        ``AsyncClient``'s ``async with`` does) pays the connection and a first start's freeze
+        before the first call.
         """
-        self._start()
+        loop = self._start()
         try:
             await asyncio.wait_for(self._traffic.settle([]), self.command_timeout)
         except Exception as exc:
@@ -269,6 +277,8 @@ class RedisGovernor:
                 f"({type(exc).__name__}); calls would wait for it"
             ) from None
         self._link.up()
+        if (frozen := min(self._traffic.frozen_until - loop.time(), RECOVERY)) > 0:
+            await asyncio.sleep(frozen)
 
     def __repr__(self) -> str:
         return f"<RedisGovernor {self._traffic.account.prefix} {self.state()!r}>"

@@ -16,7 +16,7 @@ end
 -- The epoch names this lifetime of the account's state. A missing one means Redis lost it all
 -- (an empty restart, a flush) or never had it: new slots are then frozen for `recovery` us, so
 -- that every running process re-registers the calls it still has in flight before any other
--- call takes their place.
+-- call takes their place. The new epoch is published on the account's channel.
 local function epoch(candidate, now, recovery)
   local current = redis.call('GET', P .. ':epoch')
   if current then
@@ -24,6 +24,8 @@ local function epoch(candidate, now, recovery)
   end
   redis.call('SET', P .. ':epoch', candidate)
   redis.call('SET', P .. ':frozen', str(now + recovery))
+  -- Heard at once by every process still subscribed (a flush keeps the connections).
+  redis.call('PUBLISH', P .. ':epoch', candidate)
   return candidate
 end
 
