@@ -280,8 +280,8 @@ class RedisTraffic:
                 if self.restore:
                     await self._reregister()
                 if self.settle_due:
-                    self.settle_due = False
                     await self.settle(list(PLATFORMS))
+                    self.settle_due = False  # only once it went: a failure retries it
                 elif self.book.pending or self.book.pause_us:
                     await self.settle(list(self.book.pending))
                 self.link.up()

@@ -24,6 +24,7 @@ from dfs_async import (
 )
 from dfs_async._cli._main import main
 from dfs_async._governance._keys import wake_key
+from dfs_async._governance._redis_book import LeaseBook, Op, Waiter
 from dfs_async.testing import Emulator, EmulatorConfig, RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -605,3 +606,14 @@ async def test_a_cold_start_is_paid_at_async_with_and_the_first_call_goes_at_onc
     assert first - opened <= 1.0, (entered - opened, first - entered)
     assert first - entered <= 0.1, (entered - opened, first - entered)
     assert after_flush - flushed <= 1.0, after_flush - flushed
+
+
+async def test_ticks_retried_while_redis_is_away_owe_one_check_per_waiter() -> None:
+    # The listener ticks every retry while Redis is away (to re-register at once when it is
+    # back); each tick owes a check on waiters long unanswered, which must not pile up.
+    book = LeaseBook(5.0, lambda: None)
+    loop = asyncio.get_running_loop()
+    book.waiters["p|0|1"] = Waiter("claude", loop.create_future(), loop.time() - 10.0)
+    for _ in range(50):
+        book.check_waiters(loop.time(), TICK, set())
+    assert book.pending == {"claude": [(Op.CHECK, "p|0|1")]}
