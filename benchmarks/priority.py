@@ -5,11 +5,12 @@ per platform, service time 0.2–0.4 s) and records every call. Bulk sweeps keep
 slots busy: 0, 1, 3 or 6 concurrent ``gather_prompts`` in the measuring process (one client,
 `LocalGovernor`), or 0, 1 or 3 sweep processes (``_shared_child.py``, each its own client)
 sharing the account with the measuring process through one ``redis-server`` (the fourth
-process). Once the sweeps have run alone for a while, interactive calls start at a steady
-pace, each its own task (as web requests arrive). Every figure comes from the emulator's
-record: an interactive call's wait is its arrival minus its start, its end to end its answer
-minus its start (one host, one monotonic clock); the sweeps' throughput is their arrivals per
-second alone (before the first interactive call) and beside the interactive calls.
+process); and rows where the sweeps go to all four platforms, so that the account's rate
+binds rather than the slots. Once the sweeps have run alone for a while, interactive calls
+start at a steady pace, each its own task (as web requests arrive). Every figure comes from
+the emulator's record: an interactive call's wait is its arrival minus its start, its end to
+end its answer minus its start (one host, one monotonic clock); the sweeps' throughput is
+their arrivals per second alone (before the first interactive call) and beside them.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from typing import Final
 
 import msgspec
 
-from dfs_async import AsyncClient, Limits, RedisGovernor, gather_prompts
+from dfs_async import AsyncClient, Limits, RedisGovernor, Target, gather_prompts
 from dfs_async.testing import CallRecord, EmulatorProcess, RedisServer, ServerRecord
 
 from ._report import Table, percentile
 from ._runner import REPO, warm_up
 from ._server import live_calls
 from ._shared_child import WorkerSpec
+from ._spec import TARGETS
 
 RATE_LIMIT = 300
 RATE_PERIOD = 6.0
@@ -64,6 +66,20 @@ class Row:
     """"local": sweeps in the measuring process; "redis": in other processes, via Redis."""
     sweeps: int
     priority: int = INTERACTIVE
+    everywhere: bool = False
+    """The sweeps go to all four platforms: rate-bound (80 calls/s of slots, 50 of rate)."""
+
+    @property
+    def targets(self) -> list[Target]:
+        """The sweeps' targets."""
+        if self.everywhere:
+            return [Target(p, m) for p, m in TARGETS]
+        return [Target(PLATFORM, MODEL)]
+
+    @property
+    def bulk_rate(self) -> float:
+        """The sweeps' calls per second alone: the slots' or the account's rate."""
+        return min(RATE_LIMIT / RATE_PERIOD, BULK_RATE * len(self.targets))
 
 
 def run(quick: bool = False) -> list[Table]:
@@ -86,10 +102,11 @@ def run(quick: bool = False) -> list[Table]:
     asks = 4 if quick else ASKS
     rows = [Row("local", n) for n in ((0, 1) if quick else LOCAL_SWEEPS)]
     if not quick:
-        rows.append(Row("local", 3, priority=BULK))
+        rows += [Row("local", 3, priority=BULK), Row("local", 1, everywhere=True)]
     rows += [Row("redis", n) for n in ((1,) if quick else REDIS_PROCESSES)]
     if not quick:
-        rows.append(Row("redis", 3, priority=BULK))
+        rows += [Row("redis", 3, priority=BULK), Row("redis", 1, everywhere=True)]
+        rows.append(Row("redis", 1, priority=BULK, everywhere=True))
     with EmulatorProcess(
         latency=LATENCY, rate_limit=RATE_LIMIT, rate_period=RATE_PERIOD, live_concurrency=SLOTS
     ) as emulator:
@@ -109,7 +126,9 @@ def run(quick: bool = False) -> list[Table]:
         f"busy ({BULK_RATE:.0f} calls/s, slot-bound: the rate allows 50). 'local': one "
         "process, one AsyncClient (LocalGovernor), N concurrent gather_prompts. 'Redis': the "
         "interactive calls in one process, N sweep processes, all on one account through one "
-        "Redis (RedisGovernor, tick 1 s).",
+        "Redis (RedisGovernor, tick 1 s). 'rate-bound': the sweeps go to all four platforms, "
+        "so the account's rate binds (50 calls/s), not the slots; the interactive calls "
+        "still go to claude.",
         "'wait': arrival at the emulator minus the call's start; 'end to end': the emulator's "
         "answer minus the start; 'p50 ÷ service': the median end to end over the mean "
         f"service time ({SERVICE:g} s), the bar of issue 18 being 1.5 (one service time plus "
@@ -178,22 +197,22 @@ async def _asks(client: AsyncClient, count: int, priority: int) -> list[tuple[st
     return started
 
 
-def _bulk_prompts(sweeps: int, asks: int) -> int:
-    """Prompts per sweep: enough to outlast the interactive calls by a few seconds."""
+def _bulk_prompts(row: Row, asks: int) -> int:
+    """Prompts per sweep (each to every target): enough to outlast the interactive calls by a
+    few seconds."""
     span = ALONE + asks * EVERY + 3.0
-    return max(8, round(BULK_RATE * span / sweeps))
+    return max(8, round(row.bulk_rate * span / row.sweeps / len(row.targets)))
 
 
 async def _local(emulator: EmulatorProcess, row: Row, asks: int) -> list[tuple[str, float]]:
     async with _client(emulator, None) as client:
-        per_sweep = _bulk_prompts(row.sweeps, asks) if row.sweeps else 0
+        per_sweep = _bulk_prompts(row, asks) if row.sweeps else 0
         sweeps = [
             asyncio.create_task(
                 gather_prompts(
                     client,
                     [f"bulk {s}-{i}" for i in range(per_sweep)],
-                    platform=PLATFORM,
-                    model_name=MODEL,
+                    targets=row.targets,
                     tag="bulk",
                 )
             )
@@ -213,7 +232,7 @@ def _through_redis(
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
-    per_sweep = _bulk_prompts(row.sweeps, asks) if row.sweeps else 0
+    per_sweep = _bulk_prompts(row, asks) if row.sweeps else 0
     procs = []
     for _ in range(row.sweeps):
         spec = WorkerSpec(
@@ -223,7 +242,7 @@ def _through_redis(
             password=emulator.password,
             redis_url=redis.url,
             prompts=per_sweep,
-            platforms=[PLATFORM],
+            platforms=[t.platform for t in row.targets],
             tick=1.0,
             lease_margin=5.0,
             command_timeout=2.0,
@@ -246,7 +265,7 @@ def _through_redis(
         )
     try:
         if procs:
-            _wait_answered(procs[0], round(BULK_RATE * ALONE / len(procs)))
+            _wait_answered(procs[0], round(row.bulk_rate * ALONE / len(procs)))
 
         async def measure() -> list[tuple[str, float]]:
             async with _client(emulator, redis) as client:
@@ -279,6 +298,8 @@ def _label(row: Row) -> str:
         what = f"1 process, {row.sweeps} concurrent sweep{'s' if row.sweeps != 1 else ''}"
     else:
         what = f"Redis, {row.sweeps} sweep process{'es' if row.sweeps != 1 else ''} + 1"
+    if row.everywhere:
+        what += ", rate-bound (4 platforms)"
     return what + (", priority BULK" if row.priority == BULK else "")
 
 
