@@ -183,7 +183,9 @@ class RedisGovernor:
         process: higher lanes are served first, a lane passed over `PATIENCE` times is served
         next (see the module docstring); within a lane the processes take turns and each one's
         calls go first come first served. It also orders this process's calls that ask Redis
-        together (one acquire script serves a whole batch).
+        together (one acquire script serves a whole batch). The send time is reserved in the
+        account's rate schedule first come first served, without lanes: beside a rate-bound
+        sweep of another process a call also waits for the send times that sweep reserved.
         """
         loop = self._start()
         subscribed = self._traffic.subscribed
