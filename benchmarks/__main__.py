@@ -1,4 +1,4 @@
-"""``python -m benchmarks [governance|cpu|decode|memory|overhead|standard|visibility ...]
+"""``python -m benchmarks [governance|cpu|decode|memory|overhead|priority|standard|visibility ...]
 [--quick]``."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from . import (
     memory,
     overhead,
     peers,
+    priority,
     rate,
     shared,
     standard,
@@ -33,6 +34,7 @@ SUITES: dict[str, ModuleType] = {
     "decode": decode,
     "memory": memory,
     "overhead": overhead,
+    "priority": priority,
     "shared": shared,
     "standard": standard,
     "rate": rate,

@@ -25,6 +25,7 @@ TITLES = {
     "decode": ("decode one Live answer",),
     "memory": ("peak RSS of a streaming sweep", "peak RSS of resuming"),
     "overhead": ("added latency per call",),
+    "priority": ("priority: interactive live() beside bulk sweeps",),
     "shared": ("shared governance: N processes", "client CPU per call with Redis"),
     "standard": ("Live vs Standard",),
     "visibility": ("visibility report: scoring recorded answers",),
@@ -33,6 +34,7 @@ TITLES = {
 ROW = {
     "decode": "| msgspec → dfs_async",
     "governor": "| LocalGovernor (aiolimiter) |",
+    "priority": "| 1 process, 0 concurrent sweeps |",
     "shared": "| dfs_async",
     "standard": "| standard |",
 }

@@ -11,9 +11,13 @@ never compared, so a skewed host cannot break the limits):
   ``live_execution_limit`` plus ``lease_margin``. The server cannot run a call longer, so a
   crashed process's slots come back by themselves, with no heartbeat. A call abandoned
   locally (deadline, cancellation) simply keeps its lease until it runs out.
-- **waiting**: a call that finds no free slot joins a per-platform queue in Redis where the
-  processes take turns (start-time fair queueing); a process that frees a slot hands it, with
-  a reserved send time, to the head of the queue: in its own reply if the waiter is its own,
+- **waiting**: a call that finds no free slot (or finds others queued) joins its platform's
+  queue in Redis, in the lane of its ``priority``: a freed slot goes to the highest lane that
+  waits, whichever process queued there, except that a lane passed over `PATIENCE` times is
+  served next (the rule of the local governor's lanes, `_lanes.py`: while two lanes wait, the
+  lower gets at least one of every ``PATIENCE + 1`` slots, so it is never starved). Within a
+  lane the processes take turns (start-time fair queueing). A process that frees a slot hands
+  it, with a reserved send time, to the next waiter: in its own reply if the waiter is its own,
   else published on the waiter's process channel (pub/sub: waiting sends no command). A slot
   handed to another process is only claimed until that process confirms it, so a process that
   died while queued does not hold it; a message lost on the way costs a claim that runs out
@@ -38,10 +42,15 @@ already in flight keep their leases; their frees are sent when Redis is back. A 
 that takes longer than ``command_timeout`` counts as a failure (a slow Redis only slows the
 sweep). When Redis comes back empty (a new epoch), every running process re-registers the
 slots it still holds and its queued waiters; meanwhile new slots stay frozen for three
-ticks, so no call takes the place of one still running. One case is out of reach: a process
-cut off from Redis for longer than that freeze while Redis restarts empty cannot
-re-register in time. A Redis that answers but refuses the scripts (full under maxmemory with
-noeviction, a read-only replica) ends the call at once with `GovernorUnavailableError`.
+ticks, at most `RECOVERY` (0.5 s), so no call takes the place of one still running. The
+script that starts the epoch announces it on the account's channel, which every process
+hears at once if its subscription survived (a flush); after a restart each process's
+listener reconnects within `RECONNECT` and ticks at once. On a first start the freeze is
+paid by `check_health` (``AsyncClient``'s ``async with`` calls it), so a first call does not
+wait for it. One case is out of reach: a process cut off from Redis (or stalled) for longer
+than that freeze while Redis restarts empty cannot re-register in time. A Redis that answers
+but refuses the scripts (full under maxmemory with noeviction, a read-only replica) ends the
+call at once with `GovernorUnavailableError`.
 
 The parts, one job each: `RedisLink` (``_redis_link.py``: connections, scripts, health),
 `LeaseBook` (``_redis_book.py``: this process's leases, waiters and owed items),
@@ -65,7 +74,7 @@ from ._keys import DEFAULT_NAMESPACE, account_prefix, wake_key
 from ._protocol import GovernorState, PlatformState
 from ._redis_book import LeaseBook, Op, Waiter, granted
 from ._redis_link import BACKOFF, RedisLink, down_errors, refused_errors
-from ._redis_traffic import Account, RedisTraffic
+from ._redis_traffic import RECOVERY, Account, RedisTraffic
 
 AHEAD: Final = 0.1
 """Seconds of the account's schedule one process may hold reserved: enough calls to keep the
@@ -170,9 +179,13 @@ class RedisGovernor:
     async def acquire(self, platform: Platform | None, *, priority: int = 0) -> None:
         """Take a slot of ``platform`` (none if None) and wait for this call's send time.
 
-        ``priority`` orders this process's calls that ask Redis together (one acquire script
-        serves a whole batch, so none is starved); the account's queue for a slot is fair
-        between processes and first come first served within one, without lanes.
+        ``priority`` picks the call's lane in the account's queue for a slot, shared by every
+        process: higher lanes are served first, a lane passed over `PATIENCE` times is served
+        next (see the module docstring); within a lane the processes take turns and each one's
+        calls go first come first served. It also orders this process's calls that ask Redis
+        together (one acquire script serves a whole batch). The send time is reserved in the
+        account's rate schedule first come first served, without lanes: beside a rate-bound
+        sweep of another process a call also waits for the send times that sweep reserved.
         """
         loop = self._start()
         subscribed = self._traffic.subscribed
@@ -246,10 +259,13 @@ class RedisGovernor:
         """Raise `GovernorUnavailableError` unless Redis takes this process's writes now.
 
         For readiness probes: one settle script (this process's presence, the account's
-        counts), bounded by ``command_timeout``. It also connects and starts the background
-        tasks, so calling it once at startup pays the connection before the first call.
+        counts), bounded by ``command_timeout``, then the rest of a freeze of new slots after
+        a lost state, if any (at most `RECOVERY`): until then no call could be admitted. It
+        also connects and starts the background tasks, so calling it once at startup (as
+        ``AsyncClient``'s ``async with`` does) pays the connection and a first start's freeze
+        before the first call.
         """
-        self._start()
+        loop = self._start()
         try:
             await asyncio.wait_for(self._traffic.settle([]), self.command_timeout)
         except Exception as exc:
@@ -263,6 +279,8 @@ class RedisGovernor:
                 f"({type(exc).__name__}); calls would wait for it"
             ) from None
         self._link.up()
+        if (frozen := min(self._traffic.frozen_until - loop.time(), RECOVERY)) > 0:
+            await asyncio.sleep(frozen)
 
     def __repr__(self) -> str:
         return f"<RedisGovernor {self._traffic.account.prefix} {self.state()!r}>"
@@ -310,7 +328,8 @@ class RedisGovernor:
         while True:
             # A new waiter id per attempt: a slot handed to an attempt whose reply was lost is
             # then an orphan, freed as soon as it arrives, never mistaken for this one's.
-            waiter = f"{self._traffic.account.process}|{next(self._ids)}"
+            # The id carries the lane: every script finds the waiter's queue from it.
+            waiter = f"{self._traffic.account.process}|{priority}|{next(self._ids)}"
             future: asyncio.Future[float] = loop.create_future()
             if platform is not None:
                 # Registered before the script runs: a slot may be handed over (and its

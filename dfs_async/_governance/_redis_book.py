@@ -133,9 +133,12 @@ class LeaseBook:
     # -- waiters ----------------------------------------------------------------------
 
     def check_waiters(self, now: float, tick: float, unconfirmed: set[str]) -> None:
-        """Owe a check on each waiter unanswered for a tick (a grant lost with a reply)."""
+        """Owe a check on each waiter unanswered for a tick (a grant lost with a reply), once:
+        ticks retried while Redis is away do not pile up copies."""
+        owed = {ident for items in self.pending.values() for op, ident in items if op == Op.CHECK}
+        skip = unconfirmed | owed
         for ident, w in self.waiters.items():
-            if now - w.since > tick and not w.future.done() and ident not in unconfirmed:
+            if now - w.since > tick and not w.future.done() and ident not in skip:
                 self.pending.setdefault(w.platform, []).append((Op.CHECK, ident))
 
     def withdraw_all(self) -> None:

@@ -75,6 +75,9 @@ class RedisLink:
         self.redis_wait = redis_wait
         self.commands = 0
         """Redis commands (scripts) this process has sent."""
+        # Imported now, not at the first connection: the import (a few tenths of a second)
+        # is the process's to pay, not the warm-up's, and a missing extra fails at once.
+        redis_module()
         self.client: Redis | None = None
         self.subscriber: Redis | None = None
         self.scripts: Scripts | None = None

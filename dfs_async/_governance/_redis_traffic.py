@@ -7,8 +7,10 @@
 - the **writer** sends the other owed items, the shared pause, and re-registers this
   process's leases and waiters after Redis lost the account's state (a new epoch);
 - the **listener** hears of slots other processes hand over (published on this process's
-  channel, confirmed before use) and ticks every ``tick`` seconds (presence, waiters long
-  unanswered, slots whose leases ran out).
+  channel, confirmed before use) and of a new epoch (Redis lost the account's state: published
+  on the account's channel by the script that noticed), and ticks every ``tick`` seconds
+  (presence, waiters long unanswered, slots whose leases ran out) and at once when its
+  connection comes back (Redis may have restarted empty).
 
 The design and the fault policy are in ``_redis.py``.
 """
@@ -28,6 +30,15 @@ from ._redis_book import LeaseBook, Op
 from ._redis_link import BACKOFF, RedisLink, down_errors, refused_errors
 
 logger: Final = logging.getLogger("dfs_async")
+
+RECOVERY: Final = 0.5
+"""Longest freeze of new slots after Redis lost the account's state (a flush, an empty
+restart, a first start): every running process re-registers its slots within it, as it hears
+of the new epoch on the account's channel (a flush keeps its subscription) or ticks on
+reconnecting (a restart; it retries every `RECONNECT` at most), a few round trips each."""
+
+RECONNECT: Final = 0.2
+"""Longest pause between the listener's attempts to reach Redis again."""
 
 Asking = tuple[Platform | None, str, "asyncio.Future[tuple[int, float]]"]
 """An acquire request: platform (None: a token only), waiter id, and its answer: (granted,
@@ -60,9 +71,19 @@ class Account:
     def presence_ms(self) -> int:
         return round(3 * self.tick * 1000)
 
+    @property
+    def recovery_us(self) -> int:
+        """The freeze after a lost state: three ticks, at most `RECOVERY`."""
+        return round(min(3 * self.tick, RECOVERY) * 1e6)
+
+    @property
+    def epochs(self) -> str:
+        """The account's channel on which a script that starts a new epoch announces it."""
+        return f"{self.prefix}:epoch"
+
     def head(self) -> list[str | int]:
         """The arguments every presence-refreshing script starts with."""
-        return [self.process, self.presence_ms, uuid.uuid4().hex, round(3 * self.tick * 1e6)]
+        return [self.process, self.presence_ms, uuid.uuid4().hex, self.recovery_us]
 
 
 class RedisTraffic:
@@ -80,6 +101,11 @@ class RedisTraffic:
         platform, and when (loop time) to send."""
         self.epoch: str | None = None
         self.restore = False
+        self.frozen_until = 0.0
+        """Loop time new slots stay frozen until, as Redis last said (a lost state)."""
+        self.settle_due = False
+        """A settle is owed for its hand-out alone (a freeze ended with waiters queued)."""
+        self._thaw: asyncio.TimerHandle | None = None
         self._warned = False
         self._kick: asyncio.Event | None = None
         self._ask_kick: asyncio.Event | None = None
@@ -120,6 +146,9 @@ class RedisTraffic:
                 self.tasks, timeout=self.account.tick + 2 * self.link.command_timeout
             )
         self.tasks.clear()
+        if self._thaw is not None:
+            self._thaw.cancel()
+            self._thaw = None
         self.book.withdraw_all()
         if self.link.client is not None and (self.book.pending or self.book.pause_us):
             try:
@@ -158,7 +187,7 @@ class RedisTraffic:
             round(self.book.lease * 1e6),
             a.presence_ms,
             uuid.uuid4().hex,
-            round(3 * a.tick * 1e6),
+            a.recovery_us,
         ]
         args.append(sum(len(items) for items in frees.values()))
         for p, items in frees.items():
@@ -187,6 +216,7 @@ class RedisTraffic:
             return
         self.link.up()
         self.saw_epoch(reply[0])
+        self.saw_frozen(int(reply[2]))
         if reply[1] and not self._warned:
             self._warned = True
             logger.warning(
@@ -197,14 +227,14 @@ class RedisTraffic:
         # reply read late (a busy loop) moves the send by half the delay, not all of it.
         late = (loop.time() - asked) / 2
         for n, (platform, waiter, answer) in enumerate(batch):
-            granted, delay_us, held, queued = reply[2 + 4 * n : 6 + 4 * n]
+            granted, delay_us, held, queued = reply[3 + 4 * n : 7 + 4 * n]
             if platform is not None:
                 self.book.shared[platform] = (int(held), int(queued))
             if not answer.done():
                 answer.set_result((int(granted), delay_us / 1e6 - late))
             elif granted and platform is not None:
                 self.book.owe(platform, Op.FREE, waiter)  # its caller is gone
-        self.book.handed_all(reply[2 + 4 * len(batch) :])
+        self.book.handed_all(reply[3 + 4 * len(batch) :])
 
     def saw_epoch(self, epoch: str) -> None:
         """The account state's epoch in a reply; a new one means Redis lost the state."""
@@ -214,6 +244,25 @@ class RedisTraffic:
             self.restore = True
             self.wake_writer()
         self.epoch = epoch
+
+    def saw_frozen(self, frozen_us: int) -> None:
+        """Redis froze new slots for ``frozen_us`` more: settle when the freeze ends, so that
+        waiters queued meanwhile are handed slots then, not at the next tick."""
+        if frozen_us <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        self.frozen_until = loop.time() + frozen_us / 1e6
+        if self._thaw is None:
+            self._thaw = loop.call_at(self.frozen_until, self._thawed)
+
+    def _thawed(self) -> None:
+        self._thaw = None
+        if asyncio.get_running_loop().time() < self.frozen_until:  # extended meanwhile
+            self._thaw = asyncio.get_running_loop().call_at(self.frozen_until, self._thawed)
+            return
+        if self.book.waiters:
+            self.settle_due = True
+            self.wake_writer()
 
     # -- the writer ---------------------------------------------------------------------
 
@@ -230,7 +279,10 @@ class RedisTraffic:
             try:
                 if self.restore:
                     await self._reregister()
-                if self.book.pending or self.book.pause_us:
+                if self.settle_due:
+                    await self.settle(list(PLATFORMS))
+                    self.settle_due = False  # only once it went: a failure retries it
+                elif self.book.pending or self.book.pause_us:
                     await self.settle(list(self.book.pending))
                 self.link.up()
                 backoff = BACKOFF[0]
@@ -262,6 +314,7 @@ class RedisTraffic:
             self.book.give_back(pending, pause)  # not applied: keep them for the next attempt
             raise
         self.saw_epoch(reply[0])
+        self.saw_frozen(int(reply[1]))
         for i, p in enumerate(platforms):
             held, queued, _ = reply[2 + 3 * i : 5 + 3 * i]
             self.book.shared[p] = (int(held), int(queued))
@@ -295,7 +348,7 @@ class RedisTraffic:
             while not self.closed:
                 try:
                     if not pubsub.subscribed:
-                        await pubsub.subscribe(self.account.wake)
+                        await pubsub.subscribe(self.account.wake, self.account.epochs)
                         self.subscribed.set()
                     if loop.time() >= next_tick:
                         next_tick = loop.time() + self.account.tick
@@ -307,15 +360,21 @@ class RedisTraffic:
                         ignore_subscribe_messages=True, timeout=max(0.0, next_tick - loop.time())
                     )
                     if message is not None and message.get("type") == "message":
-                        self._heard(str(message["data"]), loop.time())
-                        await self._confirm()
+                        if message.get("channel") == self.account.epochs:
+                            self.saw_epoch(str(message["data"]))  # Redis lost the state
+                        else:
+                            self._heard(str(message["data"]), loop.time())
+                            await self._confirm()
                     self.link.up()
                     backoff = BACKOFF[0]
                 except (*down_errors(), *refused_errors()) as exc:
                     self.link.failed(exc)
                     self._fail_waiters_if_down_too_long()
+                    # Back soon, and tick at once then: Redis may have restarted empty, and
+                    # this process's slots must be re-registered within the freeze.
+                    next_tick = loop.time()
                     await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, BACKOFF[1])
+                    backoff = min(backoff * 2, RECONNECT)
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed since redis 7
 

@@ -1,7 +1,8 @@
 """The Lua scripts of the Redis governor, shipped as package data (``lua/*.lua``).
 
-Each script is ``common.lua`` (key layout, the GCRA reservation, slot hand-off) followed by
-its own body, and runs atomically in Redis, so a decision and its bookkeeping are one step.
+Each script is the constants it shares with Python (`PATIENCE` of the priority lanes), then
+``common.lua`` (key layout, the GCRA reservation, priority lanes, slot hand-off), then its own
+body, and runs atomically in Redis, so a decision and its bookkeeping are one step.
 redis-py sends a script by its SHA and resends the source when Redis answers NOSCRIPT (after
 a restart), so a script costs one round trip.
 """
@@ -13,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from ._lanes import PATIENCE
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
@@ -20,10 +23,11 @@ if TYPE_CHECKING:
 
 @cache
 def source(name: str) -> str:
-    """``common.lua`` followed by ``<name>.lua``."""
+    """The shared constants, ``common.lua``, then ``<name>.lua``."""
     folder = resources.files(__package__).joinpath("lua")
     common = folder.joinpath("common.lua").read_text(encoding="utf-8")
-    return common + "\n" + folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    body = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    return f"local PATIENCE = {PATIENCE}\n{common}\n{body}"
 
 
 @dataclass(frozen=True)

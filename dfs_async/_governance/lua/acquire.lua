@@ -5,8 +5,8 @@
 -- ARGV: proc, interval_us, tau_us, lease_us, presence_ms, epoch candidate, recovery_us,
 --       n frees, then per free: platform, slots, 'r' (free a slot) | 'd' (withdraw), id,
 --       then per request: waiter, platform, slots
--- Returns {epoch, stricter, then per request: granted 1|0, delay_us (if granted), held, queued,
---          then grants handed to this process's earlier waiters}
+-- Returns {epoch, stricter, frozen_us, then per request: granted 1|0, delay_us (if granted),
+--          held, queued, then grants handed to this process's earlier waiters}
 local now = now_us()
 local proc = ARGV[1]
 local lease = tonumber(ARGV[4])
@@ -15,7 +15,7 @@ local ep = epoch(ARGV[6], now, tonumber(ARGV[7]))
 alive(proc, presence)
 local interval, d1 = strictest('interval', tonumber(ARGV[2]), true)
 local tau, d2 = strictest('tau', tonumber(ARGV[3]), false)
-local out = {ep, d1 + d2}
+local out = {ep, d1 + d2, 0}
 local mine = {}
 local freed = {}
 local i = 9
@@ -24,7 +24,7 @@ for _ = 1, tonumber(ARGV[8]) do
   if kind == 'r' then
     redis.call('ZREM', P .. ':slots:' .. platform, id)
   else
-    redis.call('ZREM', P .. ':queue:' .. platform, id)
+    dequeue(platform, id)
   end
   freed[platform] = tonumber(ARGV[i + 1])
   i = i + 4
@@ -64,6 +64,7 @@ while i <= #ARGV do
   i = i + 3
 end
 redis.call('PEXPIRE', P .. ':limits', presence * 3)
+out[3] = frozen_for(now)
 for _, grant in ipairs(mine) do
   out[#out + 1] = grant
 end

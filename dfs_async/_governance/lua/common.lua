@@ -1,4 +1,4 @@
--- Prepended to every script. KEYS[1] is the account's prefix; every key below extends it and
+-- Prepended to every script, after `PATIENCE` (from `_lanes.py`). KEYS[1] is the account's prefix; every key below extends it and
 -- so shares its hash tag (one Redis Cluster slot). Times are microseconds on Redis's clock:
 -- the hosts' clocks are never read.
 local P = KEYS[1]
@@ -16,7 +16,7 @@ end
 -- The epoch names this lifetime of the account's state. A missing one means Redis lost it all
 -- (an empty restart, a flush) or never had it: new slots are then frozen for `recovery` us, so
 -- that every running process re-registers the calls it still has in flight before any other
--- call takes their place.
+-- call takes their place. The new epoch is published on the account's channel.
 local function epoch(candidate, now, recovery)
   local current = redis.call('GET', P .. ':epoch')
   if current then
@@ -24,6 +24,8 @@ local function epoch(candidate, now, recovery)
   end
   redis.call('SET', P .. ':epoch', candidate)
   redis.call('SET', P .. ':frozen', str(now + recovery))
+  -- Heard at once by every process still subscribed (a flush keeps the connections).
+  redis.call('PUBLISH', P .. ':epoch', candidate)
   return candidate
 end
 
@@ -68,11 +70,21 @@ local function purge(platform, now)
   redis.call('ZREMRANGEBYSCORE', P .. ':slots:' .. platform, '-inf', str(now))
 end
 
--- A queued waiter's place: start-time fair queueing by process. Each process's next waiter
--- ranks one after its previous one or after the waiter served last, whichever is later, so
--- processes take turns (a process queueing 60 calls at once does not go 60 ahead of the rest).
-local function fair_place(platform, proc, presence)
-  local key = P .. ':fair:' .. platform
+-- A platform's queue is one sorted set per priority lane (`lanes`: the non-empty ones, scored by
+-- priority). A waiter's id is "<process>|<priority>|<n>", so every script finds its lane.
+local function lane_of(waiter)
+  return string.match(waiter, '^[^|]*|(-?%d+)|') or '0'
+end
+
+local function queue_key(platform, lane)
+  return P .. ':queue:' .. platform .. ':' .. lane
+end
+
+-- A queued waiter's place in its lane: start-time fair queueing by process. Each process's next
+-- waiter ranks one after its previous one or after the waiter served last, whichever is later,
+-- so processes take turns (a process queueing 60 calls at once does not go 60 ahead of the rest).
+local function fair_place(platform, lane, proc, presence)
+  local key = P .. ':fair:' .. platform .. ':' .. lane
   local served = tonumber(redis.call('HGET', key, '') or '0')
   local place = math.max(served, tonumber(redis.call('HGET', key, proc) or '0')) + 1
   redis.call('HSET', key, proc, str(place))
@@ -81,22 +93,70 @@ local function fair_place(platform, proc, presence)
 end
 
 local function enqueue(platform, proc, waiter, presence)
-  local queue_key = P .. ':queue:' .. platform
-  if not redis.call('ZSCORE', queue_key, waiter) then
-    redis.call('ZADD', queue_key, fair_place(platform, proc, presence), waiter)
+  local lane = lane_of(waiter)
+  local key = queue_key(platform, lane)
+  if not redis.call('ZSCORE', key, waiter) then
+    redis.call('ZADD', key, fair_place(platform, lane, proc, presence), waiter)
+    redis.call('ZADD', P .. ':lanes:' .. platform, lane, lane)
   end
 end
 
--- Hand free slots to queued waiters in turn, skipping waiters whose process is gone. The
--- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) are
--- published as one message on its channel; grants for the calling process (`me`) are
--- appended to `mine` instead and come back in the reply. A slot handed to another process is
--- only claimed for `presence` ms until that process confirms it (confirm.lua): a process
--- that died while queued cannot hold a slot longer, and a message lost on the way (pub/sub
--- does not keep it) costs a claim that runs out and a waiter queued again (settle.lua, 'w').
+local function is_queued(platform, waiter)
+  return redis.call('ZSCORE', queue_key(platform, lane_of(waiter)), waiter)
+end
+
+-- Take ``waiter`` out of its lane; a lane left empty leaves the lanes, and its skips with it.
+local function dequeue(platform, waiter)
+  local lane = lane_of(waiter)
+  local key = queue_key(platform, lane)
+  redis.call('ZREM', key, waiter)
+  if redis.call('ZCARD', key) == 0 then
+    redis.call('ZREM', P .. ':lanes:' .. platform, lane)
+    redis.call('HDEL', P .. ':skips:' .. platform, lane)
+  end
+end
+
+-- The lane to serve next, and the waiting lanes (member, priority pairs, highest first), by the
+-- rule of `_lanes.py`: the highest lane, unless a lane was passed over PATIENCE times (then the
+-- most passed over, the highest of a tie). So while two lanes wait, the lower one gets at least
+-- one of every PATIENCE + 1 slots handed out, whichever processes its waiters come from.
+local function next_lane(platform)
+  local lanes = redis.call('ZREVRANGE', P .. ':lanes:' .. platform, 0, -1, 'WITHSCORES')
+  if #lanes == 0 then
+    return nil, lanes
+  end
+  local chosen, most = lanes[1], -1
+  for i = 1, #lanes, 2 do
+    local skips = tonumber(redis.call('HGET', P .. ':skips:' .. platform, lanes[i]) or '0')
+    if skips >= PATIENCE and skips > most then
+      chosen, most = lanes[i], skips
+    end
+  end
+  return chosen, lanes
+end
+
+-- A slot went to ``chosen``'s head: every waiting lane below it was passed over once more.
+local function served_lane(platform, chosen, lanes)
+  local key = P .. ':skips:' .. platform
+  local priority = tonumber(chosen)
+  for i = 1, #lanes, 2 do
+    if tonumber(lanes[i + 1]) < priority then
+      redis.call('HINCRBY', key, lanes[i], 1)
+    end
+  end
+  redis.call('HDEL', key, chosen)
+end
+
+-- Hand free slots to queued waiters in turn (lane by lane, see `next_lane`), skipping waiters
+-- whose process is gone (no turn counted for them). The grants for one process ("<waiter>
+-- <platform> <delay before its send>", ';'-separated) are published as one message on its
+-- channel; grants for the calling process (`me`) are appended to `mine` instead and come back
+-- in the reply. A slot handed to another process is only claimed for `presence` ms until that
+-- process confirms it (confirm.lua): a process that died while queued cannot hold a slot
+-- longer, and a message lost on the way (pub/sub does not keep it) costs a claim that runs out
+-- and a waiter queued again (settle.lua, 'w').
 local function hand_out(platform, now, interval, tau, slots, lease, presence, me, mine)
   local held_key = P .. ':slots:' .. platform
-  local queue_key = P .. ':queue:' .. platform
   purge(platform, now)
   if frozen_for(now) > 0 then
     return
@@ -104,15 +164,17 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence, me
   local free = slots - redis.call('ZCARD', held_key)
   local grants = {}
   while free > 0 do
-    local head = redis.call('ZRANGE', queue_key, 0, 0, 'WITHSCORES')
-    if #head == 0 then
+    local lane, lanes = next_lane(platform)
+    if not lane then
       break
     end
+    local head = redis.call('ZRANGE', queue_key(platform, lane), 0, 0, 'WITHSCORES')
     local waiter = head[1]
-    redis.call('ZREM', queue_key, waiter)
-    redis.call('HSET', P .. ':fair:' .. platform, '', head[2])
+    dequeue(platform, waiter)
+    redis.call('HSET', P .. ':fair:' .. platform .. ':' .. lane, '', head[2])
     local proc = string.match(waiter, '^([^|]*)|')
     if proc and redis.call('EXISTS', P .. ':alive:' .. proc) == 1 then
+      served_lane(platform, lane, lanes)
       local go = reserve(now, interval, tau)
       local expires = go + lease
       if proc ~= me then
@@ -134,8 +196,11 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence, me
 end
 
 local function counts(platform)
-  return redis.call('ZCARD', P .. ':slots:' .. platform),
-    redis.call('ZCARD', P .. ':queue:' .. platform)
+  local queued = 0
+  for _, lane in ipairs(redis.call('ZRANGE', P .. ':lanes:' .. platform, 0, -1)) do
+    queued = queued + redis.call('ZCARD', queue_key(platform, lane))
+  end
+  return redis.call('ZCARD', P .. ':slots:' .. platform), queued
 end
 
 local function alive(proc, presence)

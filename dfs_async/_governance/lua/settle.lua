@@ -31,8 +31,8 @@ while i <= #ARGV do
     if kind == 'r' then
       redis.call('ZREM', P .. ':slots:' .. platform, id)
     elseif kind == 'd' then
-      redis.call('ZREM', P .. ':queue:' .. platform, id)
-    elseif not redis.call('ZSCORE', P .. ':queue:' .. platform, id)
+      dequeue(platform, id)
+    elseif not is_queued(platform, id)
       and not redis.call('ZSCORE', P .. ':slots:' .. platform, id) then
       -- 'w': a waiter of ours, long unanswered, neither queued nor holding a slot: its grant
       -- was lost on the way (a dropped connection) and its claim ran out. Queue it again.

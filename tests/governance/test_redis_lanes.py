@@ -1,0 +1,122 @@
+"""Priority lanes across processes: the Redis governor hands slots out by the local lanes' rule
+(`Lanes`), whichever process queued the waiters. Real ``redis-server``, one governor per
+"process" (each with its own connections and process id)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from dfs_async import Limits, RedisGovernor
+from dfs_async._governance._lanes import PATIENCE, Lanes
+from dfs_async.testing import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+ONE_SLOT = Limits(rate_limit=600, rate_period=6.0, live_concurrency=1, live_execution_limit=5.0)
+TICK, LEASE_MARGIN, COMMAND_TIMEOUT = 0.2, 0.5, 0.4
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+def governor(server: RedisServer) -> RedisGovernor:
+    return RedisGovernor(
+        server.url,
+        account="someone@example.com",
+        limits=ONE_SLOT,
+        tick=TICK,
+        lease_margin=LEASE_MARGIN,
+        command_timeout=COMMAND_TIMEOUT,
+    )
+
+
+async def until_queued(gov: RedisGovernor, count: int, timeout: float = 5.0) -> None:
+    """Wait (bounded) until Redis reported ``count`` waiters queued for the slot."""
+    async with asyncio.timeout(timeout):
+        while gov.state().platforms["claude"].shared_waiting != count:  # noqa: ASYNC110 - Redis's count
+            await asyncio.sleep(0.01)
+
+
+def local_order(queued: list[tuple[str, int]]) -> list[str]:
+    """The order the in-process lanes serve ``queued`` (name, priority) in."""
+    lanes = Lanes()
+    names = {lanes.push(priority): name for name, priority in queued}
+    served = []
+    while (f := lanes.pop()) is not None:
+        f.cancel()  # only its place matters
+        served.append(names[f])
+    return served
+
+
+async def test_slots_go_to_the_higher_lane_of_any_process_by_the_local_lanes_rule(
+    redis_server: RedisServer,
+) -> None:
+    # One slot, held. Bulk waiters (priority -1) of one process queue first, then interactive
+    # ones (0) of another; every grant is released at once, so the slot passes from waiter to
+    # waiter and the grant order is the account's lane order.
+    holder, bulk, interactive = (
+        governor(redis_server),
+        governor(redis_server),
+        governor(redis_server),
+    )
+    order: list[str] = []
+
+    async def call(gov: RedisGovernor, name: str, priority: int) -> None:
+        await gov.acquire("claude", priority=priority)
+        order.append(name)
+        gov.release("claude")
+
+    queued = [(f"bulk{i}", -1) for i in range(4)] + [(f"ask{i}", 0) for i in range(10)]
+    tasks = []
+    try:
+        await holder.acquire("claude")
+        for n, (name, priority) in enumerate(queued):
+            gov = bulk if priority < 0 else interactive
+            tasks.append(asyncio.create_task(call(gov, name, priority)))
+            await until_queued(gov, n + 1)  # queued in Redis in this order
+        holder.release("claude")
+        await asyncio.wait_for(asyncio.gather(*tasks), 10.0)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for g in (holder, bulk, interactive):
+            await g.aclose()
+    assert order == local_order(queued), order
+    # Said plainly: interactive calls first, a bulk one after every PATIENCE of them.
+    assert order.index("bulk0") == PATIENCE
+    assert order[:PATIENCE] == [f"ask{i}" for i in range(PATIENCE)]
+
+
+async def test_a_lone_lower_lane_is_plain_fifo_and_a_withdrawn_waiter_leaves_its_lane(
+    redis_server: RedisServer,
+) -> None:
+    holder, other = governor(redis_server), governor(redis_server)
+    order: list[str] = []
+
+    async def call(name: str, priority: int) -> None:
+        await other.acquire("claude", priority=priority)
+        order.append(name)
+        other.release("claude")
+
+    try:
+        await holder.acquire("claude")
+        tasks = {}
+        for n, name in enumerate(["b0", "b1", "b2", "top"]):
+            priority = 5 if name == "top" else -3
+            tasks[name] = asyncio.create_task(call(name, priority))
+            await until_queued(other, n + 1)
+        tasks["top"].cancel()  # withdrawn: the lane it leaves must not hold up the others
+        await asyncio.gather(tasks["top"], return_exceptions=True)
+        await until_queued(other, 3)  # its withdrawal reached Redis
+        holder.release("claude")
+        await asyncio.wait_for(asyncio.gather(*(tasks[n] for n in ("b0", "b1", "b2"))), 10.0)
+    finally:
+        await holder.aclose()
+        await other.aclose()
+    assert order == ["b0", "b1", "b2"]
