@@ -57,7 +57,8 @@ class Limits:
         together 35–52 ms apart at a load of 3–4, once 187 ms at a load of 7, and 25 ms let a
         301st call into a 300 / 6 s window. It costs ``jitter / rate_period`` of the rate:
         0.17 % at 2000 calls a minute. Across a WAN set the spread of the latency you measure
-        (p99 minus the fastest, often 0.1–0.3 s); a host loaded well past its cores needs more.
+        (p99 minus the fastest, often 0.1–0.3 s); a host loaded to five times its cores needs
+        about 0.3 s (there 0.1 s once let a 301st call into a 300 / 6 s window).
     live_concurrency:
         Live calls in flight per platform: one number for all, or a mapping per platform.
     live_execution_limit:
