@@ -25,7 +25,7 @@ DEFAULT_LIVE_CONCURRENCY = 30
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_LIVE_EXECUTION_LIMIT = 120.0
 """How long DataForSEO may keep running a Live task."""
-DEFAULT_JITTER = 0.025
+DEFAULT_JITTER = 0.1
 """Seconds of arrival jitter the pacer leaves room for (measured on loopback: see `Limits`)."""
 CLOCK_STEP = 0.001
 """Seconds between two readings of uvloop's clock (it advances once a millisecond)."""
@@ -47,15 +47,18 @@ class Limits:
     burst:
         Calls that may leave back to back after an idle spell; DataForSEO asks for a steady flow.
     jitter:
-        Seconds by which the network may bunch arrivals at the server (the spread of the
-        one-way delay between two calls). The pacer spaces calls so that any ``rate_period``
-        window at the server holds at most ``rate_limit`` even when calls sent ``jitter``
-        seconds apart arrive together. Default 25 ms, measured on loopback: on this project's
-        busy 2-core test machine (load 5) the emulator saw arrivals bunched by 13–14 ms beyond
-        the pacer's own schedule, with rare spikes past 20 ms (benchmarks/README.md,
-        "Real-scale rate"). Across a WAN set the spread of the latency you measure (p99 minus
-        the fastest, often 0.1–0.3 s); a host loaded well past its cores needs more too. At
-        2000 calls a minute each 30 ms of jitter costs one call a minute.
+        Seconds by which the network and the server may bunch arrivals (the spread of the
+        delay from the pacer's grant to the server's clock, between two calls). The pacer
+        spaces calls so that any ``rate_period`` window at the server holds at most
+        ``rate_limit`` even when calls sent ``jitter`` seconds apart arrive together; a stall
+        of the client's own process needs none (see ``_governance/_pacer.py``). Default 0.1 s,
+        measured on loopback (benchmarks/README.md, "The pacer"): on the project's shared
+        2-core machine a Python server's garbage collection held arrivals back and let them in
+        together 35–52 ms apart at a load of 3–4, once 187 ms at a load of 7, and 25 ms let a
+        301st call into a 300 / 6 s window. It costs ``jitter / rate_period`` of the rate:
+        0.17 % at 2000 calls a minute. Across a WAN set the spread of the latency you measure
+        (p99 minus the fastest, often 0.1–0.3 s); a host loaded to five times its cores needs
+        about 0.3 s (there 0.1 s once let a 301st call into a 300 / 6 s window).
     live_concurrency:
         Live calls in flight per platform: one number for all, or a mapping per platform.
     live_execution_limit:
