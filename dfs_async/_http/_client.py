@@ -55,7 +55,7 @@ from .._wire._models import LiveResponse, ModelInfo, UserData
 from .._wire._requests import LiveRequest, encode_body
 from .._wire._tasks import ReadyTask, TaskPostResponse
 from .._wire._validation import prepare_request
-from ._metrics import CallMetrics, metered
+from ._metrics import CallMetrics, CallTiming
 from ._observe import CURRENT_CALL
 from ._retry import Retrier, should_reread
 from ._standard import Attempt, StandardCalls
@@ -480,7 +480,6 @@ class AsyncClient:
             once, f"GET {path}", resend=lambda error: should_reread(error, policy)
         )
 
-    @metered  # metrics: each attempt's outcome (status, cost, upstream latency, in flight -1)
     async def _attempt(
         self,
         method: str,
@@ -501,19 +500,23 @@ class AsyncClient:
         call is on the wire and paid for; its answer frees the slot and counts its cost.
         """
         governor = self._check_loop()
-        await self._admit(governor, platform, queue_timeout, priority)
+        metrics = self._metrics
+        timing = metrics.start()  # None without OpenTelemetry: the metrics calls return at once
+        try:
+            await self._admit(governor, platform, queue_timeout, priority)
+        except BaseException as exc:
+            metrics.finished(platform, timing, exc)  # never sent (a queue timeout)
+            raise
         begun: list[bool] = []  # the exchange appends once it runs
         upload = Upload()
-        token = CURRENT_UPLOAD.set(upload)  # the exchange's task gets this context's copy
-        try:
-            exchange = asyncio.ensure_future(
-                self._exchange(method, path, body, platform, decoder, timeout, check_task, begun)
+        exchange = asyncio.ensure_future(
+            self._exchange(
+                method, path, body, platform, decoder, timeout, check_task, begun, upload, timing
             )
-        finally:
-            CURRENT_UPLOAD.reset(token)
+        )
         self._reads.add(exchange)
         exchange.add_done_callback(self._read_done)
-        self._metrics.follow(platform, exchange)  # metrics: its outcome, when it ends
+        metrics.follow(platform, timing, exchange)  # its outcome, when it ends
         try:
             return await asyncio.shield(exchange)
         except asyncio.CancelledError:
@@ -566,15 +569,20 @@ class AsyncClient:
         timeout: float | None,
         check_task: bool,
         begun: list[bool],
+        upload: Upload,
+        timing: CallTiming | None,
     ) -> EnvelopeT:
         """Send, read and decode one admitted call; its slot is given back on every path."""
         begun.append(True)
+        # Set in this task's own context (a copy of the caller's, made with the task): the
+        # transport reports through it whether the request started to leave.
+        CURRENT_UPLOAD.set(upload)
         stats = self._stats
         stats.calls_sent += 1
         if platform is not None:
             stats.in_flight[platform] += 1
         sent_at = asyncio.get_running_loop().time()
-        self._metrics.sent(platform)  # metrics: queue wait ends, in flight +1
+        self._metrics.sent(platform, timing)  # metrics: queue wait ends, in flight +1
         # Until an answer comes back, the server may be running the call: a deadline, a
         # connection lost after the send or a gateway's page leaves its slot held (see
         # Governor.release). A body cut off after its status line is an answer: the server
@@ -600,8 +608,7 @@ class AsyncClient:
             abandoned = exc.sent and not exc.answered
             raise
         except asyncio.CancelledError:
-            upload = CURRENT_UPLOAD.get()
-            abandoned = upload is None or upload.started()  # never started: nothing ran
+            abandoned = upload.started()  # never started: nothing ran
             raise
         finally:
             if platform is not None:

@@ -21,10 +21,7 @@ saw; ``status`` is DataForSEO's status code (``"20000"``) or the error's class n
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import APIError, DFSError
 from .._platforms import Platform
@@ -41,32 +38,28 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 METER_NAME: Final = "dfs_async"
 
-_Attempt = TypeVar("_Attempt", bound=Callable[..., Awaitable[Any]])
 
-
-class _Timing:
+class CallTiming:
     """One attempt's clock: when it started to queue, and when it was sent."""
 
-    __slots__ = ("followed", "queued_at", "sent_at")
+    __slots__ = ("queued_at", "sent_at")
 
     def __init__(self, queued_at: float) -> None:
         self.queued_at = queued_at
         self.sent_at: float | None = None
-        self.followed = False
-        """The attempt's exchange counts its own outcome when it ends (see `follow`)."""
-
-
-# Set by `metered` around one attempt and read by `CallMetrics.sent` inside it: the attempt is
-# awaited directly, in the same context, so the two meet without changing the attempt's
-# signature.
-_TIMING: Final[ContextVar[_Timing | None]] = ContextVar("dfs_async_metrics", default=None)
 
 
 class CallMetrics:
-    """The instruments the client records into; every method is a no-op without OpenTelemetry."""
+    """The instruments the client records into; every method is a no-op without OpenTelemetry.
+
+    The client asks `start` for an attempt's clock and hands it back to the other methods:
+    None (no OpenTelemetry) costs the send path one test per call and nothing else.
+    """
 
     def __init__(self, meter_provider: MeterProvider | None = None) -> None:
         self.enabled = _otel is not None
+        self._attributes: dict[Platform | None, dict[str, str]] = {}
+        self._with_status: dict[tuple[Platform | None, str], dict[str, str]] = {}
         if _otel is None:
             return
         meter = _otel.get_meter(METER_NAME, __version__, meter_provider=meter_provider)
@@ -90,38 +83,47 @@ class CallMetrics:
             "dfs_async.cost", unit="USD", description="Charges DataForSEO reported in its answers"
         )
 
-    def sent(self, platform: Platform | None) -> None:
-        """The current attempt's request goes out now: its queue wait ends, it is in flight."""
-        timing = _TIMING.get()
-        if not self.enabled or timing is None:
+    def start(self) -> CallTiming | None:
+        """An attempt begins to queue: its clock, or None when nothing is recorded."""
+        if not self.enabled:
+            return None
+        return CallTiming(asyncio.get_running_loop().time())
+
+    def sent(self, platform: Platform | None, timing: CallTiming | None) -> None:
+        """The attempt's request goes out now: its queue wait ends, it is in flight."""
+        if timing is None:
             return
         timing.sent_at = now = asyncio.get_running_loop().time()
-        attributes = _attributes(platform)
+        attributes = self._attributes_of(platform)
         self._queue_wait.record(now - timing.queued_at, attributes)
         self._in_flight.add(1, attributes)
 
-    def follow(self, platform: Platform | None, exchange: asyncio.Future[Any]) -> None:
-        """Count the current attempt's outcome when its exchange ends, not when its caller
-        stops waiting: a call on the wire is read to its end (and charged) all the same."""
-        timing = _TIMING.get()
-        if not self.enabled or timing is None:
+    def follow(
+        self, platform: Platform | None, timing: CallTiming | None, exchange: asyncio.Future[Any]
+    ) -> None:
+        """Count the attempt's outcome when its exchange ends, not when its caller stops
+        waiting: a call on the wire is read to its end (and charged) all the same."""
+        if timing is None:
             return
-        timing.followed = True
 
         def done(task: asyncio.Future[Any]) -> None:
             outcome = (
                 asyncio.CancelledError() if task.cancelled() else task.exception() or task.result()
             )
-            self._finished(platform, timing, outcome)
+            self.finished(platform, timing, outcome)
 
         exchange.add_done_callback(done)
 
-    def _finished(self, platform: Platform | None, timing: _Timing, outcome: object) -> None:
+    def finished(
+        self, platform: Platform | None, timing: CallTiming | None, outcome: object
+    ) -> None:
         """Count one attempt's outcome: an envelope, an exception, or a cancellation."""
-        attributes = _attributes(platform)
+        if timing is None:
+            return
+        attributes = self._attributes_of(platform)
         if timing.sent_at is None:
             if isinstance(outcome, DFSError):  # refused before the send (a queue timeout)
-                self._calls.add(1, {**attributes, "status": error_key(outcome)})
+                self._calls.add(1, self._status_of(platform, error_key(outcome)))
             return
         self._in_flight.add(-1, attributes)
         cost = 0.0
@@ -136,44 +138,22 @@ class CallMetrics:
             # DataForSEO answered (an error status is an answer); a lost call has no latency.
             elapsed = asyncio.get_running_loop().time() - timing.sent_at
             self._latency.record(elapsed, attributes)
-        self._calls.add(1, {**attributes, "status": status})
+        self._calls.add(1, self._status_of(platform, status))
         if cost:
             self._cost.add(cost, attributes)
 
-
-class _HasMetrics(Protocol):
-    _metrics: CallMetrics
-
-
-def metered(attempt: _Attempt) -> _Attempt:
-    """Decorate the client's one-attempt method: count its outcome, cost and latency."""
-
-    @functools.wraps(attempt)
-    async def wrapper(
-        client: _HasMetrics,
-        method: str,
-        path: str,
-        body: bytes | None,
-        platform: Platform | None,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        recorder = client._metrics
-        if not recorder.enabled:
-            return await attempt(client, method, path, body, platform, *args, **kwargs)
-        timing = _Timing(asyncio.get_running_loop().time())
-        token = _TIMING.set(timing)
+    def _attributes_of(self, platform: Platform | None) -> dict[str, str]:
+        """The attributes of ``platform``'s measurements, made once (never mutated)."""
         try:
-            return await attempt(client, method, path, body, platform, *args, **kwargs)
-        except BaseException as exc:
-            if not timing.followed:  # it ended before an exchange began (a queue timeout)
-                recorder._finished(platform, timing, exc)
-            raise
-        finally:
-            _TIMING.reset(token)
+            return self._attributes[platform]
+        except KeyError:
+            made: dict[str, str] = {"platform": platform} if platform is not None else {}
+            return self._attributes.setdefault(platform, made)
 
-    return cast(_Attempt, wrapper)
-
-
-def _attributes(platform: Platform | None) -> dict[str, str]:
-    return {"platform": platform} if platform is not None else {}
+    def _status_of(self, platform: Platform | None, status: str) -> dict[str, str]:
+        """``platform``'s attributes with ``status``, made once per pair."""
+        try:
+            return self._with_status[platform, status]
+        except KeyError:
+            made = {**self._attributes_of(platform), "status": status}
+            return self._with_status.setdefault((platform, status), made)

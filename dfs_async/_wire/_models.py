@@ -9,10 +9,18 @@ written ``OrNull[T]`` also takes ``null`` and reads it as absent (see `dfs_async
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 
 from ._nulls import NullTolerant, OrNull
+
+if TYPE_CHECKING:
+    JSONValue: TypeAlias = object
+else:
+    # msgspec decodes an ``object`` field through its custom-type path (an isinstance check
+    # per value); ``Any`` takes the plain path. Type checkers still see ``object``.
+    JSONValue = Any
 
 
 class Annotation(msgspec.Struct, frozen=True, gc=False):
@@ -33,7 +41,9 @@ class Annotation(msgspec.Struct, frozen=True, gc=False):
         return self.direct_url or self.url
 
 
-class Section(NullTolerant, frozen=True):
+# gc=False on the Structs of a Live answer: a decoded JSON tree holds no reference cycle, and
+# untracked Structs cost the collector nothing (fewer allocations counted towards a collection).
+class Section(NullTolerant, frozen=True, gc=False):
     """A part of an item: ``summary_text`` for reasoning, ``text`` for a message."""
 
     held = True  # fixed by the LiveResult that holds it (see _nulls.py)
@@ -44,7 +54,7 @@ class Section(NullTolerant, frozen=True):
     """None when web search was off; empty when it found nothing to cite."""
 
 
-class Item(NullTolerant, frozen=True):
+class Item(NullTolerant, frozen=True, gc=False):
     """A response item; ``type`` is ``"reasoning"``, ``"message"``, or one added later."""
 
     held = True  # fixed by the LiveResult that holds it (see _nulls.py)
@@ -53,7 +63,7 @@ class Item(NullTolerant, frozen=True):
     sections: OrNull[list[OrNull[Section]]] = msgspec.field(default_factory=list)
 
 
-class LiveResult(NullTolerant, frozen=True):
+class LiveResult(NullTolerant, frozen=True, gc=False):
     """The model's answer to one Live task."""
 
     model_name: OrNull[str] = ""
@@ -64,7 +74,7 @@ class LiveResult(NullTolerant, frozen=True):
     money_spent: OrNull[float] = 0.0
     datetime: OrNull[str] = ""
     items: OrNull[list[OrNull[Item]]] = msgspec.field(default_factory=list)
-    fan_out_raw: object = msgspec.field(default=None, name="fan_out_queries")
+    fan_out_raw: JSONValue = msgspec.field(default=None, name="fan_out_queries")
     """``fan_out_queries`` exactly as sent: the official schema types Perplexity's as anything."""
 
     @property
@@ -139,7 +149,7 @@ class UserData(NullTolerant, frozen=True):
         return float(value) if isinstance(value, int | float) else None
 
 
-class _TaskBase(NullTolerant, frozen=True, kw_only=True):
+class _TaskBase(NullTolerant, frozen=True, kw_only=True, gc=False):
     id: OrNull[str] = ""
     status_code: OrNull[int] = 0
     status_message: OrNull[str] = ""
@@ -147,7 +157,7 @@ class _TaskBase(NullTolerant, frozen=True, kw_only=True):
     cost: OrNull[float] = 0.0
     result_count: OrNull[int] = 0
     path: OrNull[list[OrNull[str]]] = msgspec.field(default_factory=list)
-    data: dict[str, object] | None = None
+    data: dict[str, JSONValue] | None = None
 
 
 class LiveTask(_TaskBase, frozen=True, kw_only=True):
@@ -168,7 +178,7 @@ class UserDataTask(_TaskBase, frozen=True, kw_only=True):
     result: list[OrNull[UserData]] | None = None
 
 
-class _EnvelopeBase(NullTolerant, frozen=True, kw_only=True):
+class _EnvelopeBase(NullTolerant, frozen=True, kw_only=True, gc=False):
     version: OrNull[str] = ""
     status_code: OrNull[int] = 0
     status_message: OrNull[str] = ""
