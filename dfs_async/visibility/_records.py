@@ -115,6 +115,25 @@ def citations(result: _Result) -> Iterator[tuple[str, str | None]]:
                     yield url, note.title
 
 
+def message_text_and_citations(result: _Result) -> tuple[str, dict[str, str | None]]:
+    """`message_text`, and each distinct cited URL with its (last) title, in one walk."""
+    texts: list[str] = []
+    cited: dict[str, str | None] = {}
+    for item in result.items or ():
+        if item is None or item.type != "message":
+            continue
+        for section in item.sections or ():
+            if section is None:
+                continue
+            texts.append(section.text or "")
+            for note in section.annotations or ():
+                if note is not None:
+                    url = note.direct_url or note.url
+                    if url:
+                        cited[url] = note.title
+    return (texts[0] if len(texts) == 1 else "\n\n".join(texts)), cited
+
+
 def _digest(key: str) -> int:
     """64 bits of the whole key: a hand-made file's keys may share their first digits."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")

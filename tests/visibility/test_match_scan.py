@@ -1,0 +1,130 @@
+"""The matcher's scan (first words found on an ASCII copy of the text, each group's regex run
+where one begins) against one regex scanning the text, and the edge cases it could break."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dfs_async.visibility import Matcher, parse_brands
+from dfs_async.visibility._match import _Finder
+
+PHRASES = (
+    "acme",
+    "acme corp",
+    "acme corp international",
+    "corp international",
+    "corp",
+    "north star",
+    "star star",
+    "star",
+    "café zürich",
+    "café",
+    "straße",
+    "ünïcode",
+    ".net",
+    "c++",
+    "at&t",
+    "node.js",
+    "acme_x",
+)
+PIECES = (
+    *PHRASES,
+    "zürich",
+    "international",
+    "é",
+    "ß",
+    "x",
+    "_",
+    "1",
+    " ",
+    " ",
+    "  ",
+    "\n",
+    ".",
+    ",",
+    "-",
+    "(",
+    "«",
+    "—",
+    "ﬁ",
+)
+
+
+def one_regex(phrases: list[str], text: str) -> list[tuple[int, int, str]]:
+    """What the scan must equal: one regex, leftmost first, the longest phrase at a place."""
+    longest_first = sorted(phrases, key=len, reverse=True)
+    alternatives = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in longest_first)
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+    return [(m.start(), m.end(), m.group()) for m in pattern.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(PHRASES), min_size=1, max_size=8, unique=True),
+    st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
+)
+def test_the_scan_finds_what_one_regex_finds(phrases: list[str], text: str) -> None:
+    assert _Finder(phrases).spans(text) == one_regex(phrases, text)
+
+
+def named(config: dict[str, object], text: str) -> list[str]:
+    m = Matcher(parse_brands(config))
+    brands, _ = m.first_mentions(text)
+    return [m.brands[b] for b in brands]
+
+
+def test_overlapping_aliases_leftmost_then_longest() -> None:
+    config = {
+        "brands": {
+            "acme": {"names": ["Acme", "Acme Corp"]},
+            "corp": {"names": ["Corp International", "Corp"]},
+        }
+    }
+    assert named(config, "Acme Corp International") == ["acme"]
+    assert named(config, "Corp International and Acme") == ["corp", "acme"]
+    m = Matcher(parse_brands(config))
+    assert [(x.start, x.end) for x in m.find("Acme Corp International")] == [(0, 9)]
+
+
+def test_a_match_dropped_for_overlapping_does_not_hide_a_later_one() -> None:
+    # "North Star" wins at 0; "Star Star" at 6 overlaps it, and the "Star" at 11 still counts,
+    # as one regex scanning the text finds it.
+    config = {
+        "brands": {"north": {"names": ["North Star"]}, "star": {"names": ["Star Star", "Star"]}}
+    }
+    assert named(config, "North Star Star") == ["north", "star"]
+
+
+def test_word_boundaries_with_unicode() -> None:
+    config = {
+        "brands": {"acme": {"names": ["Acme"]}, "cafe": {"names": ["Café Zürich", "Ünïcode"]}}
+    }
+    assert named(config, "caféacme") == []
+    assert named(config, "Acmeé") == []
+    assert named(config, "«Acme» — Café Zürich") == ["acme", "cafe"]
+    assert named(config, "Acme—ÜNÏCODE") == ["acme", "cafe"]
+    assert named(config, "xünïcode, Café Zürichs") == []
+    assert named(config, "ﬁ Acme") == ["acme"]  # a ligature before: offsets of the folded text
+
+
+def test_exclusions_drop_only_their_own_brand() -> None:
+    config = {
+        "brands": {
+            "acme": {"names": ["Acme"], "exclude": ["hooli acme"]},
+            "hooli": {"names": ["Hooli"]},
+        }
+    }
+    assert named(config, "Hooli Acme") == ["hooli"]
+    assert named(config, "Hooli, Acme") == ["hooli", "acme"]
+
+
+def test_case_sensitive_aliases_beside_unicode_and_ligatures() -> None:
+    config = {"brands": {"on": {"names": ["On Running"], "case_sensitive": ["On"]}}}
+    assert named(config, "«On» is light") == ["on"]
+    assert named(config, "Éon and on") == []
+    m = Matcher(parse_brands(config))
+    # NFKC makes "ﬁ" two letters: offsets are into the normalised text.
+    assert [(x.start, x.end) for x in m.find("ﬁne On")] == [(5, 7)]
