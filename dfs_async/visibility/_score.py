@@ -152,6 +152,9 @@ class Scorer:
         self._owners: list[dict[str, tuple[int, ...]]] = [{} for _ in configs]
         # Per snapshot, host -> (registrable domain, owning brands): hosts repeat a lot.
         self._hosts: list[dict[str, tuple[str, tuple[int, ...]]]] = [{} for _ in configs]
+        # Per snapshot, what `_site` says for a URL's scheme and authority (``https://host``):
+        # URLs differ in their paths far more than in their hosts.
+        self._origins: list[dict[str, tuple[str, tuple[int, ...]] | None]] = [{} for _ in configs]
         self._names = [
             [b.name for b in c.brands] + [p.name for b in c.brands for p in b.products]
             for c in configs
@@ -281,22 +284,32 @@ class Scorer:
         """Distinct URLs cited per registrable domain, and the brands owning one of them."""
         domains: dict[str, int] = {}
         owners: set[int] = set()
-        hosts = self._hosts[snapshot]
+        origins = self._origins[snapshot]
         for url in cited:
-            host = host_of(url)
-            if host is None:
-                continue
-            found = hosts.get(host)
+            origin = _origin(url)
+            found = origins.get(origin, _UNSEEN) if origin else _UNSEEN
+            if found is _UNSEEN:
+                found = self._site(snapshot, url)
+                if origin:
+                    origins[origin] = found
             if found is None:
-                found = hosts[host] = (
-                    registrable_domain(host),
-                    self._owners_of(snapshot, host),
-                )
+                continue
             domain = found[0]
             domains[domain] = domains.get(domain, 0) + 1
             if found[1]:
                 owners.update(found[1])
         return domains, owners
+
+    def _site(self, snapshot: int, url: str) -> tuple[str, tuple[int, ...]] | None:
+        """(registrable domain, owning brands) of the host of ``url``; None if it has none."""
+        host = host_of(url)
+        if host is None:
+            return None
+        hosts = self._hosts[snapshot]
+        found = hosts.get(host)
+        if found is None:
+            found = hosts[host] = (registrable_domain(host), self._owners_of(snapshot, host))
+        return found
 
     def _owners_of(self, snapshot: int, host: str) -> tuple[int, ...]:
         cache = self._owners[snapshot]
@@ -417,6 +430,20 @@ _COMMON_TEXT: Final = """
 """
 _COMMON: Final = frozenset(_COMMON_TEXT.split())
 """Capitalised words that start no name (the sentence-start check misses some)."""
+
+
+_UNSEEN: Final = ("", ())
+
+
+def _origin(url: str) -> str:
+    """``url`` up to the first "/" after its "://" (all of it `host_of` reads: a host holds no
+    "/"), or "" where that would not stand for the host alone: no "/" after it, a query or
+    fragment before it, or a bracketed host (which may hold a "/")."""
+    end = url.find("/", url.find("://") + 3)
+    if end < 0:
+        return ""
+    origin = url[:end]
+    return "" if "?" in origin or "#" in origin or "[" in origin else origin
 
 
 def _prompt_key(answer: Answer) -> str:

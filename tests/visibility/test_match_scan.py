@@ -4,12 +4,18 @@ where one begins) against one regex scanning the text, and the edge cases it cou
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dfs_async.visibility import Matcher, parse_brands
+from dfs_async.visibility._domains import host_of, registrable_domain
 from dfs_async.visibility._match import _Finder
+from dfs_async.visibility._score import Scorer
+
+from ._fixtures import BRANDS, record, write
 
 PHRASES = (
     "acme",
@@ -70,7 +76,7 @@ def test_the_scan_finds_what_one_regex_finds(phrases: list[str], text: str) -> N
     assert _Finder(phrases).spans(text) == one_regex(phrases, text)
 
 
-def named(config: dict[str, object], text: str) -> list[str]:
+def named(config: Mapping[str, object], text: str) -> list[str]:
     m = Matcher(parse_brands(config))
     brands, _ = m.first_mentions(text)
     return [m.brands[b] for b in brands]
@@ -128,3 +134,37 @@ def test_case_sensitive_aliases_beside_unicode_and_ligatures() -> None:
     m = Matcher(parse_brands(config))
     # NFKC makes "ﬁ" two letters: offsets are into the normalised text.
     assert [(x.start, x.end) for x in m.find("ﬁne On")] == [(5, 7)]
+
+
+def test_domains_cached_per_origin_match_each_url_read_alone(tmp_path: Path) -> None:
+    # Scoring caches a URL's domain by its "scheme://authority"; URLs whose part before the
+    # first "/" is not the host alone (a query, a bracketed host) must not share an entry.
+    urls = [
+        "https://www.acme.com/a",
+        "https://www.acme.com/b",
+        "HTTPS://Shop.Acme.com/c",
+        "https://user@globex.com/d",
+        "https://news.bbc.co.uk/e",
+        "https://example.org?next=/x",
+        "https://example.org?next=/y",
+        "https://[::1/x]/z",
+        "https://[::1/y]/z",
+        "https://[::1]/z",
+        "https://initech.com",
+        "https://initech.com?x",
+        "notaurl",
+    ]
+    path = write(tmp_path / "r.jsonl", [record("p", "Acme", urls=urls, sample=i) for i in range(2)])
+    scorer = Scorer([BRANDS], ["s"])
+    scorer.score_file(0, path)
+    (cell,) = scorer.cells.values()
+    expected: dict[str, list[int]] = {}
+    for url in urls:
+        host = host_of(url)
+        if host is not None:
+            counts = expected.setdefault(registrable_domain(host), [0, 0])
+            counts[1] += 2
+    for counts in expected.values():
+        counts[0] = 2
+    assert cell.domains == expected
+    assert cell.cited == [2, 2, 0]  # acme.com and globex.com, in both answers
