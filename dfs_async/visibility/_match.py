@@ -62,85 +62,109 @@ _MARK: Final = (
 """Bytes table keeping ASCII word characters and making every other byte a space."""
 
 
+_Spans = list[tuple[int, int, str]]
+"""(start, end, phrase key) of matches."""
+
+
 class _Finder:
-    """Finds a set of phrases (aliases or exclusions) in a text, on word boundaries, as one
-    regex scanning the text would: leftmost first, and at a position the longest phrase.
+    """Finds a set of phrases (aliases), and a second set (exclusions) apart, in a text, on
+    word boundaries, each set as one regex scanning the text would: leftmost first, and at a
+    position the longest phrase.
 
     One regex trying every phrase at every position costs ~50 ns a character. Instead the
     phrases are grouped by their first word, and the text is copied to ASCII bytes where every
     character that is not an ASCII word character becomes a space (a C table lookup per
     character, offsets kept). A phrase can then begin only where a space is followed by one of
     the first words and a space: one regex finds those places (the engine jumps from space to
-    space), and each group's own regex, run there on the real text, says which phrase matches
-    and how far. A first word with a non-ASCII character is looked for with ``str.find``, and a
-    phrase that begins with punctuation (".NET") by its own regex.
+    space) for both sets at once, and each group's own regex, run there on the real text, says
+    which phrase matches and how far. A first word with a non-ASCII character is looked for
+    with ``str.find``, and a phrase that begins with punctuation (".NET") by its own regex.
     """
 
-    def __init__(self, phrases: Iterable[str]) -> None:
-        groups: dict[str, list[str]] = {}
-        always: list[str] = []
-        for phrase in set(phrases):
-            word = _WORD.match(phrase)
-            if word is None:
-                always.append(phrase)  # begins with punctuation (".NET"): scanned every time
-            else:
-                groups.setdefault(word.group(), []).append(phrase)
-        compiled = {word: _compile(group) for word, group in groups.items()}
-        by_word = {w.encode(): p for w, p in compiled.items() if w.isascii()}
-        self._by_word = by_word
+    def __init__(self, phrases: Iterable[str], exclusions: Iterable[str] = ()) -> None:
+        layers = [_group(phrases), _group(exclusions)]
+        words = sorted(set(layers[0][0]) | set(layers[1][0]))
+        # first word -> (its phrases' regex, its exclusions' regex), None where it has none
+        pairs = {w: (layers[0][0].get(w), layers[1][0].get(w)) for w in words}
+        self._by_word = {w.encode(): p for w, p in pairs.items() if w.isascii()}
+        ascii_words = [w for w in words if w.isascii()]
         self._starts = (
-            re.compile(
-                b" (" + _trie_pattern(sorted(w.decode() for w in by_word)).encode() + b")(?= )"
-            )
-            if by_word
+            re.compile(b" (" + _trie_pattern(ascii_words).encode() + b")(?= )")
+            if ascii_words
             else None
         )
-        self._slow = tuple((w, p) for w, p in compiled.items() if not w.isascii())
-        self._always = _compile(always) if always else None
+        self._slow = tuple((w, *p) for w, p in pairs.items() if not w.isascii())
+        self._always = (layers[0][1], layers[1][1])
 
     def __bool__(self) -> bool:
-        return self._starts is not None or bool(self._slow) or self._always is not None
+        return self._starts is not None or bool(self._slow) or self._always != (None, None)
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, phrase key) of every match, leftmost-longest, not overlapping."""
-        found: list[tuple[int, int, str]] = []
+    def spans(self, text: str) -> tuple[_Spans, _Spans]:
+        """Matches of the phrases, and of the exclusions: leftmost-longest, not overlapping."""
+        found: _Spans = []
+        excluded: _Spans = []
         if self._starts is not None:
             by_word = self._by_word
             # One byte per character ("?" for a non-ASCII one), so offsets are the text's.
             marked = b" " + text.encode("ascii", "replace").translate(_MARK) + b" "
             for start in self._starts.finditer(marked):
                 at = start.start()  # the space before the word is the text's offset - 1
-                match = by_word[start.group(1)].match(text, at)
-                # A space before the word in ``marked`` may stand for a non-ASCII letter.
-                if match is not None and not (at and text[at - 1].isalnum()):
+                # That space may stand for a non-ASCII letter: then no word begins here.
+                if at and text[at - 1].isalnum():
+                    continue
+                phrase, exclusion = by_word[start.group(1)]
+                if phrase is not None and (match := phrase.match(text, at)) is not None:
                     found.append((at, match.end(), match.group()))
-        if self._slow or self._always is not None:
-            for word, pattern in self._slow:
+                if exclusion is not None and (match := exclusion.match(text, at)) is not None:
+                    excluded.append((at, match.end(), match.group()))
+        if self._slow or self._always != (None, None):
+            for word, phrase, exclusion in self._slow:
                 at = text.find(word)
                 while at >= 0:
-                    _match_at(pattern, text, at, found)
+                    _match_at(phrase, text, at, found)
+                    _match_at(exclusion, text, at, excluded)
                     at = text.find(word, at + 1)
-            if self._always is not None:
-                match = self._always.search(text)
+            for pattern, into in zip(self._always, (found, excluded), strict=True):
+                if pattern is None:
+                    continue
+                match = pattern.search(text)
                 while match is not None:
-                    _match_at(self._always, text, match.start(), found)
-                    match = self._always.search(text, match.start() + 1)
+                    _match_at(pattern, text, match.start(), into)
+                    match = pattern.search(text, match.start() + 1)
             # Each offset has at most one (longest) match, so this is leftmost first.
             found.sort()
-        spans: list[tuple[int, int, str]] = []
-        last = 0
-        for span in found:
-            if span[0] >= last:
-                spans.append(span)
-                last = span[1]
-        return spans
+            excluded.sort()
+        return _apart(found), _apart(excluded)
 
 
-def _match_at(
-    pattern: re.Pattern[str], text: str, at: int, found: list[tuple[int, int, str]]
-) -> None:
+def _group(phrases: Iterable[str]) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None]:
+    """One regex per first word of ``phrases``, and one for those beginning with punctuation
+    (".NET"), which are looked for everywhere."""
+    groups: dict[str, list[str]] = {}
+    always: list[str] = []
+    for phrase in set(phrases):
+        word = _WORD.match(phrase)
+        if word is None:
+            always.append(phrase)
+        else:
+            groups.setdefault(word.group(), []).append(phrase)
+    return {w: _compile(g) for w, g in groups.items()}, _compile(always) if always else None
+
+
+def _apart(found: _Spans) -> _Spans:
+    """The leftmost of overlapping matches (sorted by start), as one regex keeps them."""
+    spans: _Spans = []
+    last = 0
+    for span in found:
+        if span[0] >= last:
+            spans.append(span)
+            last = span[1]
+    return spans
+
+
+def _match_at(pattern: re.Pattern[str] | None, text: str, at: int, found: _Spans) -> None:
     """Append the longest match of ``pattern`` beginning at ``at`` on a word boundary."""
-    if at and _is_word_char(text[at - 1]):
+    if pattern is None or (at and _is_word_char(text[at - 1])):
         return
     match = pattern.match(text, at)
     if match is not None:
@@ -185,9 +209,9 @@ class Matcher:
         self._folded = folded
         self._exact = exact
         self._excludes = excludes
-        self._folded_finder = _Finder(folded)
+        # Exclusions share the aliases' scan: their first words are mostly the brand's own.
+        self._folded_finder = _Finder(folded, excludes)
         self._exact_finder = _Finder(exact)
-        self._exclude_finder = _Finder(excludes)
         self._excluding = frozenset(excludes.values())
 
     def find(self, text: str) -> list[Mention]:
@@ -211,10 +235,11 @@ class Matcher:
     def _found(self, text: str) -> list[_Found]:
         """`find` as plain tuples, product -1 for a brand alias (scoring makes no `Mention`)."""
         folded = fold(text)
-        found = _found(self._folded_finder.spans(folded), self._folded, folded)
+        spans, excluded = self._folded_finder.spans(folded)
+        found = _found(spans, self._folded, folded)
         if self._exact_finder:
             exact = nfkc(text)
-            spans = self._exact_finder.spans(exact)
+            spans = self._exact_finder.spans(exact)[0]
             if spans and len(exact) != len(folded):
                 shift = _shift_map(exact)
                 spans = [(shift[s], shift[e], key) for s, e, key in spans]
@@ -222,17 +247,13 @@ class Matcher:
                 if not any(o[0] <= m[0] < o[1] for o in found):
                     found.append(m)
             found.sort(key=_start)
-        # Exclusions only ever drop a mention of their own brand: skip the scan when no brand
-        # named has any.
-        if found and not self._excluding.isdisjoint([m[2] for m in found]):
-            excluded = [
-                (s, e, self._excludes[_key(key)])
-                for s, e, key in self._exclude_finder.spans(folded)
-            ]
+        # Exclusions only ever drop a mention of their own brand.
+        if excluded and not self._excluding.isdisjoint([m[2] for m in found]):
+            excluded_by = [(s, e, self._excludes[_key(key)]) for s, e, key in excluded]
             found = [
                 m
                 for m in found
-                if not any(s <= m[0] and m[1] <= e and b == m[2] for s, e, b in excluded)
+                if not any(s <= m[0] and m[1] <= e and b == m[2] for s, e, b in excluded_by)
             ]
         return found
 

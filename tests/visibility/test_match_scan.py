@@ -70,10 +70,16 @@ def one_regex(phrases: list[str], text: str) -> list[tuple[int, int, str]]:
 @settings(max_examples=400, deadline=None)
 @given(
     st.lists(st.sampled_from(PHRASES), min_size=1, max_size=8, unique=True),
+    st.lists(st.sampled_from(PHRASES), max_size=4, unique=True),
     st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
 )
-def test_the_scan_finds_what_one_regex_finds(phrases: list[str], text: str) -> None:
-    assert _Finder(phrases).spans(text) == one_regex(phrases, text)
+def test_the_scan_finds_what_one_regex_finds(
+    phrases: list[str], exclusions: list[str], text: str
+) -> None:
+    # The exclusions share the phrases' scan and are resolved apart.
+    found, excluded = _Finder(phrases, exclusions).spans(text)
+    assert found == one_regex(phrases, text)
+    assert excluded == (one_regex(exclusions, text) if exclusions else [])
 
 
 def named(config: Mapping[str, object], text: str) -> list[str]:
