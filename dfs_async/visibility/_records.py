@@ -160,7 +160,7 @@ def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
     with open(path, "rb") as f:
         for number, line in enumerate(f, start=1):
             text = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
-            if text.strip():
+            if text and not text.isspace():  # strip() would copy every line to say so
                 yield number, text
 
 

@@ -286,11 +286,14 @@ class Scorer:
         owners: set[int] = set()
         origins = self._origins[snapshot]
         for url in cited:
-            origin = _origin(url)
-            found = origins.get(origin, _UNSEEN) if origin else _UNSEEN
+            # What `host_of` reads of a URL ends at the first "/" after its "://" (a host holds
+            # no "/", but for a bracketed one, which `_cacheable` leaves out).
+            end = url.find("/", url.find("://") + 3)
+            origin = url[:end] if end >= 0 else ""
+            found = origins.get(origin, _UNSEEN)
             if found is _UNSEEN:
                 found = self._site(snapshot, url)
-                if origin:
+                if _cacheable(origin):
                     origins[origin] = found
             if found is None:
                 continue
@@ -435,15 +438,11 @@ _COMMON: Final = frozenset(_COMMON_TEXT.split())
 _UNSEEN: Final = ("", ())
 
 
-def _origin(url: str) -> str:
-    """``url`` up to the first "/" after its "://" (all of it `host_of` reads: a host holds no
-    "/"), or "" where that would not stand for the host alone: no "/" after it, a query or
-    fragment before it, or a bracketed host (which may hold a "/")."""
-    end = url.find("/", url.find("://") + 3)
-    if end < 0:
-        return ""
-    origin = url[:end]
-    return "" if "?" in origin or "#" in origin or "[" in origin else origin
+def _cacheable(origin: str) -> bool:
+    """Whether URLs sharing this part up to their first "/" after "://" share their host: not
+    for a bracketed host (it may hold a "/"); nor kept when a query or fragment comes first
+    (one entry per query would grow with the file)."""
+    return bool(origin) and "[" not in origin and "?" not in origin and "#" not in origin
 
 
 def _prompt_key(answer: Answer) -> str:
