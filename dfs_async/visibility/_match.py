@@ -107,10 +107,11 @@ class _Finder:
             by_word = self._by_word
             # One byte per character ("?" for a non-ASCII one), so offsets are the text's.
             marked = b" " + text.encode("ascii", "replace").translate(_MARK) + b" "
+            ascii = text.isascii()
             for start in self._starts.finditer(marked):
                 at = start.start()  # the space before the word is the text's offset - 1
                 # That space may stand for a non-ASCII letter: then no word begins here.
-                if at and text[at - 1].isalnum():
+                if not ascii and at and text[at - 1].isalnum():
                     continue
                 phrase, exclusion = by_word[start.group(1)]
                 if phrase is not None and (match := phrase.match(text, at)) is not None:
