@@ -92,31 +92,9 @@ class _Key(msgspec.Struct, frozen=True, gc=False):
     ok: bool
 
 
-def message_text(result: _Result) -> str:
-    """The answer's text: every message section, joined by blank lines."""
-    return "\n\n".join(
-        (s.text or "")
-        for item in result.items or ()
-        if item is not None and item.type == "message"
-        for s in item.sections or ()
-        if s is not None
-    )
-
-
-def citations(result: _Result) -> Iterator[tuple[str, str | None]]:
-    """(source url, title) of every cited source, in order: ``direct_url``, else ``url``."""
-    for item in result.items or ():
-        if item is None or item.type != "message":
-            continue
-        for section in item.sections or ():
-            for note in (section.annotations if section is not None else None) or ():
-                url = note.direct_url or note.url if note is not None else None
-                if url and note is not None:
-                    yield url, note.title
-
-
 def message_text_and_citations(result: _Result) -> tuple[str, dict[str, str | None]]:
-    """`message_text`, and each distinct cited URL with its (last) title, in one walk."""
+    """The answer's text (every message section, joined by blank lines), and each distinct
+    cited URL (``direct_url``, else ``url``) with its last title, in order, in one walk."""
     texts: list[str] = []
     cited: dict[str, str | None] = {}
     for item in result.items or ():
