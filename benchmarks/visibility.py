@@ -2,7 +2,7 @@
 
 One SYNTHETIC results file (built here, in the exact line format a sweep writes): N answered
 records, 4 engines, 5 samples per prompt, answers of ~1.3 KB naming 2–6 of 20 tracked brands
-(with aliases) as lists and prose, with markdown links, citation labels and 3–5 citations each.
+(with aliases) as lists and prose, with markdown links, citation labels and 3–6 citations each.
 Each scorer runs in a child process of its own, on one core, reading the file line by line:
 
 - dfs_async: `dfs_async.visibility`'s scorer (every counter of the report: mentions, rank,

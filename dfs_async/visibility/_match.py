@@ -56,80 +56,128 @@ def _trie_pattern(aliases: Iterable[str]) -> str:
 
 
 _WORD = re.compile(r"\w+")
-_SUBSTRING_GROUPS: Final = 64
-"""Up to this many first words, testing each as a substring beats listing the text's words."""
+_MARK: Final = (
+    bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(128)) + b" " * 128
+)
+"""Bytes table keeping ASCII word characters and making every other byte a space."""
+
+
+_Spans = list[tuple[int, int, str]]
+"""(start, end, phrase key) of matches."""
 
 
 class _Finder:
-    """Finds a set of phrases (aliases or exclusions) in a text, on word boundaries.
+    """Finds a set of phrases (aliases), and a second set (exclusions) apart, in a text, on
+    word boundaries, each set as one regex scanning the text would: leftmost first, and at a
+    position the longest phrase.
 
-    One regex scanning every position costs ~60 ns a character whatever the phrases. Instead
-    the phrases are grouped by their first word: a substring test per group (or, with many
-    groups, the set of the text's words) says which groups can match at all, and only those
-    groups' regexes run, each beginning with a literal word that the regex engine finds by
-    fast substring search. Matches are then resolved as one regex would: leftmost first, and
-    at a position the longest phrase.
+    One regex trying every phrase at every position costs ~50 ns a character. Instead the
+    phrases are grouped by their first word, and the text is copied to ASCII bytes where every
+    character that is not an ASCII word character becomes a space (a C table lookup per
+    character, offsets kept). A phrase can then begin only where a space is followed by one of
+    the first words and a space: one regex finds those places (the engine jumps from space to
+    space) for both sets at once, and each group's own regex, run there on the real text, says
+    which phrase matches and how far. A first word with a non-ASCII character is looked for
+    with ``str.find``, and a phrase that begins with punctuation (".NET") by its own regex.
     """
 
-    def __init__(self, phrases: Iterable[str]) -> None:
-        groups: dict[str, list[str]] = {}
-        always: list[str] = []
-        for phrase in set(phrases):
-            word = _WORD.match(phrase)
-            if word is None:
-                always.append(phrase)  # begins with punctuation (".NET"): scanned every time
-            else:
-                groups.setdefault(word.group(), []).append(phrase)
-        self._groups = {word: _compile(group) for word, group in groups.items()}
-        self._always = _compile(always) if always else None
+    def __init__(self, phrases: Iterable[str], exclusions: Iterable[str] = ()) -> None:
+        layers = [_group(phrases), _group(exclusions)]
+        words = sorted(set(layers[0][0]) | set(layers[1][0]))
+        # first word -> (its phrases' regex, its exclusions' regex), None where it has none
+        pairs = {w: (layers[0][0].get(w), layers[1][0].get(w)) for w in words}
+        self._by_word = {w.encode(): p for w, p in pairs.items() if w.isascii()}
+        ascii_words = [w for w in words if w.isascii()]
+        self._starts = (
+            re.compile(b" (" + _trie_pattern(ascii_words).encode() + b")(?= )")
+            if ascii_words
+            else None
+        )
+        self._slow = tuple((w, *p) for w, p in pairs.items() if not w.isascii())
+        self._always = (layers[0][1], layers[1][1])
 
     def __bool__(self) -> bool:
-        return bool(self._groups) or self._always is not None
+        return self._starts is not None or bool(self._slow) or self._always != (None, None)
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, phrase key) of every match, leftmost-longest, not overlapping."""
-        if len(self._groups) <= _SUBSTRING_GROUPS:
-            patterns = [p for word, p in self._groups.items() if word in text]
-        else:
-            words = set(_WORD.findall(text))
-            patterns = [self._groups[w] for w in self._groups.keys() & words]
-        if self._always is not None:
-            patterns.append(self._always)
-        found = [hit for p in patterns for hit in _hits(p, text)]
-        if len(patterns) > 1:
+    def spans(self, text: str) -> tuple[_Spans, _Spans]:
+        """Matches of the phrases, and of the exclusions: leftmost-longest, not overlapping."""
+        found: _Spans = []
+        excluded: _Spans = []
+        if self._starts is not None:
+            by_word = self._by_word
+            # One byte per character ("?" for a non-ASCII one), so offsets are the text's.
+            marked = b" " + text.encode("ascii", "replace").translate(_MARK) + b" "
+            ascii = text.isascii()
+            for start in self._starts.finditer(marked):
+                at = start.start()  # the space before the word is the text's offset - 1
+                # That space may stand for a non-ASCII letter: then no word begins here.
+                if not ascii and at and text[at - 1].isalnum():
+                    continue
+                phrase, exclusion = by_word[start.group(1)]
+                if phrase is not None and (match := phrase.match(text, at)) is not None:
+                    found.append((at, match.end(), match.group()))
+                if exclusion is not None and (match := exclusion.match(text, at)) is not None:
+                    excluded.append((at, match.end(), match.group()))
+        if self._slow or self._always != (None, None):
+            for word, phrase, exclusion in self._slow:
+                at = text.find(word)
+                while at >= 0:
+                    _match_at(phrase, text, at, found)
+                    _match_at(exclusion, text, at, excluded)
+                    at = text.find(word, at + 1)
+            for pattern, into in zip(self._always, (found, excluded), strict=True):
+                if pattern is None:
+                    continue
+                match = pattern.search(text)
+                while match is not None:
+                    _match_at(pattern, text, match.start(), into)
+                    match = pattern.search(text, match.start() + 1)
+            # Each offset has at most one (longest) match, so this is leftmost first.
             found.sort()
-        spans: list[tuple[int, int, str]] = []
-        last = 0
-        for start, neg_end, matched in found:
-            if start >= last:
-                spans.append((start, -neg_end, matched))
-                last = -neg_end
-        return spans
+            excluded.sort()
+        return _apart(found), _apart(excluded)
 
 
-def _compile(phrases: Iterable[str]) -> re.Pattern[str]:
-    # No lookbehind in the regex: it would stop the engine from finding the literal first
-    # word by fast search; `_hits` checks the boundary before a match instead.
-    return re.compile("(?:" + _trie_pattern(sorted(phrases)) + ")" + _BOUNDARY_AFTER)
-
-
-def _hits(pattern: re.Pattern[str], text: str) -> list[tuple[int, int, str]]:
-    """(start, -end, text) of each match of ``pattern`` that begins on a word boundary."""
-    found = []
-    pos = 0
-    while True:
-        for match in pattern.finditer(text, pos):
-            start = match.start()
-            if start and _is_word_char(text[start - 1]):
-                pos = start + 1  # inside a word ("notacme"): look again just after its start
-                break
-            found.append((start, -match.end(), match.group()))
+def _group(phrases: Iterable[str]) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None]:
+    """One regex per first word of ``phrases``, and one for those beginning with punctuation
+    (".NET"), which are looked for everywhere."""
+    groups: dict[str, list[str]] = {}
+    always: list[str] = []
+    for phrase in set(phrases):
+        word = _WORD.match(phrase)
+        if word is None:
+            always.append(phrase)
         else:
-            return found
+            groups.setdefault(word.group(), []).append(phrase)
+    return {w: _compile(g) for w, g in groups.items()}, _compile(always) if always else None
+
+
+def _apart(found: _Spans) -> _Spans:
+    """The leftmost of overlapping matches (sorted by start), as one regex keeps them."""
+    spans: _Spans = []
+    last = 0
+    for span in found:
+        if span[0] >= last:
+            spans.append(span)
+            last = span[1]
+    return spans
+
+
+def _match_at(pattern: re.Pattern[str] | None, text: str, at: int, found: _Spans) -> None:
+    """Append the longest match of ``pattern`` beginning at ``at`` on a word boundary."""
+    if pattern is None or (at and _is_word_char(text[at - 1])):
+        return
+    match = pattern.match(text, at)
+    if match is not None:
+        found.append((at, match.end(), match.group()))
 
 
 def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
+
+
+def _compile(phrases: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("(?:" + _trie_pattern(sorted(phrases)) + ")" + _BOUNDARY_AFTER)
 
 
 class Matcher:
@@ -162,9 +210,10 @@ class Matcher:
         self._folded = folded
         self._exact = exact
         self._excludes = excludes
-        self._folded_finder = _Finder(folded)
+        # Exclusions share the aliases' scan: their first words are mostly the brand's own.
+        self._folded_finder = _Finder(folded, excludes)
         self._exact_finder = _Finder(exact)
-        self._exclude_finder = _Finder(excludes)
+        self._excluding = frozenset(excludes.values())
 
     def find(self, text: str) -> list[Mention]:
         """Every mention in ``text`` (links and citation labels ignored), in text order.
@@ -172,54 +221,66 @@ class Matcher:
         Offsets are into ``text``; where normalisation changes the length of the text (rare:
         ligatures, "ß"), they are offsets into its normalised form instead.
         """
-        folded = fold(text)
-        mentions = self._mentions(self._folded_finder.spans(folded), self._folded, folded)
-        if self._exact_finder:
-            exact = nfkc(text)
-            spans = self._exact_finder.spans(exact)
-            if spans and len(exact) != len(folded):
-                shift = _shift_map(exact)
-                spans = [(shift[s], shift[e], key) for s, e, key in spans]
-            for m in self._mentions(spans, self._exact, folded):
-                if not any(o.start <= m.start < o.end for o in mentions):
-                    mentions.append(m)
-            mentions.sort(key=lambda m: m.start)
-        if self._exclude_finder and mentions:
-            excluded = [
-                (s, e, self._excludes[_key(key)])
-                for s, e, key in self._exclude_finder.spans(folded)
-            ]
-            mentions = [
-                m
-                for m in mentions
-                if not any(s <= m.start and m.end <= e and b == m.brand for s, e, b in excluded)
-            ]
-        return mentions
+        return [Mention(s, e, b, None if p < 0 else p) for s, e, b, p in self._found(text)]
 
     def first_mentions(self, text: str) -> tuple[dict[int, int], dict[int, int]]:
         """First offset of each brand named (in order of first mention) and of each product."""
         brands: dict[int, int] = {}
         products: dict[int, int] = {}
-        for m in self.find(text):
-            if m.brand not in brands:
-                brands[m.brand] = m.start
-            if m.product is not None and m.product not in products:
-                products[m.product] = m.start
+        for start, _, brand, product in self._found(text):
+            brands.setdefault(brand, start)
+            if product >= 0:
+                products.setdefault(product, start)
         return brands, products
 
-    @staticmethod
-    def _mentions(
-        spans: list[tuple[int, int, str]], table: dict[str, tuple[int, int]], text: str
-    ) -> list[Mention]:
-        """Mentions of ``spans``, those inside a link target, URL or citation label left out
-        (checked at each match, cheaper than blanking every link of every answer first)."""
-        mentions = []
-        for start, end, matched in spans:
-            if in_link(text, start):
-                continue
-            brand, product = table.get(matched) or table[_key(matched)]
-            mentions.append(Mention(start, end, brand, None if product < 0 else product))
-        return mentions
+    def _found(self, text: str) -> list[_Found]:
+        """`find` as plain tuples, product -1 for a brand alias (scoring makes no `Mention`)."""
+        folded = fold(text)
+        spans, excluded = self._folded_finder.spans(folded)
+        found = _found(spans, self._folded, folded)
+        if self._exact_finder:
+            exact = nfkc(text)
+            spans = self._exact_finder.spans(exact)[0]
+            if spans and len(exact) != len(folded):
+                shift = _shift_map(exact)
+                spans = [(shift[s], shift[e], key) for s, e, key in spans]
+            for m in _found(spans, self._exact, folded):
+                if not any(o[0] <= m[0] < o[1] for o in found):
+                    found.append(m)
+            found.sort(key=_start)
+        # Exclusions only ever drop a mention of their own brand.
+        if excluded and not self._excluding.isdisjoint([m[2] for m in found]):
+            excluded_by = [(s, e, self._excludes[_key(key)]) for s, e, key in excluded]
+            found = [
+                m
+                for m in found
+                if not any(s <= m[0] and m[1] <= e and b == m[2] for s, e, b in excluded_by)
+            ]
+        return found
+
+
+_Found = tuple[int, int, int, int]
+"""(start, end, brand, product or -1): a `Mention` before it is made one."""
+
+
+def _start(found: _Found) -> int:
+    return found[0]
+
+
+def _found(
+    spans: list[tuple[int, int, str]], table: dict[str, tuple[int, int]], text: str
+) -> list[_Found]:
+    """The mentions of ``spans``, those inside a link target, URL or citation label left out
+    (checked at each match, cheaper than blanking every link of every answer first)."""
+    found = []
+    for start, end, matched in spans:
+        # After a space or at the start a match begins a word of its own, never one inside a
+        # link (what `in_link` would find out more slowly).
+        if start and text[start - 1] not in " \n\t" and in_link(text, start):
+            continue
+        brand, product = table.get(matched) or table[_key(matched)]
+        found.append((start, end, brand, product))
+    return found
 
 
 def _key(alias: str) -> str:

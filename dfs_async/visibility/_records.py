@@ -92,27 +92,24 @@ class _Key(msgspec.Struct, frozen=True, gc=False):
     ok: bool
 
 
-def message_text(result: _Result) -> str:
-    """The answer's text: every message section, joined by blank lines."""
-    return "\n\n".join(
-        (s.text or "")
-        for item in result.items or ()
-        if item is not None and item.type == "message"
-        for s in item.sections or ()
-        if s is not None
-    )
-
-
-def citations(result: _Result) -> Iterator[tuple[str, str | None]]:
-    """(source url, title) of every cited source, in order: ``direct_url``, else ``url``."""
+def message_text_and_citations(result: _Result) -> tuple[str, dict[str, str | None]]:
+    """The answer's text (every message section, joined by blank lines), and each distinct
+    cited URL (``direct_url``, else ``url``) with its last title, in order, in one walk."""
+    texts: list[str] = []
+    cited: dict[str, str | None] = {}
     for item in result.items or ():
         if item is None or item.type != "message":
             continue
         for section in item.sections or ():
-            for note in (section.annotations if section is not None else None) or ():
-                url = note.direct_url or note.url if note is not None else None
-                if url and note is not None:
-                    yield url, note.title
+            if section is None:
+                continue
+            texts.append(section.text or "")
+            for note in section.annotations or ():
+                if note is not None:
+                    url = note.direct_url or note.url
+                    if url:
+                        cited[url] = note.title
+    return (texts[0] if len(texts) == 1 else "\n\n".join(texts)), cited
 
 
 def _digest(key: str) -> int:
@@ -141,7 +138,7 @@ def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
     with open(path, "rb") as f:
         for number, line in enumerate(f, start=1):
             text = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
-            if text.strip():
+            if text and not text.isspace():  # strip() would copy every line to say so
                 yield number, text
 
 

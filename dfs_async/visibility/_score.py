@@ -19,7 +19,7 @@ from typing import Final
 from ._config import BrandConfig
 from ._domains import host_of, owns, registrable_domain
 from ._match import Matcher, Mention
-from ._records import Answer, citations, message_text, read_answers
+from ._records import Answer, message_text_and_citations, read_answers
 from ._text import blank_links, nfkc
 
 DRILLDOWN_PROMPTS: Final = 40
@@ -148,9 +148,13 @@ class Scorer:
         self.drilldown: list[DrillAnswer] = []
         self._drill_prompts: dict[str, Counter[str]] = {}
         self._on_answer = on_answer
+        self._cell_of: dict[tuple[int, str, str, str], tuple[CellKey, Cell]] = {}
         self._owners: list[dict[str, tuple[int, ...]]] = [{} for _ in configs]
         # Per snapshot, host -> (registrable domain, owning brands): hosts repeat a lot.
         self._hosts: list[dict[str, tuple[str, tuple[int, ...]]]] = [{} for _ in configs]
+        # Per snapshot, what `_site` says for a URL's scheme and authority (``https://host``):
+        # URLs differ in their paths far more than in their hosts.
+        self._origins: list[dict[str, tuple[str, tuple[int, ...]] | None]] = [{} for _ in configs]
         self._names = [
             [b.name for b in c.brands] + [p.name for b in c.brands for p in b.products]
             for c in configs
@@ -171,12 +175,18 @@ class Scorer:
         if self.by is not None:
             value = (answer.metadata or {}).get(self.by)
             group = "" if value is None else str(value)
-        key = CellKey(snapshot, answer.platform or "", answer.model_name or "", group)
-        cell = self.cells.get(key)
-        if cell is None:
-            matcher = self.matchers[snapshot]
-            cell = Cell(len(matcher.brands) + len(matcher.products), len(matcher.brands))
-            self.cells[key] = cell
+        # A tuple finds the cell without building a CellKey per answer.
+        where = (snapshot, answer.platform or "", answer.model_name or "", group)
+        found = self._cell_of.get(where)
+        if found is None:
+            key = CellKey(*where)
+            cell = self.cells.get(key)
+            if cell is None:
+                matcher = self.matchers[snapshot]
+                cell = Cell(len(matcher.brands) + len(matcher.products), len(matcher.brands))
+                self.cells[key] = cell
+            found = self._cell_of[where] = (key, cell)
+        key, cell = found
         if answer.posted:
             cell.pending += 1
             return
@@ -187,14 +197,8 @@ class Scorer:
             cell.failed += 1
             self._emit(key, answer, "failed", "", (), (), (), ())
             return
-        self._count(
-            key,
-            cell,
-            answer,
-            result.model_name or "",
-            message_text(result),
-            list(citations(result)),
-        )
+        text, cited = message_text_and_citations(result)
+        self._count(key, cell, answer, result.model_name or "", text, cited)
 
     def _count(
         self,
@@ -203,60 +207,45 @@ class Scorer:
         answer: Answer,
         version: str,
         text: str,
-        cited: list[tuple[str, str | None]],
+        cited: dict[str, str | None],
     ) -> None:
         matcher = self.matchers[key.snapshot]
         cell.answers += 1
-        cell.models[version] = cell.models.get(version, 0) + 1
+        models = cell.models
+        models[version] = models.get(version, 0) + 1
         brands, products = matcher.first_mentions(text)
         prompt_key = _prompt_key(answer)
         per_prompt = cell.prompts.get(prompt_key)
         if per_prompt is None:
             per_prompt = cell.prompts[prompt_key] = [0] * (1 + cell.entities)
         per_prompt[0] += 1
+        mentioned, rank_sum = cell.mentioned, cell.rank_sum
         for rank, brand in enumerate(brands, start=1):
-            cell.mentioned[brand] += 1
-            cell.rank_sum[brand] += rank
-            cell.top1[brand] += rank == 1
+            mentioned[brand] += 1
+            rank_sum[brand] += rank
             per_prompt[1 + brand] += 1
+        if brands:
+            cell.top1[next(iter(brands))] += 1
         for product, start in products.items():
-            parent = matcher.products[product][0]
-            rank = 1 + sum(1 for b, s in brands.items() if s < start and b != parent)
-            entity = cell.brands + product
-            cell.mentioned[entity] += 1
-            cell.rank_sum[entity] += rank
-            cell.top1[entity] += rank == 1
-            per_prompt[1 + entity] += 1
-        urls = dict(cited)
-        domains: dict[str, int] = {}
-        owners: set[int] = set()
-        hosts = self._hosts[key.snapshot]
-        for url in urls:
-            host = host_of(url)
-            if host is None:
-                continue
-            found = hosts.get(host)
-            if found is None:
-                found = hosts[host] = (
-                    registrable_domain(host),
-                    self._owners_of(key.snapshot, host),
-                )
-            domains[found[0]] = domains.get(found[0], 0) + 1
-            owners.update(found[1])
+            self._count_product(matcher, cell, per_prompt, brands, product, start)
+        domains, owners = self._domains(key.snapshot, cited)
         for domain, count in domains.items():
             counts = cell.domains.get(domain)
             if counts is None:
                 counts = cell.domains[domain] = [0, 0]
             counts[0] += 1
             counts[1] += count
-        cell.citations += sum(domains.values())
+            cell.citations += count
         for brand in owners:
             cell.cited[brand] += 1
-            cell.named_cited[brand] += brand in brands
+            if brand in brands:
+                cell.named_cited[brand] += 1
         if self.candidates is not None:
             self._candidates(matcher, text, answer.prompt)
-        if key.snapshot == len(self.snapshots) - 1:
-            self._keep_for_drilldown(key, answer, text, urls)
+        if key.snapshot == len(self.snapshots) - 1 and (
+            answer.prompt in self._drill_prompts or len(self._drill_prompts) < DRILLDOWN_PROMPTS
+        ):
+            self._keep_for_drilldown(key, answer, text, cited)
         if self._on_answer is None:
             return
         names = self._names[key.snapshot]
@@ -270,6 +259,60 @@ class Scorer:
             tuple(domains),
             tuple(sorted(names[b] for b in owners)),
         )
+
+    @staticmethod
+    def _count_product(
+        matcher: Matcher,
+        cell: Cell,
+        per_prompt: list[int],
+        brands: dict[int, int],
+        product: int,
+        start: int,
+    ) -> None:
+        """Count a product named first at ``start``; its rank counts the other brands before."""
+        parent = matcher.products[product][0]
+        rank = 1 + sum(1 for b, s in brands.items() if s < start and b != parent)
+        entity = cell.brands + product
+        cell.mentioned[entity] += 1
+        cell.rank_sum[entity] += rank
+        cell.top1[entity] += rank == 1
+        per_prompt[1 + entity] += 1
+
+    def _domains(
+        self, snapshot: int, cited: dict[str, str | None]
+    ) -> tuple[dict[str, int], set[int]]:
+        """Distinct URLs cited per registrable domain, and the brands owning one of them."""
+        domains: dict[str, int] = {}
+        owners: set[int] = set()
+        origins = self._origins[snapshot]
+        for url in cited:
+            # What `host_of` reads of a URL ends at the first "/" after its "://" (a host holds
+            # no "/", but for a bracketed one, which `_cacheable` leaves out).
+            end = url.find("/", url.find("://") + 3)
+            origin = url[:end] if end >= 0 else ""
+            found = origins.get(origin, _UNSEEN)
+            if found is _UNSEEN:
+                found = self._site(snapshot, url)
+                if _cacheable(origin):
+                    origins[origin] = found
+            if found is None:
+                continue
+            domain = found[0]
+            domains[domain] = domains.get(domain, 0) + 1
+            if found[1]:
+                owners.update(found[1])
+        return domains, owners
+
+    def _site(self, snapshot: int, url: str) -> tuple[str, tuple[int, ...]] | None:
+        """(registrable domain, owning brands) of the host of ``url``; None if it has none."""
+        host = host_of(url)
+        if host is None:
+            return None
+        hosts = self._hosts[snapshot]
+        found = hosts.get(host)
+        if found is None:
+            found = hosts[host] = (registrable_domain(host), self._owners_of(snapshot, host))
+        return found
 
     def _owners_of(self, snapshot: int, host: str) -> tuple[int, ...]:
         cache = self._owners[snapshot]
@@ -390,6 +433,16 @@ _COMMON_TEXT: Final = """
 """
 _COMMON: Final = frozenset(_COMMON_TEXT.split())
 """Capitalised words that start no name (the sentence-start check misses some)."""
+
+
+_UNSEEN: Final = ("", ())
+
+
+def _cacheable(origin: str) -> bool:
+    """Whether URLs sharing this part up to their first "/" after "://" share their host: not
+    for a bracketed host (it may hold a "/"); nor kept when a query or fragment comes first
+    (one entry per query would grow with the file)."""
+    return bool(origin) and "[" not in origin and "?" not in origin and "#" not in origin
 
 
 def _prompt_key(answer: Answer) -> str:

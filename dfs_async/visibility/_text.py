@@ -21,6 +21,8 @@ _REMOVE: Final = re.compile(
     r"|(?P<url>(?:[hH][tT][tT][pP][sS]?://|[wW][wW][wW]\.)[^\s<>()\[\]]+)"
 )
 _WORD_CHAR: Final = re.compile(r"\w")
+_PLAIN_HEAD: Final = re.compile(r"[^:\[\]w]*")
+"""A word's start holding no ":", "[", "]" or "w" is no URL, link target or label."""
 _CITATION_LABEL: Final = re.compile(
     r"\s*(?:\d+(?:\s*[,–-]\s*\d+)*|(?:https?://)?[\w-]+(?:\.[\w-]+)+(?:/\S*)?)\s*", re.IGNORECASE
 )
@@ -70,8 +72,13 @@ def nfkc(text: str) -> str:
 def in_link(text: str, start: int) -> bool:
     """True when offset ``start`` of ``text`` lies in a link target, a bare URL or a citation
     label: what `blank_links` would blank, judged from the word around ``start`` alone."""
-    space = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start), text.rfind("\t", 0, start))
+    space = text.rfind(" ", 0, start)
+    # A newline or tab matters only after the last space: searching past it would scan back
+    # to the start of the answer for a tab that is usually not there.
+    space = max(space, text.rfind("\n", space + 1, start), text.rfind("\t", space + 1, start))
     head = text[space + 1 : start]
+    if _PLAIN_HEAD.fullmatch(head):
+        return False  # most often "**" or "(": none of the characters the tests below need
     if "://" in head or "](" in head or head.lstrip("([<*_\"'").startswith("www."):
         return True
     bracket = head.rfind("[")
