@@ -87,8 +87,8 @@ PEER = Peer(
     about=(
         "gather_prompts (sweeps), iter_prompts with a JSONL sink (memory), client.live "
         "(overhead) on AsyncClient(rate_limit, rate_period, live_concurrency=slots); "
-        "smooth-bucket pacing (aiolimiter) at 98 %, FIFO slots per platform, retries on "
-        "40202/40209"
+        "smooth-bucket pacing (aiolimiter), headroom of burst + 1 calls and 0.1 s of arrivals, "
+        "priority lanes over slots per platform, retries on 40202/40209"
     ),
     order=0,
     modes=frozenset({"sweep", "stream", "calls"}),
