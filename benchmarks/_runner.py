@@ -40,17 +40,47 @@ def spec_for(
     )
 
 
-def run_child(spec: RunSpec, *, timeout: float = 600.0) -> RunResult:
-    """Run ``spec`` in a fresh interpreter; a crash becomes an ``unavailable`` result."""
+def child_env() -> dict[str, str]:
+    """The environment of a child interpreter that imports ``benchmarks`` from this checkout."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def start_worker(spec: msgspec.Struct) -> subprocess.Popen[str]:
+    """Start a ``benchmarks._shared_child`` worker on ``spec`` (a ``WorkerSpec``).
+
+    It prints ``answered N`` as it goes and its summary as the last line of stdout.
+    """
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmarks._shared_child", msgspec.json.encode(spec).decode()],
+        cwd=REPO,
+        env=child_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_answered(proc: subprocess.Popen[str], count: int) -> None:
+    """Block until the worker ``proc`` reports ``count`` results."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("answered ") and int(line.split()[1]) >= count:
+            return
+    raise RuntimeError("a worker process ended before answering enough")
+
+
+def run_child(spec: RunSpec, *, timeout: float = 600.0) -> RunResult:
+    """Run ``spec`` in a fresh interpreter; a crash becomes an ``unavailable`` result."""
     try:
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks._child"],
             input=msgspec.json.encode(spec),
             capture_output=True,
             cwd=REPO,
-            env=env,
+            env=child_env(),
             timeout=timeout,
             check=False,
         )

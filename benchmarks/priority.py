@@ -16,21 +16,16 @@ their arrivals per second alone (before the first interactive call) and beside t
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from typing import Final
-
-import msgspec
 
 from dfs_async import AsyncClient, Limits, RedisGovernor, Target, gather_prompts
 from dfs_async.testing import CallRecord, EmulatorProcess, RedisServer, ServerRecord
 
 from ._report import Table, percentile
-from ._runner import REPO, warm_up
+from ._runner import start_worker, wait_answered, warm_up
 from ._server import live_calls
 from ._shared_child import WorkerSpec
 from ._spec import TARGETS
@@ -228,10 +223,6 @@ async def _local(emulator: EmulatorProcess, row: Row, asks: int) -> list[tuple[s
 def _through_redis(
     emulator: EmulatorProcess, redis: RedisServer, row: Row, asks: int
 ) -> list[tuple[str, float]]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
     per_sweep = _bulk_prompts(row, asks) if row.sweeps else 0
     procs = []
     for _ in range(row.sweeps):
@@ -247,25 +238,10 @@ def _through_redis(
             lease_margin=5.0,
             command_timeout=2.0,
         )
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks._shared_child",
-                    msgspec.json.encode(spec).decode(),
-                ],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
+        procs.append(start_worker(spec))
     try:
         if procs:
-            _wait_answered(procs[0], round(row.bulk_rate * ALONE / len(procs)))
+            wait_answered(procs[0], round(row.bulk_rate * ALONE / len(procs)))
 
         async def measure() -> list[tuple[str, float]]:
             async with _client(emulator, redis) as client:
@@ -282,15 +258,6 @@ def _through_redis(
                 proc.kill()
                 proc.communicate()
     return started
-
-
-def _wait_answered(proc: subprocess.Popen[str], count: int) -> None:
-    """Block until the sweep process reports ``count`` results."""
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("answered ") and int(line.split()[1]) >= count:
-            return
-    raise RuntimeError("a sweep process ended before it got going")
 
 
 def _label(row: Row) -> str:

@@ -14,19 +14,14 @@ the raw-aiohttp floor, at zero latency with the limits lifted (as the cpu suite 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from typing import Any
-
-import msgspec
 
 from dfs_async import PLATFORMS
 from dfs_async.testing import EmulatorProcess, RedisServer, ServerRecord
 
 from ._report import Spread, Table, percentile
-from ._runner import REPO, run_child, spec_for, warm_up
+from ._runner import run_child, spec_for, start_worker, warm_up
 from ._server import governance, live_calls
 from ._shared_child import WorkerSpec
 from ._spec import LIFTED_RATE
@@ -57,10 +52,6 @@ def _workers(
     emulator: EmulatorProcess, redis: RedisServer, n: int, prompts: int, **fields: Any
 ) -> list[dict[str, Any]]:
     """Run ``n`` workers splitting ``prompts``; their summaries."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
     procs = []
     for i in range(n):
         spec = WorkerSpec(
@@ -73,22 +64,7 @@ def _workers(
             platforms=list(PLATFORMS),
             **fields,
         )
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks._shared_child",
-                    msgspec.json.encode(spec).decode(),
-                ],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
+        procs.append(start_worker(spec))
     summaries = []
     for proc in procs:
         out, err = proc.communicate(timeout=600)

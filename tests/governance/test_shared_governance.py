@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
+from benchmarks._runner import start_worker, wait_answered
 from benchmarks._shared_child import WorkerSpec
 from dfs_async.testing import CallRecord, EmulatorProcess, RedisServer, ServerRecord
 
-REPO = Path(__file__).resolve().parents[2]
 RATE_LIMIT, RATE_PERIOD, SLOTS = 300, 6.0, 6
 LOADED_HOST_JITTER = 0.1
 """`Limits.jitter` for several workers, the emulator and Redis on a test machine's two shared
@@ -49,19 +45,7 @@ def spawn(emulator: EmulatorProcess, redis: RedisServer, **fields: Any) -> subpr
         redis_url=redis.url,
         **{"jitter": LOADED_HOST_JITTER, **fields},
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks._shared_child", msgspec.json.encode(spec).decode()],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_worker(spec)
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 90.0) -> dict[str, Any]:
@@ -74,15 +58,6 @@ def finish(proc: subprocess.Popen[str], timeout: float = 90.0) -> dict[str, Any]
     assert proc.returncode == 0, err[-3000:]
     summary: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return summary
-
-
-def wait_answered(proc: subprocess.Popen[str], count: int) -> None:
-    """Block until the worker reports ``count`` results."""
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("answered ") and int(line.split()[1]) >= count:
-            return
-    raise AssertionError("the worker ended before answering enough")
 
 
 def live(record: ServerRecord) -> list[CallRecord]:
