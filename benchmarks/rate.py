@@ -9,7 +9,8 @@ the real scale alone takes over three minutes:
 - short windows: 500 calls / 3 s (the standard suite's scale, where a 2 % headroom once let
   501 arrivals into one window), ten runs of 2,000 calls each.
 
-dfs_async runs with its defaults (``Limits(jitter=0.1)``); the figures are the emulator's.
+dfs_async runs with its defaults (to the loopback emulator: ``jitter`` 20 ms); the figures are
+the emulator's.
 """
 
 from __future__ import annotations

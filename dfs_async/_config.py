@@ -26,7 +26,9 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_LIVE_EXECUTION_LIMIT = 120.0
 """How long DataForSEO may keep running a Live task."""
 DEFAULT_JITTER = 0.1
-"""Seconds of arrival jitter the pacer leaves room for (measured on loopback: see `Limits`)."""
+"""Seconds of arrival jitter the pacer leaves room for across a network (see `Limits`)."""
+LOOPBACK_JITTER = 0.02
+"""The same for a server on this machine, such as the emulator (measured: see `Limits`)."""
 CLOCK_STEP = 0.001
 """Seconds between two readings of uvloop's clock (it advances once a millisecond)."""
 LATE_WAKE_INTERVAL = 1.0
@@ -51,14 +53,15 @@ class Limits:
         delay from the pacer's grant to the server's clock, between two calls). The pacer
         spaces calls so that any ``rate_period`` window at the server holds at most
         ``rate_limit`` even when calls sent ``jitter`` seconds apart arrive together; a stall
-        of the client's own process needs none (see ``_governance/_pacer.py``). Default 0.1 s,
-        measured on loopback (benchmarks/README.md, "The pacer"): on the project's shared
-        2-core machine a Python server's garbage collection held arrivals back and let them in
-        together 35–52 ms apart at a load of 3–4, once 187 ms at a load of 7, and 25 ms let a
-        301st call into a 300 / 6 s window. It costs ``jitter / rate_period`` of the rate:
-        0.17 % at 2000 calls a minute. Across a WAN set the spread of the latency you measure
-        (p99 minus the fastest, often 0.1–0.3 s); a host loaded to five times its cores needs
-        about 0.3 s (there 0.1 s once let a 301st call into a 300 / 6 s window).
+        of the client's own process needs none (see ``_governance/_pacer.py``). It costs
+        ``jitter / rate_period`` of the rate. Default 0.1 s (0.17 % at 2000 calls a minute)
+        for a server across a network: set the spread of the latency you measure there (p99
+        minus the fastest; often 0.1–0.3 s across a WAN). `AsyncClient` takes
+        ``LOOPBACK_JITTER`` (20 ms) for a loopback host such as the emulator, measured
+        there (benchmarks/README.md, "The pacer"): at a load of 1.5 on two cores the delay
+        spread 0.4–8 ms, 12 ms for the first calls while connections open, and 15 ms let one
+        501st call into a 500 / 3 s window in ten runs. A host loaded to several times its
+        cores stalls the server's process longer: set 0.1 s there, 0.3 s at ten times.
     live_concurrency:
         Live calls in flight per platform: one number for all, or a mapping per platform.
     live_execution_limit:

@@ -11,7 +11,8 @@ limits through that Redis. Settings come from the environment: ``DATAFORSEO_LOGI
 ``DATAFORSEO_PASSWORD`` (and ``DATAFORSEO_BASE_URL`` for the emulator), ``DFS_REDIS_URL``,
 ``DFS_QUEUE_TIMEOUT`` (seconds a request may wait for a slot, default 10), and the account's
 limits ``DFS_RATE_LIMIT``, ``DFS_RATE_PERIOD``, ``DFS_LIVE_CONCURRENCY``,
-``DFS_LIVE_EXECUTION_LIMIT`` when they differ from DataForSEO's defaults.
+``DFS_LIVE_EXECUTION_LIMIT`` when they differ from DataForSEO's defaults, and ``DFS_JITTER``
+(seconds of arrival bunching the pacer allows for) on a loaded host.
 
     dfs-async emulate          # in another shell; prints the variables to export
     uvicorn examples.fastapi_backend:app --workers 2
@@ -67,6 +68,7 @@ def client_options() -> dict[str, Any]:
     for name, kind in (
         ("rate_limit", int),
         ("rate_period", float),
+        ("jitter", float),
         ("live_concurrency", int),
         ("live_execution_limit", float),
     ):

@@ -87,7 +87,8 @@ PEER = Peer(
     about=(
         "gather_prompts (sweeps), iter_prompts with a JSONL sink (memory), client.live "
         "(overhead) on AsyncClient(rate_limit, rate_period, live_concurrency=slots); "
-        "smooth-bucket pacing (aiolimiter), headroom of burst + 1 calls and 0.1 s of arrivals, "
+        "smooth-bucket pacing (aiolimiter), headroom of burst + 1 calls and 20 ms of arrivals "
+        "on loopback (0.1 s to a remote host), "
         "priority lanes over slots per platform, retries on 40202/40209"
     ),
     order=0,

@@ -29,6 +29,7 @@ FLAGS: Final = {
     "live_concurrency": "--concurrency",
     "rate_limit": "--rate-limit",
     "rate_period": "--rate-period",
+    "jitter": "--jitter",
     "timeout": "--timeout",
     "base_url": "--base-url",
 }
@@ -58,7 +59,14 @@ def connection_args(parser: argparse.ArgumentParser) -> None:
 async def connect(args: argparse.Namespace, stack: AsyncExitStack) -> AsyncClient:
     """The client the arguments ask for, with the emulator started first if asked."""
     options: dict[str, Any] = {}
-    for name in ("rate_limit", "rate_period", "timeout", "tasks_ready_limit", "tasks_ready_period"):
+    for name in (
+        "rate_limit",
+        "rate_period",
+        "jitter",
+        "timeout",
+        "tasks_ready_limit",
+        "tasks_ready_period",
+    ):
         if (value := getattr(args, name, None)) is not None:
             options[name] = value
     if (redis_url := getattr(args, "redis_url", None)) is not None:

@@ -157,6 +157,12 @@ def _limit_args(sweep: argparse.ArgumentParser) -> None:
         "--rate-period", type=float, metavar="S", help="seconds of the rate window (default 60)"
     )
     sweep.add_argument(
+        "--jitter",
+        type=float,
+        metavar="S",
+        help="seconds of arrival bunching the pacer allows for (default 0.1; 0.02 to loopback)",
+    )
+    sweep.add_argument(
         "--concurrency", type=int, metavar="N", help="Live calls in flight per platform (30)"
     )
     sweep.add_argument(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import shlex
 import signal
 from collections.abc import Callable
@@ -155,6 +156,12 @@ async def _serve(config: EmulatorConfig, host: str, port: int) -> None:
     with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' loop
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with Emulator(config, host=host, port=port) as emulator:
+        # A full garbage collection scans every object the imports made (~40k, ~45 ms on a
+        # quiet 2-core machine, several times that under load); meanwhile no arrival is
+        # stamped, and the calls sent during it are recorded together, bunched as no real
+        # server's edge would record them. Frozen, those objects are never scanned again.
+        gc.collect()
+        gc.freeze()
         exports = (
             ("DATAFORSEO_LOGIN", emulator.login),
             ("DATAFORSEO_PASSWORD", emulator.password),

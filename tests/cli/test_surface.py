@@ -126,6 +126,7 @@ def test_emulate_on_a_busy_port_is_one_line() -> None:
         ([*TARGET_ARGS, "--concurrency", "0"], "--concurrency: must be a positive number"),
         ([*TARGET_ARGS, "--rate-limit", "0"], "--rate-limit: must be a positive number"),
         ([*TARGET_ARGS, "--timeout", "-1"], "--timeout: must be a positive number"),
+        ([*TARGET_ARGS, "--jitter", "-1"], "--jitter: must be >= 0 seconds"),
     ],
 )
 def test_usage_errors_name_the_flags(

@@ -76,6 +76,23 @@ def test_plain_http_only_to_loopback() -> None:
     AsyncClient("a", "b", base_url="http://localhost:8080/")
 
 
+def test_the_jitter_allowance_follows_the_path_to_the_server() -> None:
+    # Loopback (the emulator) bunches arrivals by milliseconds, a WAN by tens of them: the
+    # pacer keeps back what the path needs, and what the user sets wins either way.
+    remote = AsyncClient("a", "b", base_url="https://api.dataforseo.com")
+    assert remote.limits.jitter == dfs_async.Limits().jitter == 0.1
+    for url in ("http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2"):
+        assert AsyncClient("a", "b", base_url=url).limits.jitter == 0.02
+    assert AsyncClient("a", "b", base_url="http://127.0.0.1:1", jitter=0.3).limits.jitter == 0.3
+    assert AsyncClient("a", "b", jitter=0.0).limits.jitter == 0.0
+    # The interval follows: less kept back, a shorter interval (a higher rate).
+    assert AsyncClient("a", "b", base_url="http://127.0.0.1:1").limits.interval < (
+        remote.limits.interval
+    )
+    with pytest.raises(dfs_async.ValidationError, match="jitter"):
+        AsyncClient("a", "b", jitter=-1.0)
+
+
 async def test_close_twice_is_safe_and_closed_clients_refuse_reuse() -> None:
     t = ScriptedTransport()
     c = client(t)
