@@ -137,9 +137,17 @@ async def test_rerun_collects_what_was_posted_and_posts_only_the_rest(tmp_path: 
                         break  # the user stops the sweep: many tasks are posted, uncollected
         posted_first = len(emu.record.standard.posts)
         assert posted_first > 60
-        # What the stop left outstanding: posted, not collected, and in the file.
-        collected = sum(1 for rec in lines(out) if rec.ok)
-        assert control.posted == posted_first - collected > 0
+        # What the stop left outstanding: posted, not collected, and in the file. A stop that
+        # lands between an item's trail record ("posted", no id yet) and its task_post leaves
+        # it maybe posted: counted, never at the server, looked for by tag before a re-run
+        # posts it.
+        records = list(lines(out))
+        collected = sum(1 for rec in records if rec.ok)
+        at_server = {post.tag for post in emu.record.standard.posts}
+        with_id = {rec.key for rec in records if rec.task_id is not None}
+        maybe = {rec.key for rec in records if rec.posted and rec.key not in with_id}
+        never_sent = maybe - at_server
+        assert control.posted == posted_first - collected + len(never_sent) > 0
         async with client_for(emu) as client:
             rest = await dfs_async.gather_prompts(
                 client, prompts(250), targets=TARGETS[:2], method="standard", sink=out
