@@ -339,7 +339,6 @@ class RedisGovernor:
             self._traffic.ask((platform, waiter, answer), priority)
             try:
                 granted_now, delay = await answer
-                break
             except BaseException as exc:
                 if platform is not None:
                     self._book.forget(platform, waiter, future)
@@ -351,6 +350,12 @@ class RedisGovernor:
                 self._link.check_down()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF[1])
+                continue
+            if platform is not None or granted_now:
+                break
+            # A token only, its send time beyond the schedule's horizon: ask again when the
+            # schedule has room (it then takes its turn by lane with the queued waiters).
+            await asyncio.sleep(delay)
         if platform is None:
             return delay, None
         if granted_now:
