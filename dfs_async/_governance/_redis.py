@@ -5,8 +5,17 @@ Each process keeps nothing authoritative; Redis holds the account's state and Lu
 never compared, so a skewed host cannot break the limits):
 
 - **rate**: a GCRA schedule with reservations. A call reserves its send time in one script
-  and sleeps until then locally, so waiting for a token costs no traffic and calls go in the
-  order they asked, whichever process they come from.
+  and sleeps until then locally, so waiting for a token costs no traffic. A send time is
+  reserved at most a **horizon** ahead (`HORIZON` intervals, ``_scripts.py``): a call whose
+  slot is free but whose send time would lie beyond waits in its lane (below), and each time
+  the schedule has room the next send time goes to the highest lane waiting on any platform,
+  whichever process queued it (a lane passed over `PATIENCE` times first; platforms of one
+  lane take turns). Without it a sweep holding more slots than the rate needs would reserve
+  send times far ahead, first come first served, and a higher-priority call of another
+  process would go after all of them. Room that no free brings (the rate binds, calls end at
+  once) is handed out by a pump: the script that leaves calls waiting for room tells its
+  caller (unless another process was told already) when two send times fit again, and that
+  process runs an acquire script then (any script run meanwhile hands the room out too).
 - **slots**: a sorted set of leases per platform, each expiring at its send time plus
   ``live_execution_limit`` plus ``lease_margin``. The server cannot run a call longer, so a
   crashed process's slots come back by themselves, with no heartbeat. A call abandoned
@@ -30,9 +39,10 @@ Commands per call: each process batches. The calls that ask while its last acqui
 runs go together in the next one, with the frees made meanwhile; a slot handed to one of its
 own waiters comes back in that reply; a slot handed across processes costs the receiver one
 confirm script (for all the slots of that message). So a call costs at most two scripts, and
-with several calls in flight far less; ``python -m benchmarks shared`` counts them. Each
-process also sends one tick script per ``tick`` seconds (its presence, waiters long
-unanswered, and the hand-out of slots whose leases ran out).
+with several calls in flight far less; ``python -m benchmarks shared`` counts them. While the
+rate binds, add the pumps: at most one per two send times, fewer where frees hand the room
+out first. Each process also sends one tick script per ``tick`` seconds (its presence,
+waiters long unanswered, and the hand-out of slots whose leases ran out).
 
 Fault policy (Redis unreachable, lost, restarted empty, or slow): **fail closed**. Without
 Redis a process cannot know what the others send, so it sends nothing new: a call waits for
@@ -77,8 +87,9 @@ from ._redis_link import BACKOFF, RedisLink, down_errors, refused_errors
 from ._redis_traffic import RECOVERY, Account, RedisTraffic
 
 AHEAD: Final = 0.1
-"""Seconds of the account's schedule one process may hold reserved: enough calls to keep the
-rate through a busy loop or a slow reply, few enough to interleave the processes finely."""
+"""Seconds of the account's schedule one process may be asking for or hold reserved at once
+(its calls granted at once; queued ones wait without it). The horizon bounds the account's
+reservations more tightly while the rate binds; this bounds a process's asks at any rate."""
 
 
 class RedisGovernor:
@@ -183,9 +194,10 @@ class RedisGovernor:
         process: higher lanes are served first, a lane passed over `PATIENCE` times is served
         next (see the module docstring); within a lane the processes take turns and each one's
         calls go first come first served. It also orders this process's calls that ask Redis
-        together (one acquire script serves a whole batch). The send time is reserved in the
-        account's rate schedule first come first served, without lanes: beside a rate-bound
-        sweep of another process a call also waits for the send times that sweep reserved.
+        together (one acquire script serves a whole batch), and the account's send times: a
+        call whose slot is free waits in its lane for the schedule's room (send times are
+        reserved at most the horizon ahead), so beside a rate-bound sweep of another process it
+        waits about that long, not behind every send time the sweep could reserve.
         """
         loop = self._start()
         subscribed = self._traffic.subscribed

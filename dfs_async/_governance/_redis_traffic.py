@@ -3,7 +3,9 @@
 `RedisTraffic` runs three loops over a `RedisLink`, reading and updating a `LeaseBook`:
 
 - the **acquirer** sends the acquire requests that gathered while its last script ran as one
-  script, with the frees owed meanwhile, and answers each request;
+  script, with the frees owed meanwhile, and answers each request; it also runs the pump a
+  script asked this process for (the account's schedule has room again for calls waiting for
+  it, see ``_redis.py``), as an acquire script with no requests unless one ran by then;
 - the **writer** sends the other owed items, the shared pause, and re-registers this
   process's leases and waiters after Redis lost the account's state (a new epoch);
 - the **listener** hears of slots other processes hand over (published on this process's
@@ -262,17 +264,14 @@ class RedisTraffic:
             self._thaw = loop.call_at(self.frozen_until, self._thawed)
 
     def saw_pump(self, pump_us: int) -> None:
-        """Redis told this process to hand the account's schedule out in ``pump_us`` (waiters
-        wait for room that no free may bring): one acquire script then, unless one ran."""
+        """Redis told this process to hand the account's schedule out in ``pump_us`` (calls
+        wait for room that no free may bring; -1: nothing new). A later word moves the pump:
+        Redis holds one claim per account (``claim_pump`` in ``lua/common.lua``)."""
         if pump_us < 0:
             return
-        loop = asyncio.get_running_loop()
-        at = loop.time() + pump_us / 1e6
         if self._pump is not None:
-            if self._pump.when() <= at:
-                return
             self._pump.cancel()
-        self._pump = loop.call_at(at, self._pumped)
+        self._pump = asyncio.get_running_loop().call_later(pump_us / 1e6, self._pumped)
 
     def _pumped(self) -> None:
         self._pump = None

@@ -7,7 +7,7 @@
 -- ARGV: proc, interval_us, tau_us, lease_us, presence_ms, epoch candidate, recovery_us,
 --       n frees, then per free: platform, slots, 'r' (free a slot) | 'd' (withdraw), id,
 --       then per request: waiter, platform ('' for a token only), slots
--- Returns {epoch, stricter, frozen_us, pump_us (-1: none; see `claim_pump`), then per request:
+-- Returns {epoch, stricter, frozen_us, pump_us (see `claim_pump`), then per request:
 --          granted 1|0, delay_us (before the send; for a token-only request not granted, before
 --          asking again), held, queued, then grants handed to this process's earlier waiters}
 local now = now_us()
@@ -84,9 +84,7 @@ for _, r in ipairs(requests) do
 end
 redis.call('PEXPIRE', P .. ':limits', presence * 3)
 out[3] = frozen_for(now)
-if blocked then
-  out[4] = claim_pump(now, interval, tau)
-end
+out[4] = claim_pump(now, interval, tau, blocked, proc)
 for _, grant in ipairs(mine) do
   out[#out + 1] = grant
 end

@@ -308,19 +308,32 @@ local function hand_out(now, interval, tau, lease, presence, me, mine, asking)
   return blocked
 end
 
--- Waiters wait for the schedule's room, which no free may bring (a rate-only workload): one
+-- Calls wait for the schedule's room, which no free may bring (a rate-only workload): one
 -- process, the first to see it, is told to run a script when two send times fit again (so a
 -- pump serves two, and a late one still finds the schedule busy for an interval). Any script
--- run by then hands the room out as well; a claim whose time passed is taken over. Returns the
--- microseconds until the pump for the caller to run, or -1.
-local function claim_pump(now, interval, tau)
-  local at = now + lead(now, interval, tau) - horizon_of(interval) + interval
+-- run by then hands the room out as well: one run by that process moves its pump on (so
+-- while its own frees keep handing the room out, its pump seldom runs), one run by another
+-- leaves it; a claim whose time passed is taken over, and one whose process finds nobody
+-- waiting for room is dropped (its pump then runs for nothing, once). `blocked`: calls wait
+-- for room after this script. Returns the microseconds until the caller's pump, or -1.
+local function claim_pump(now, interval, tau, blocked, me)
   local key = P .. ':pump'
-  local claimed = tonumber(redis.call('GET', key) or '0')
-  if claimed > now and claimed <= at then
+  local claim = redis.call('GET', key)
+  local claimed, by = 0, nil
+  if claim then
+    claimed, by = tonumber(string.match(claim, '^(%d+)')), string.match(claim, ' (.*)$')
+  end
+  if not blocked then
+    if by == me then
+      redis.call('DEL', key)
+    end
     return -1
   end
-  redis.call('SET', key, str(at), 'PX', math.floor((at - now) / 1000) + 1000)
+  local at = now + lead(now, interval, tau) - horizon_of(interval) + interval
+  if by ~= me and claimed > now and claimed <= at then
+    return -1
+  end
+  redis.call('SET', key, str(at) .. ' ' .. me, 'PX', math.floor((at - now) / 1000) + 1000)
   return math.max(0, at - now)
 end
 

@@ -4,7 +4,7 @@
 -- ARGV: proc, presence_ms, epoch candidate, recovery_us, interval_us, tau_us, lease_us,
 --       pause_us, then per platform: platform, slots, n, and n items (kind, id): 'r' frees a
 --       slot, 'd' withdraws a queued waiter, 'w' checks on a waiter long unanswered
--- Returns {epoch, frozen_us, pump_us (-1: none), then per platform: held, queued, first lease
+-- Returns {epoch, frozen_us, pump_us (see `claim_pump`), then per platform: held, queued, first lease
 --          expiry in us or -1, then grants handed to this process's waiters}
 local now = now_us()
 local proc = ARGV[1]
@@ -46,9 +46,8 @@ while i <= #ARGV do
     i = i + 2
   end
 end
-if hand_out(now, interval, tau, lease, presence, proc, mine, {}) then
-  out[3] = claim_pump(now, interval, tau)
-end
+local blocked = hand_out(now, interval, tau, lease, presence, proc, mine, {})
+out[3] = claim_pump(now, interval, tau, blocked, proc)
 for _, platform in ipairs(platforms) do
   local held, queued = counts(platform, now)
   local first = redis.call('ZRANGE', P .. ':slots:' .. platform, 0, 0, 'WITHSCORES')
