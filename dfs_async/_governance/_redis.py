@@ -157,6 +157,9 @@ class RedisGovernor:
         self._ahead_count = max(2, math.ceil(AHEAD / limits.interval))
         self._ahead: asyncio.Semaphore | None = None
         self._paused_until = 0.0
+        self._room: tuple[asyncio.TimerHandle, asyncio.Future[None]] | None = None
+        """When this process's token-only calls told to wait for room ask again, and their
+        shared wait."""
         self._sleeping = 0
         self._closed = False
 
@@ -337,6 +340,9 @@ class RedisGovernor:
         """
         loop = asyncio.get_running_loop()
         backoff = BACKOFF[0]
+        if platform is None and self._room is not None and not self._room[1].done():
+            # Others of this process wait for the schedule's room: ask with them.
+            await asyncio.shield(self._room[1])
         while True:
             # A new waiter id per attempt: a slot handed to an attempt whose reply was lost is
             # then an orphan, freed as soon as it arrives, never mistaken for this one's.
@@ -367,7 +373,7 @@ class RedisGovernor:
                 break
             # A token only, its send time beyond the schedule's horizon: ask again when the
             # schedule has room (it then takes its turn by lane with the queued waiters).
-            await asyncio.sleep(delay)
+            await self._wait_for_room(delay)
         if platform is None:
             return delay, None
         if granted_now:
@@ -375,6 +381,22 @@ class RedisGovernor:
             self._book.add_lease(platform, waiter, delay)
             return delay, None
         return 0.0, (waiter, future)
+
+    async def _wait_for_room(self, delay: float) -> None:
+        """Wait until the account's schedule has room, ``delay`` from now as Redis said, with
+        every token-only call of this process told so: they ask again in one script."""
+        loop = asyncio.get_running_loop()
+        at = loop.time() + delay
+        if self._room is None or self._room[1].done():
+            room: asyncio.Future[None] = loop.create_future()
+        else:
+            timer, room = self._room
+            if timer.when() <= at:
+                await asyncio.shield(room)
+                return
+            timer.cancel()  # room sooner than the others were told: all ask sooner
+        self._room = (loop.call_at(at, _resolve, room), room)
+        await asyncio.shield(room)
 
     async def _queue(self, platform: Platform, waiter: str, future: asyncio.Future[float]) -> float:
         """Wait until a process hands this waiter a slot; the delay before its send."""
@@ -388,3 +410,8 @@ class RedisGovernor:
             raise
         finally:
             self._book.waiters.pop(waiter, None)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

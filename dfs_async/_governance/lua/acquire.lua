@@ -47,6 +47,7 @@ end
 -- Queued waiters first: a new request goes ahead of none of them.
 local blocked = hand_out(now, interval, tau, lease, presence, proc, mine, asking)
 local frozen = frozen_for(now)
+local retry
 for _, r in ipairs(requests) do
   if r.platform == '' then
     if not r.go and has_room(now, interval, tau) then
@@ -56,8 +57,9 @@ for _, r in ipairs(requests) do
       out[#out + 1] = 1
       out[#out + 1] = r.go - now
     else
+      retry = retry or token_retry(now, interval, tau)
       out[#out + 1] = 0
-      out[#out + 1] = math.max(1000, lead(now, interval, tau) - horizon_of(interval))
+      out[#out + 1] = retry - now
     end
     out[#out + 1] = 0
     out[#out + 1] = 0

@@ -337,6 +337,17 @@ local function claim_pump(now, interval, tau, blocked, me)
   return math.max(0, at - now)
 end
 
+-- When a process's token-only calls refused for room ask again (they queue nowhere): when the
+-- schedule has room, but an interval after the processes told before, so that the processes
+-- refused together do not all ask at once for one send time.
+local function token_retry(now, interval, tau)
+  local key = P .. ':retry'
+  local room = now + lead(now, interval, tau) - horizon_of(interval)
+  local at = math.max(room, tonumber(redis.call('GET', key) or '0') + interval, now + 1000)
+  redis.call('SET', key, str(at), 'PX', math.floor((at - now) / 1000) + 1000)
+  return at
+end
+
 -- A platform's slots in use (those whose leases ran out dropped) and its queued waiters.
 local function counts(platform, now)
   purge(platform, now)
