@@ -12,10 +12,13 @@ never compared, so a skewed host cannot break the limits):
   whichever process queued it (a lane passed over `PATIENCE` times first; platforms of one
   lane take turns). Without it a sweep holding more slots than the rate needs would reserve
   send times far ahead, first come first served, and a higher-priority call of another
-  process would go after all of them. Room that no free brings (the rate binds, calls end at
-  once) is handed out by a pump: the script that leaves calls waiting for room tells its
-  caller (unless another process was told already) when two send times fit again, and that
-  process runs an acquire script then (any script run meanwhile hands the room out too).
+  process would go after all of them. Every script hands the room out; room that comes up
+  while no script runs (no call ends meanwhile) is handed out by a pump: the script that
+  leaves calls waiting for room tells one process when two send times fit again (its own
+  later scripts move that time on), and that process runs an acquire script then. A call
+  without a platform (Standard, metadata) holds no slot and queues nowhere: beyond the
+  horizon it is told when to ask again (the processes an interval apart), and asks then with
+  its process's other such calls, taking its turn by lane with the queued ones.
 - **slots**: a sorted set of leases per platform, each expiring at its send time plus
   ``live_execution_limit`` plus ``lease_margin``. The server cannot run a call longer, so a
   crashed process's slots come back by themselves, with no heartbeat. A call abandoned
@@ -26,7 +29,8 @@ never compared, so a skewed host cannot break the limits):
   served next (the rule of the local governor's lanes, `_lanes.py`: while two lanes wait, the
   lower gets at least one of every ``PATIENCE + 1`` slots, so it is never starved). Within a
   lane the processes take turns (start-time fair queueing). A process that frees a slot hands
-  it, with a reserved send time, to the next waiter: in its own reply if the waiter is its own,
+  it, with a reserved send time (once the schedule has room: see rate), to the next waiter,
+  which takes both at once: in its own reply if the waiter is its own,
   else published on the waiter's process channel (pub/sub: waiting sends no command). A slot
   handed to another process is only claimed until that process confirms it, so a process that
   died while queued does not hold it; a message lost on the way costs a claim that runs out
