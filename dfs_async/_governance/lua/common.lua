@@ -272,8 +272,8 @@ end
 -- would lie beyond the horizon. `asking` entries served get their send time in `go`. The
 -- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) are
 -- published as one message on its channel; grants for the calling process (`me`) are appended
--- to `mine` instead and come back in the reply. Returns true if candidates still wait for room
--- (then `claim_pump`).
+-- to `mine` instead and come back in the reply. Returns true if queued waiters still wait for
+-- room (then `claim_pump`).
 local function hand_out(now, interval, tau, lease, presence, me, mine, asking)
   if frozen_for(now) > 0 then
     return false
@@ -286,7 +286,8 @@ local function hand_out(now, interval, tau, lease, presence, me, mine, asking)
       break
     end
     if not has_room(now, interval, tau) then
-      blocked = true
+      -- Queued waiters need a pump; this script's token-only requests are told when to ask again.
+      blocked = #cands > 1 or not cands[1].ask
       break
     end
     local c = pick(cands)
