@@ -5,8 +5,20 @@ Each process keeps nothing authoritative; Redis holds the account's state and Lu
 never compared, so a skewed host cannot break the limits):
 
 - **rate**: a GCRA schedule with reservations. A call reserves its send time in one script
-  and sleeps until then locally, so waiting for a token costs no traffic and calls go in the
-  order they asked, whichever process they come from.
+  and sleeps until then locally, so waiting for a token costs no traffic. A send time is
+  reserved at most a **horizon** ahead (`HORIZON` intervals, ``_scripts.py``): a call whose
+  slot is free but whose send time would lie beyond waits in its lane (below), and each time
+  the schedule has room the next send time goes to the highest lane waiting on any platform,
+  whichever process queued it (a lane passed over `PATIENCE` times first; platforms of one
+  lane take turns). Without it a sweep holding more slots than the rate needs would reserve
+  send times far ahead, first come first served, and a higher-priority call of another
+  process would go after all of them. Every script hands the room out; room that comes up
+  while no script runs (no call ends meanwhile) is handed out by a pump: the script that
+  leaves calls waiting for room tells one process when two send times fit again (its own
+  later scripts move that time on), and that process runs an acquire script then. A call
+  without a platform (Standard, metadata) holds no slot and queues nowhere: beyond the
+  horizon it is told when to ask again (the processes an interval apart), and asks then with
+  its process's other such calls, taking its turn by lane with the queued ones.
 - **slots**: a sorted set of leases per platform, each expiring at its send time plus
   ``live_execution_limit`` plus ``lease_margin``. The server cannot run a call longer, so a
   crashed process's slots come back by themselves, with no heartbeat. A call abandoned
@@ -17,7 +29,8 @@ never compared, so a skewed host cannot break the limits):
   served next (the rule of the local governor's lanes, `_lanes.py`: while two lanes wait, the
   lower gets at least one of every ``PATIENCE + 1`` slots, so it is never starved). Within a
   lane the processes take turns (start-time fair queueing). A process that frees a slot hands
-  it, with a reserved send time, to the next waiter: in its own reply if the waiter is its own,
+  it, with a reserved send time (once the schedule has room: see rate), to the next waiter,
+  which takes both at once: in its own reply if the waiter is its own,
   else published on the waiter's process channel (pub/sub: waiting sends no command). A slot
   handed to another process is only claimed until that process confirms it, so a process that
   died while queued does not hold it; a message lost on the way costs a claim that runs out
@@ -30,9 +43,10 @@ Commands per call: each process batches. The calls that ask while its last acqui
 runs go together in the next one, with the frees made meanwhile; a slot handed to one of its
 own waiters comes back in that reply; a slot handed across processes costs the receiver one
 confirm script (for all the slots of that message). So a call costs at most two scripts, and
-with several calls in flight far less; ``python -m benchmarks shared`` counts them. Each
-process also sends one tick script per ``tick`` seconds (its presence, waiters long
-unanswered, and the hand-out of slots whose leases ran out).
+with several calls in flight far less; ``python -m benchmarks shared`` counts them. While the
+rate binds, add the pumps: at most one per two send times, fewer where frees hand the room
+out first. Each process also sends one tick script per ``tick`` seconds (its presence,
+waiters long unanswered, and the hand-out of slots whose leases ran out).
 
 Fault policy (Redis unreachable, lost, restarted empty, or slow): **fail closed**. Without
 Redis a process cannot know what the others send, so it sends nothing new: a call waits for
@@ -77,8 +91,9 @@ from ._redis_link import BACKOFF, RedisLink, down_errors, refused_errors
 from ._redis_traffic import RECOVERY, Account, RedisTraffic
 
 AHEAD: Final = 0.1
-"""Seconds of the account's schedule one process may hold reserved: enough calls to keep the
-rate through a busy loop or a slow reply, few enough to interleave the processes finely."""
+"""Seconds of the account's schedule one process may be asking for or hold reserved at once
+(its calls granted at once; queued ones wait without it). The horizon bounds the account's
+reservations more tightly while the rate binds; this bounds a process's asks at any rate."""
 
 
 class RedisGovernor:
@@ -146,6 +161,9 @@ class RedisGovernor:
         self._ahead_count = max(2, math.ceil(AHEAD / limits.interval))
         self._ahead: asyncio.Semaphore | None = None
         self._paused_until = 0.0
+        self._room: tuple[asyncio.TimerHandle, asyncio.Future[None]] | None = None
+        """When this process's token-only calls told to wait for room ask again, and their
+        shared wait."""
         self._sleeping = 0
         self._closed = False
 
@@ -183,9 +201,10 @@ class RedisGovernor:
         process: higher lanes are served first, a lane passed over `PATIENCE` times is served
         next (see the module docstring); within a lane the processes take turns and each one's
         calls go first come first served. It also orders this process's calls that ask Redis
-        together (one acquire script serves a whole batch). The send time is reserved in the
-        account's rate schedule first come first served, without lanes: beside a rate-bound
-        sweep of another process a call also waits for the send times that sweep reserved.
+        together (one acquire script serves a whole batch), and the account's send times: a
+        call whose slot is free waits in its lane for the schedule's room (send times are
+        reserved at most the horizon ahead), so beside a rate-bound sweep of another process it
+        waits about that long, not behind every send time the sweep could reserve.
         """
         loop = self._start()
         subscribed = self._traffic.subscribed
@@ -325,6 +344,9 @@ class RedisGovernor:
         """
         loop = asyncio.get_running_loop()
         backoff = BACKOFF[0]
+        if platform is None and self._room is not None and not self._room[1].done():
+            # Others of this process wait for the schedule's room: ask with them.
+            await asyncio.shield(self._room[1])
         while True:
             # A new waiter id per attempt: a slot handed to an attempt whose reply was lost is
             # then an orphan, freed as soon as it arrives, never mistaken for this one's.
@@ -339,7 +361,6 @@ class RedisGovernor:
             self._traffic.ask((platform, waiter, answer), priority)
             try:
                 granted_now, delay = await answer
-                break
             except BaseException as exc:
                 if platform is not None:
                     self._book.forget(platform, waiter, future)
@@ -351,6 +372,12 @@ class RedisGovernor:
                 self._link.check_down()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF[1])
+                continue
+            if platform is not None or granted_now:
+                break
+            # A token only, its send time beyond the schedule's horizon: ask again when the
+            # schedule has room (it then takes its turn by lane with the queued waiters).
+            await self._wait_for_room(delay)
         if platform is None:
             return delay, None
         if granted_now:
@@ -358,6 +385,22 @@ class RedisGovernor:
             self._book.add_lease(platform, waiter, delay)
             return delay, None
         return 0.0, (waiter, future)
+
+    async def _wait_for_room(self, delay: float) -> None:
+        """Wait until the account's schedule has room, ``delay`` from now as Redis said, with
+        every token-only call of this process told so: they ask again in one script."""
+        loop = asyncio.get_running_loop()
+        at = loop.time() + delay
+        if self._room is None or self._room[1].done():
+            room: asyncio.Future[None] = loop.create_future()
+        else:
+            timer, room = self._room
+            if timer.when() <= at:
+                await asyncio.shield(room)
+                return
+            timer.cancel()  # room sooner than the others were told: all ask sooner
+        self._room = (loop.call_at(at, _resolve, room), room)
+        await asyncio.shield(room)
 
     async def _queue(self, platform: Platform, waiter: str, future: asyncio.Future[float]) -> float:
         """Wait until a process hands this waiter a slot; the delay before its send."""
@@ -371,3 +414,8 @@ class RedisGovernor:
             raise
         finally:
             self._book.waiters.pop(waiter, None)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

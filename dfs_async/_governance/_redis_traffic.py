@@ -3,7 +3,9 @@
 `RedisTraffic` runs three loops over a `RedisLink`, reading and updating a `LeaseBook`:
 
 - the **acquirer** sends the acquire requests that gathered while its last script ran as one
-  script, with the frees owed meanwhile, and answers each request;
+  script, with the frees owed meanwhile, and answers each request; it also runs the pump a
+  script asked this process for (the account's schedule has room again for calls waiting for
+  it, see ``_redis.py``), as an acquire script with no requests unless one ran by then;
 - the **writer** sends the other owed items, the shared pause, and re-registers this
   process's leases and waiters after Redis lost the account's state (a new epoch);
 - the **listener** hears of slots other processes hand over (published on this process's
@@ -105,6 +107,9 @@ class RedisTraffic:
         """Loop time new slots stay frozen until, as Redis last said (a lost state)."""
         self.settle_due = False
         """A settle is owed for its hand-out alone (a freeze ended with waiters queued)."""
+        self.pump_due = False
+        """An acquire is owed for its hand-out alone: Redis told this process to pump then."""
+        self._pump: asyncio.TimerHandle | None = None
         self._thaw: asyncio.TimerHandle | None = None
         self._warned = False
         self._kick: asyncio.Event | None = None
@@ -146,9 +151,10 @@ class RedisTraffic:
                 self.tasks, timeout=self.account.tick + 2 * self.link.command_timeout
             )
         self.tasks.clear()
-        if self._thaw is not None:
-            self._thaw.cancel()
-            self._thaw = None
+        for timer in (self._thaw, self._pump):
+            if timer is not None:
+                timer.cancel()
+        self._thaw = self._pump = None
         self.book.withdraw_all()
         if self.link.client is not None and (self.book.pending or self.book.pause_us):
             try:
@@ -173,7 +179,7 @@ class RedisTraffic:
             self.asking.sort(key=lambda asked: -asked[0])
             batch = [r for _, r in self.asking if not r[2].done()]
             self.asking = []
-            if batch:
+            if batch or self.pump_due:
                 await self._acquire(batch)
 
     def _acquire_args(
@@ -202,6 +208,7 @@ class RedisTraffic:
         loop = asyncio.get_running_loop()
         # Frees owed since the last script ride along (the writer leaves them a turn).
         frees = self.book.take_batched()
+        self.pump_due = False  # this script hands the schedule out
         try:
             asked = loop.time()
             reply = await self.link.run(
@@ -217,6 +224,7 @@ class RedisTraffic:
         self.link.up()
         self.saw_epoch(reply[0])
         self.saw_frozen(int(reply[2]))
+        self.saw_pump(int(reply[3]))
         if reply[1] and not self._warned:
             self._warned = True
             logger.warning(
@@ -227,14 +235,14 @@ class RedisTraffic:
         # reply read late (a busy loop) moves the send by half the delay, not all of it.
         late = (loop.time() - asked) / 2
         for n, (platform, waiter, answer) in enumerate(batch):
-            granted, delay_us, held, queued = reply[3 + 4 * n : 7 + 4 * n]
+            granted, delay_us, held, queued = reply[4 + 4 * n : 8 + 4 * n]
             if platform is not None:
                 self.book.shared[platform] = (int(held), int(queued))
             if not answer.done():
                 answer.set_result((int(granted), delay_us / 1e6 - late))
             elif granted and platform is not None:
                 self.book.owe(platform, Op.FREE, waiter)  # its caller is gone
-        self.book.handed_all(reply[3 + 4 * len(batch) :])
+        self.book.handed_all(reply[4 + 4 * len(batch) :])
 
     def saw_epoch(self, epoch: str) -> None:
         """The account state's epoch in a reply; a new one means Redis lost the state."""
@@ -254,6 +262,22 @@ class RedisTraffic:
         self.frozen_until = loop.time() + frozen_us / 1e6
         if self._thaw is None:
             self._thaw = loop.call_at(self.frozen_until, self._thawed)
+
+    def saw_pump(self, pump_us: int) -> None:
+        """Redis told this process to hand the account's schedule out in ``pump_us`` (calls
+        wait for room that no free may bring; -1: nothing new). A later word moves the pump:
+        Redis holds one claim per account (``claim_pump`` in ``lua/common.lua``)."""
+        if pump_us < 0:
+            return
+        if self._pump is not None:
+            self._pump.cancel()
+        self._pump = asyncio.get_running_loop().call_later(pump_us / 1e6, self._pumped)
+
+    def _pumped(self) -> None:
+        self._pump = None
+        self.pump_due = True
+        if self._ask_kick is not None:
+            self._ask_kick.set()
 
     def _thawed(self) -> None:
         self._thaw = None
@@ -308,6 +332,7 @@ class RedisTraffic:
             args += [p, a.limits.concurrency_for(p), len(items)]
             for op, ident in items:
                 args += [op, ident]
+        self.pump_due = False  # this script hands the schedule out
         try:
             reply = await self.link.run("settle", args, a.prefix)
         except BaseException:
@@ -315,10 +340,11 @@ class RedisTraffic:
             raise
         self.saw_epoch(reply[0])
         self.saw_frozen(int(reply[1]))
+        self.saw_pump(int(reply[2]))
         for i, p in enumerate(platforms):
-            held, queued, _ = reply[2 + 3 * i : 5 + 3 * i]
+            held, queued, _ = reply[3 + 3 * i : 6 + 3 * i]
             self.book.shared[p] = (int(held), int(queued))
-        self.book.handed_all(reply[2 + 3 * len(platforms) :])
+        self.book.handed_all(reply[3 + 3 * len(platforms) :])
 
     async def _reregister(self) -> None:
         now = asyncio.get_running_loop().time()

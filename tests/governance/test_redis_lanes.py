@@ -120,3 +120,50 @@ async def test_a_lone_lower_lane_is_plain_fifo_and_a_withdrawn_waiter_leaves_its
         await holder.aclose()
         await other.aclose()
     assert order == ["b0", "b1", "b2"]
+
+
+async def test_token_only_calls_beyond_the_horizon_ask_again_and_all_go_at_the_rate(
+    redis_server: RedisServer,
+) -> None:
+    # Calls without a platform (Standard, metadata) hold no slot: beyond the schedule's horizon
+    # they are told when it has room and ask again then. 40 of them from two processes at
+    # once: every one goes, no faster than the account's rate, without polling Redis.
+    limits = Limits(rate_limit=60, rate_period=1.0)
+    govs = [
+        RedisGovernor(
+            redis_server.url,
+            account="someone@example.com",
+            limits=limits,
+            tick=TICK,
+            lease_margin=LEASE_MARGIN,
+            command_timeout=COMMAND_TIMEOUT,
+        )
+        for _ in range(2)
+    ]
+    loop = asyncio.get_running_loop()
+    sent: list[float] = []
+
+    async def call(gov: RedisGovernor) -> None:
+        await gov.acquire(None)
+        sent.append(loop.time())
+
+    try:
+        for gov in govs:
+            await gov.check_health()  # connected, a first start's freeze paid
+        start = loop.time()
+        calls = [call(govs[n % 2]) for n in range(40)]
+        await asyncio.wait_for(asyncio.gather(*calls), 40 * limits.interval + 2.0)
+        elapsed = loop.time() - start
+        commands = sum(gov.commands for gov in govs)
+    finally:
+        for gov in govs:
+            await gov.aclose()
+    sent.sort()
+    # The rate: after the burst (capacity 2), one send time per interval (the loop's clock
+    # reads up to a millisecond late).
+    assert sent[-1] - start >= (40 - limits.capacity) * limits.interval - 0.002
+    # Asking again when told, not spinning: a process's refused calls ask again together, and
+    # the processes are told turns an interval apart, so about one script goes per send time
+    # (at most one per process per interval), besides the health checks and ticks.
+    rounds = elapsed / limits.interval + 1
+    assert commands <= len(govs) * (rounds + elapsed / TICK + 2), (commands, elapsed)

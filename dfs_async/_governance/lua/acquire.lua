@@ -1,12 +1,15 @@
--- Apply the frees this process batched, then, for each request: take a slot of its platform
--- (none if '') and reserve a send time, or queue for the slot. A process sends the requests
--- (and frees) that gathered while its last script ran, so under load one script serves many
--- calls.
+-- Apply the frees this process batched; hand the account's schedule out (`hand_out`: queued
+-- waiters with a free slot, and this script's token-only requests, by lane, up to the
+-- horizon); then, for each slot request: take a slot of its platform and reserve a send time
+-- if the slot is free, nobody queues for it and the send time is within the horizon, else
+-- queue it in its lane. A process sends the requests (and frees) that gathered while its last
+-- script ran, so under load one script serves many calls.
 -- ARGV: proc, interval_us, tau_us, lease_us, presence_ms, epoch candidate, recovery_us,
 --       n frees, then per free: platform, slots, 'r' (free a slot) | 'd' (withdraw), id,
---       then per request: waiter, platform, slots
--- Returns {epoch, stricter, frozen_us, then per request: granted 1|0, delay_us (if granted),
---          held, queued, then grants handed to this process's earlier waiters}
+--       then per request: waiter, platform ('' for a token only), slots
+-- Returns {epoch, stricter, frozen_us, pump_us (see `claim_pump`), then per request:
+--          granted 1|0, delay_us (before the send; for a token-only request not granted, before
+--          asking again), held, queued, then grants handed to this process's earlier waiters}
 local now = now_us()
 local proc = ARGV[1]
 local lease = tonumber(ARGV[4])
@@ -15,9 +18,8 @@ local ep = epoch(ARGV[6], now, tonumber(ARGV[7]))
 alive(proc, presence)
 local interval, d1 = strictest('interval', tonumber(ARGV[2]), true)
 local tau, d2 = strictest('tau', tonumber(ARGV[3]), false)
-local out = {ep, d1 + d2, 0}
+local out = {ep, d1 + d2, 0, -1}
 local mine = {}
-local freed = {}
 local i = 9
 for _ = 1, tonumber(ARGV[8]) do
   local platform, kind, id = ARGV[i], ARGV[i + 2], ARGV[i + 3]
@@ -26,45 +28,65 @@ for _ = 1, tonumber(ARGV[8]) do
   else
     dequeue(platform, id)
   end
-  freed[platform] = tonumber(ARGV[i + 1])
+  strictest('slots:' .. platform, tonumber(ARGV[i + 1]), false)
   i = i + 4
 end
-for platform, ours in pairs(freed) do
-  local slots = strictest('slots:' .. platform, ours, false)
-  hand_out(platform, now, interval, tau, slots, lease, presence, proc, mine)
-end
+local requests, asking = {}, {}
 while i <= #ARGV do
-  local waiter, platform = ARGV[i], ARGV[i + 1]
-  if platform == '' then
-    local go = reserve(now, interval, tau)
-    out[#out + 1] = 1
-    out[#out + 1] = go - now
+  local r = {waiter = ARGV[i], platform = ARGV[i + 1], lane = lane_of(ARGV[i])}
+  if r.platform == '' then
+    asking[#asking + 1] = r
+  else
+    local slots, d3 = strictest('slots:' .. r.platform, tonumber(ARGV[i + 2]), false)
+    out[2] = out[2] + d3
+    r.slots = slots
+  end
+  requests[#requests + 1] = r
+  i = i + 3
+end
+-- Queued waiters first: a new request goes ahead of none of them.
+local blocked = hand_out(now, interval, tau, lease, presence, proc, mine, asking)
+local frozen = frozen_for(now)
+local retry
+for _, r in ipairs(requests) do
+  if r.platform == '' then
+    if not r.go and has_room(now, interval, tau) then
+      r.go = reserve(now, interval, tau) -- a freeze holds slots, not the rate
+    end
+    if r.go then
+      out[#out + 1] = 1
+      out[#out + 1] = r.go - now
+    else
+      retry = retry or token_retry(now, interval, tau)
+      out[#out + 1] = 0
+      out[#out + 1] = retry - now
+    end
     out[#out + 1] = 0
     out[#out + 1] = 0
   else
-    local slots, d3 = strictest('slots:' .. platform, tonumber(ARGV[i + 2]), false)
-    out[2] = out[2] + d3
-    hand_out(platform, now, interval, tau, slots, lease, presence, proc, mine)
-    local held, queued = counts(platform)
-    if queued == 0 and held < slots and frozen_for(now) == 0 then
+    local held, queued = counts(r.platform, now)
+    local free = held < r.slots and frozen == 0
+    if free and queued == 0 and has_room(now, interval, tau) then
       local go = reserve(now, interval, tau)
-      redis.call('ZADD', P .. ':slots:' .. platform, str(go + lease), waiter)
+      redis.call('ZADD', P .. ':slots:' .. r.platform, str(go + lease), r.waiter)
       out[#out + 1] = 1
       out[#out + 1] = go - now
       out[#out + 1] = held + 1
       out[#out + 1] = 0
     else
-      enqueue(platform, proc, waiter, presence)
+      -- With its slot free, it waits for the schedule's room (all queued there do).
+      blocked = blocked or free
+      enqueue(r.platform, proc, r.waiter, presence)
       out[#out + 1] = 0
       out[#out + 1] = 0
       out[#out + 1] = held
       out[#out + 1] = queued + 1
     end
   end
-  i = i + 3
 end
 redis.call('PEXPIRE', P .. ':limits', presence * 3)
 out[3] = frozen_for(now)
+out[4] = claim_pump(now, interval, tau, blocked, proc)
 for _, grant in ipairs(mine) do
   out[#out + 1] = grant
 end

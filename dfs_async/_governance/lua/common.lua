@@ -1,4 +1,5 @@
--- Prepended to every script, after `PATIENCE` (from `_lanes.py`). KEYS[1] is the account's prefix; every key below extends it and
+-- Prepended to every script, after `PATIENCE` (from `_lanes.py`) and `HORIZON`, `HORIZON_MIN_US`
+-- (from `_scripts.py`). KEYS[1] is the account's prefix; every key below extends it and
 -- so shares its hash tag (one Redis Cluster slot). Times are microseconds on Redis's clock:
 -- the hosts' clocks are never read.
 local P = KEYS[1]
@@ -71,7 +72,8 @@ local function purge(platform, now)
 end
 
 -- A platform's queue is one sorted set per priority lane (`lanes`: the non-empty ones, scored by
--- priority). A waiter's id is "<process>|<priority>|<n>", so every script finds its lane.
+-- priority; `waiting`: the platforms with a lane). A waiter's id is "<process>|<priority>|<n>",
+-- so every script finds its lane.
 local function lane_of(waiter)
   return string.match(waiter, '^[^|]*|(-?%d+)|') or '0'
 end
@@ -98,6 +100,7 @@ local function enqueue(platform, proc, waiter, presence)
   if not redis.call('ZSCORE', key, waiter) then
     redis.call('ZADD', key, fair_place(platform, lane, proc, presence), waiter)
     redis.call('ZADD', P .. ':lanes:' .. platform, lane, lane)
+    redis.call('SADD', P .. ':waiting', platform)
   end
 end
 
@@ -113,6 +116,9 @@ local function dequeue(platform, waiter)
   if redis.call('ZCARD', key) == 0 then
     redis.call('ZREM', P .. ':lanes:' .. platform, lane)
     redis.call('HDEL', P .. ':skips:' .. platform, lane)
+    if redis.call('ZCARD', P .. ':lanes:' .. platform) == 0 then
+      redis.call('SREM', P .. ':waiting', platform)
+    end
   end
 end
 
@@ -147,43 +153,150 @@ local function served_lane(platform, chosen, lanes)
   redis.call('HDEL', key, chosen)
 end
 
--- Hand free slots to queued waiters in turn (lane by lane, see `next_lane`), skipping waiters
--- whose process is gone (no turn counted for them). The grants for one process ("<waiter>
--- <platform> <delay before its send>", ';'-separated) are published as one message on its
--- channel; grants for the calling process (`me`) are appended to `mine` instead and come back
--- in the reply. A slot handed to another process is only claimed for `presence` ms until that
--- process confirms it (confirm.lua): a process that died while queued cannot hold a slot
--- longer, and a message lost on the way (pub/sub does not keep it) costs a claim that runs out
--- and a waiter queued again (settle.lua, 'w').
-local function hand_out(platform, now, interval, tau, slots, lease, presence, me, mine)
-  local held_key = P .. ':slots:' .. platform
-  purge(platform, now)
-  if frozen_for(now) > 0 then
-    return
+-- The horizon: a send time is reserved only if it is at most `horizon` ahead (HORIZON
+-- intervals, at least HORIZON_MIN_US; both from `_scripts.py`). Reserving at once whenever a
+-- slot is free would let a sweep holding more slots than the rate needs reserve send times far
+-- ahead, first come first served, and a higher-priority call would go after all of them. With
+-- the horizon, a waiter whose slot is free but whose send time would lie beyond it stays in its
+-- lane, and the schedule's next room goes to the highest lane waiting, whichever process queued it.
+local function horizon_of(interval)
+  return math.max(HORIZON * interval, HORIZON_MIN_US)
+end
+
+-- Microseconds from now to the send time the next reservation would get (before `max(now, .)`).
+local function lead(now, interval, tau)
+  local tat = tonumber(redis.call('GET', P .. ':tat') or '0')
+  return math.max(tat, now - interval) - tau - now
+end
+
+local function has_room(now, interval, tau)
+  return lead(now, interval, tau) <= horizon_of(interval)
+end
+
+-- The waiting platforms with a free slot, each with the lane it would serve next (`next_lane`),
+-- and this script's first token-only request not yet served (platform ''; `asking` is sorted
+-- by priority): the candidates for the schedule's next room. `free` caches the free slots.
+local function candidates(now, free, asking)
+  local out = {}
+  for _, platform in ipairs(redis.call('SMEMBERS', P .. ':waiting')) do
+    if free[platform] == nil then
+      purge(platform, now)
+      local slots = tonumber(redis.call('HGET', P .. ':limits', 'slots:' .. platform) or '0')
+      free[platform] = slots - redis.call('ZCARD', P .. ':slots:' .. platform)
+    end
+    if free[platform] > 0 then
+      local lane, lanes = next_lane(platform)
+      if lane then
+        out[#out + 1] = {platform = platform, lane = lane, lanes = lanes}
+      else
+        redis.call('SREM', P .. ':waiting', platform)
+      end
+    end
   end
-  local free = slots - redis.call('ZCARD', held_key)
-  local grants = {}
-  while free > 0 do
-    local lane, lanes = next_lane(platform)
-    if not lane then
+  for _, ask in ipairs(asking) do
+    if not ask.go then
+      out[#out + 1] = {platform = '', lane = ask.lane, ask = ask}
       break
     end
-    local head = redis.call('ZRANGE', queue_key(platform, lane), 0, 0, 'WITHSCORES')
-    local waiter = head[1]
-    dequeue(platform, waiter)
-    redis.call('HSET', P .. ':fair:' .. platform .. ':' .. lane, '', head[2])
-    local proc = string.match(waiter, '^([^|]*)|')
-    if proc and redis.call('EXISTS', P .. ':alive:' .. proc) == 1 then
-      served_lane(platform, lane, lanes)
-      local go = reserve(now, interval, tau)
-      local expires = go + lease
-      if proc ~= me then
-        expires = now + presence * 1000
-      end
-      redis.call('ZADD', held_key, str(expires), waiter)
-      local grant = waiter .. ' ' .. platform .. ' ' .. str(go - now)
-      grants[proc] = grants[proc] and (grants[proc] .. ';' .. grant) or grant
-      free = free - 1
+  end
+  return out
+end
+
+-- The candidate the schedule's next room goes to, by the rule of `_lanes.py` over the account:
+-- a lane passed over PATIENCE times for the rate first (the most passed over, the highest of a
+-- tie), else the highest lane; between platforms at the same lane, the one served least lately.
+local function ranks_above(a, b)
+  for k = 1, #a do
+    if a[k] ~= b[k] then
+      return a[k] > b[k]
+    end
+  end
+  return false
+end
+
+local function pick(cands)
+  local best, best_rank
+  for _, c in ipairs(cands) do
+    local skips = tonumber(redis.call('HGET', P .. ':rskips', c.lane) or '0')
+    local turn = tonumber(redis.call('HGET', P .. ':turns', c.platform) or '0')
+    local rank = {skips >= PATIENCE and skips or -1, tonumber(c.lane), -turn}
+    if best == nil or ranks_above(rank, best_rank) then
+      best, best_rank = c, rank
+    end
+  end
+  return best
+end
+
+-- The room went to ``chosen``: every candidate lane below it was passed over once more.
+local function passed_over(cands, chosen)
+  local key = P .. ':rskips'
+  local priority, counted = tonumber(chosen.lane), {}
+  for _, c in ipairs(cands) do
+    if tonumber(c.lane) < priority and not counted[c.lane] then
+      counted[c.lane] = true
+      redis.call('HINCRBY', key, c.lane, 1)
+    end
+  end
+  redis.call('HDEL', key, chosen.lane)
+  redis.call('HSET', P .. ':turns', chosen.platform, redis.call('INCR', P .. ':turn'))
+end
+
+-- Give candidate ``c``'s head waiter its slot and a send time; false (no turn counted) if its
+-- process is gone. A slot handed to another process is only claimed for `presence` ms until
+-- that process confirms it (confirm.lua): a process that died while queued cannot hold a slot
+-- longer, and a message lost on the way (pub/sub does not keep it) costs a claim that runs out
+-- and a waiter queued again (settle.lua, 'w').
+local function grant(c, now, interval, tau, lease, presence, me, grants)
+  local head = redis.call('ZRANGE', queue_key(c.platform, c.lane), 0, 0, 'WITHSCORES')
+  local waiter = head[1]
+  dequeue(c.platform, waiter)
+  redis.call('HSET', P .. ':fair:' .. c.platform .. ':' .. c.lane, '', head[2])
+  local proc = string.match(waiter, '^([^|]*)|')
+  if not (proc and redis.call('EXISTS', P .. ':alive:' .. proc) == 1) then
+    return false
+  end
+  served_lane(c.platform, c.lane, c.lanes)
+  local go = reserve(now, interval, tau)
+  local expires = go + lease
+  if proc ~= me then
+    expires = now + presence * 1000
+  end
+  redis.call('ZADD', P .. ':slots:' .. c.platform, str(expires), waiter)
+  local message = waiter .. ' ' .. c.platform .. ' ' .. str(go - now)
+  grants[proc] = grants[proc] and (grants[proc] .. ';' .. message) or message
+  return true
+end
+
+-- Hand the schedule's room out, a send time at a time, to the candidates in turn (`pick`),
+-- skipping waiters whose process is gone, until no candidate is left or the next send time
+-- would lie beyond the horizon. `asking` entries served get their send time in `go`. The
+-- grants for one process ("<waiter> <platform> <delay before its send>", ';'-separated) are
+-- published as one message on its channel; grants for the calling process (`me`) are appended
+-- to `mine` instead and come back in the reply. Returns true if queued waiters still wait for
+-- room (then `claim_pump`).
+local function hand_out(now, interval, tau, lease, presence, me, mine, asking)
+  if frozen_for(now) > 0 then
+    return false
+  end
+  local free, grants, blocked = {}, {}, false
+  while true do
+    local cands = candidates(now, free, asking)
+    if #cands == 0 then
+      redis.call('DEL', P .. ':rskips')
+      break
+    end
+    if not has_room(now, interval, tau) then
+      -- Queued waiters need a pump; this script's token-only requests are told when to ask again.
+      blocked = #cands > 1 or not cands[1].ask
+      break
+    end
+    local c = pick(cands)
+    if c.ask then
+      passed_over(cands, c)
+      c.ask.go = reserve(now, interval, tau)
+    elseif grant(c, now, interval, tau, lease, presence, me, grants) then
+      passed_over(cands, c)
+      free[c.platform] = free[c.platform] - 1
     end
   end
   for proc, message in pairs(grants) do
@@ -193,9 +306,52 @@ local function hand_out(platform, now, interval, tau, slots, lease, presence, me
       redis.call('PUBLISH', P .. ':wake:' .. proc, message)
     end
   end
+  return blocked
 end
 
-local function counts(platform)
+-- Calls wait for the schedule's room, which no free may bring (a rate-only workload): one
+-- process, the first to see it, is told to run a script when two send times fit again (so a
+-- pump serves two, and a late one still finds the schedule busy for an interval). Any script
+-- run by then hands the room out as well: one run by that process moves its pump on (so
+-- while its own frees keep handing the room out, its pump seldom runs), one run by another
+-- leaves it; a claim whose time passed is taken over, and one whose process finds nobody
+-- waiting for room is dropped (its pump then runs for nothing, once). `blocked`: calls wait
+-- for room after this script. Returns the microseconds until the caller's pump, or -1.
+local function claim_pump(now, interval, tau, blocked, me)
+  local key = P .. ':pump'
+  local claim = redis.call('GET', key)
+  local claimed, by = 0, nil
+  if claim then
+    claimed, by = tonumber(string.match(claim, '^(%d+)')), string.match(claim, ' (.*)$')
+  end
+  if not blocked then
+    if by == me then
+      redis.call('DEL', key)
+    end
+    return -1
+  end
+  local at = now + lead(now, interval, tau) - horizon_of(interval) + interval
+  if by ~= me and claimed > now and claimed <= at then
+    return -1
+  end
+  redis.call('SET', key, str(at) .. ' ' .. me, 'PX', math.floor((at - now) / 1000) + 1000)
+  return math.max(0, at - now)
+end
+
+-- When a process's token-only calls refused for room ask again (they queue nowhere): when the
+-- schedule has room, but an interval after the processes told before, so that the processes
+-- refused together do not all ask at once for one send time.
+local function token_retry(now, interval, tau)
+  local key = P .. ':retry'
+  local room = now + lead(now, interval, tau) - horizon_of(interval)
+  local at = math.max(room, tonumber(redis.call('GET', key) or '0') + interval, now + 1000)
+  redis.call('SET', key, str(at), 'PX', math.floor((at - now) / 1000) + 1000)
+  return at
+end
+
+-- A platform's slots in use (those whose leases ran out dropped) and its queued waiters.
+local function counts(platform, now)
+  purge(platform, now)
   local queued = 0
   for _, lane in ipairs(redis.call('ZRANGE', P .. ':lanes:' .. platform, 0, -1)) do
     queued = queued + redis.call('ZCARD', queue_key(platform, lane))

@@ -1,10 +1,11 @@
 -- Apply what a process batched since its last call: freed slots, withdrawn waiters, a shared
--- pause; then hand the freed slots on. Also its periodic presence tick (with no items).
+-- pause; then hand the account's schedule out (`hand_out`: freed slots, and room come up, to
+-- the waiters by lane). Also its periodic presence tick (with no items).
 -- ARGV: proc, presence_ms, epoch candidate, recovery_us, interval_us, tau_us, lease_us,
 --       pause_us, then per platform: platform, slots, n, and n items (kind, id): 'r' frees a
 --       slot, 'd' withdraws a queued waiter, 'w' checks on a waiter long unanswered
--- Returns {epoch, frozen_us, then per platform: held, queued, first lease expiry in us or -1,
---          then grants handed to this process's waiters}
+-- Returns {epoch, frozen_us, pump_us (see `claim_pump`), then per platform: held, queued, first lease
+--          expiry in us or -1, then grants handed to this process's waiters}
 local now = now_us()
 local proc = ARGV[1]
 local presence = tonumber(ARGV[2])
@@ -18,12 +19,15 @@ if pause > 0 then
   local tat = tonumber(redis.call('GET', P .. ':tat') or '0')
   redis.call('SET', P .. ':tat', str(math.max(tat, now + pause)))
 end
-local out = {ep, 0}
+local out = {ep, 0, -1}
 local mine = {}
 local i = 9
+local platforms = {}
 while i <= #ARGV do
   local platform = ARGV[i]
-  local slots = strictest('slots:' .. platform, tonumber(ARGV[i + 1]), false)
+  platforms[#platforms + 1] = platform
+  strictest('slots:' .. platform, tonumber(ARGV[i + 1]), false)
+  purge(platform, now) -- a claim run out is no slot held (the 'w' check below)
   local n = tonumber(ARGV[i + 2])
   i = i + 3
   for _ = 1, n do
@@ -41,8 +45,11 @@ while i <= #ARGV do
     end
     i = i + 2
   end
-  hand_out(platform, now, interval, tau, slots, lease, presence, proc, mine)
-  local held, queued = counts(platform)
+end
+local blocked = hand_out(now, interval, tau, lease, presence, proc, mine, {})
+out[3] = claim_pump(now, interval, tau, blocked, proc)
+for _, platform in ipairs(platforms) do
+  local held, queued = counts(platform, now)
   local first = redis.call('ZRANGE', P .. ':slots:' .. platform, 0, 0, 'WITHSCORES')
   local expiry = -1
   if #first == 2 then
