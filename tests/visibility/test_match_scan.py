@@ -78,8 +78,19 @@ def test_the_scan_finds_what_one_regex_finds(
 ) -> None:
     # The exclusions share the phrases' scan and are resolved apart.
     found, excluded = _Finder(phrases, exclusions).spans(text)
-    assert found == one_regex(phrases, text)
-    assert excluded == (one_regex(exclusions, text) if exclusions else [])
+    assert as_text(found, phrases, text) == one_regex(phrases, text)
+    assert as_text(excluded, exclusions, text) == (
+        one_regex(exclusions, text) if exclusions else []
+    )
+
+
+def as_text(
+    spans: list[tuple[int, int, int]], phrases: list[str], text: str
+) -> list[tuple[int, int, str]]:
+    """Spans with the text they cover, each checked to be a match of the phrase it names."""
+    for start, end, phrase in spans:
+        assert " ".join(text[start:end].split()) == phrases[phrase]
+    return [(start, end, text[start:end]) for start, end, _ in spans]
 
 
 def named(config: Mapping[str, object], text: str) -> list[str]:
