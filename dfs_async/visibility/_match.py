@@ -166,10 +166,11 @@ class _Finder:
             if phrase is not None and at >= last:
                 match = phrase.pattern.match(text, at)
                 if match is not None:
+                    end = match.end()
                     # Every phrase ends in a group: lastindex is never None.
-                    found.append((at, match.end(), phrase.ids[match.lastindex or 0]))
+                    found.append((at, end, phrase.ids[match.lastindex or 0]))
                     if apart:
-                        last = match.end()
+                        last = end
             if exclusion is not None and at >= last_excluded:
                 match = exclusion.pattern.match(text, at)
                 if match is not None:
@@ -276,7 +277,23 @@ class Matcher:
         """First offset of each brand named (in order of first mention) and of each product."""
         brands: dict[int, int] = {}
         products: dict[int, int] = {}
-        for start, _, brand, product in self._found(text):
+        folded = fold(text)
+        spans, excluded = self._folded_finder.spans(folded)
+        if excluded or self._exact_finder:
+            for start, _, brand, product in self._resolve(text, folded, spans, excluded):
+                brands.setdefault(brand, start)
+                if product >= 0:
+                    products.setdefault(product, start)
+            return brands, products
+        # Most answers: the mentions are the spans outside links, in order; a name counted
+        # already needs no link check (whether it counts again changes nothing).
+        targets = self._folded
+        for start, _, phrase in spans:
+            brand, product = targets[phrase]
+            if brand in brands and (product < 0 or product in products):
+                continue
+            if start and folded[start - 1] not in " \n\t" and in_link(folded, start):
+                continue
             brands.setdefault(brand, start)
             if product >= 0:
                 products.setdefault(product, start)
@@ -285,7 +302,11 @@ class Matcher:
     def _found(self, text: str) -> list[_Found]:
         """`find` as plain tuples, product -1 for a brand alias (scoring makes no `Mention`)."""
         folded = fold(text)
-        spans, excluded = self._folded_finder.spans(folded)
+        return self._resolve(text, folded, *self._folded_finder.spans(folded))
+
+    def _resolve(self, text: str, folded: str, spans: _Spans, excluded: _Spans) -> list[_Found]:
+        """The mentions of the folded finder's spans, with those of the case-sensitive aliases,
+        less those in links or excluded."""
         found = _found(spans, self._folded, folded)
         if self._exact_finder:
             exact = nfkc(text)
