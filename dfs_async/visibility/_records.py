@@ -130,18 +130,22 @@ def _chunks(path: str | os.PathLike[str]) -> Iterator[bytes]:
     """The file as pieces of whole lines, each line ending in a newline (one is added to a last
     line that lacks it), a BOM at the start of the file removed."""
     with open(path, "rb") as f:
-        rest = f.read(_CHUNK)
-        rest = rest[len(_BOM) :] if rest.startswith(_BOM) else rest
-        while rest:
+        block = f.read(_CHUNK)
+        # The start of the piece, up to the block's last newline: a list, so that a line longer
+        # than a block is joined once, not copied again with every block read.
+        parts = [block[len(_BOM) :] if block.startswith(_BOM) else block]
+        while block:
             block = f.read(_CHUNK)
-            if not block:
-                yield rest if rest.endswith(b"\n") else rest + b"\n"
-                return
-            block = rest + block
             end = block.rfind(b"\n") + 1
-            if end:
-                yield block[:end]
-            rest = block[end:]
+            if not end:
+                parts.append(block)
+                continue
+            parts.append(block[:end])
+            yield b"".join(parts)
+            parts = [block[end:]]
+        last = b"".join(parts)
+        if last:
+            yield last if last.endswith(b"\n") else last + b"\n"
 
 
 def _lines_of(chunk: bytes) -> list[bytes]:
@@ -161,7 +165,7 @@ def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
     for chunk in _chunks(path):
         for line in _lines_of(chunk):
             number += 1
-            if not _is_blank(line):
+            if line and not line.isspace():  # _is_blank, inline: once per record
                 yield number, line
 
 
