@@ -263,6 +263,7 @@ class Matcher:
         # Exclusions share the aliases' scan: their first words are mostly the brand's own.
         self._folded_finder = _Finder(tuple(folded), tuple(excludes))
         self._exact_finder = _Finder(tuple(exact))
+        self._has_exact = bool(self._exact_finder)
         self._excluding = frozenset(excludes.values())
 
     def find(self, text: str) -> list[Mention]:
@@ -279,7 +280,7 @@ class Matcher:
         products: dict[int, int] = {}
         folded = fold(text)
         spans, excluded = self._folded_finder.spans(folded)
-        if excluded or self._exact_finder:
+        if excluded or self._has_exact:
             for start, _, brand, product in self._resolve(text, folded, spans, excluded):
                 brands.setdefault(brand, start)
                 if product >= 0:
@@ -308,7 +309,7 @@ class Matcher:
         """The mentions of the folded finder's spans, with those of the case-sensitive aliases,
         less those in links or excluded."""
         found = _found(spans, self._folded, folded)
-        if self._exact_finder:
+        if self._has_exact:
             exact = nfkc(text)
             spans = self._exact_finder.spans(exact)[0]
             if spans and len(exact) != len(folded):
