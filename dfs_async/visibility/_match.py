@@ -108,11 +108,7 @@ class _Finder:
         pairs = {w: (layers[0][0].get(w), layers[1][0].get(w)) for w in words}
         self._by_word = {w.encode(): p for w, p in pairs.items() if w.isascii()}
         ascii_words = [w for w in words if w.isascii()]
-        self._starts = (
-            re.compile(b" (" + _trie_pattern(ascii_words).encode() + b")(?= )")
-            if ascii_words
-            else None
-        )
+        self._starts = _starts(ascii_words) if ascii_words else None
         self._slow = tuple((w, *p) for w, p in pairs.items() if not w.isascii())
         self._always = (layers[0][1], layers[1][1])
         self._merge = bool(self._slow) or self._always != (None, None)
@@ -162,7 +158,10 @@ class _Finder:
             # That space may stand for a non-ASCII letter: then no word begins here.
             if not ascii and at and text[at - 1].isalnum():
                 continue
-            phrase, exclusion = by_word[start.group(1)]
+            pair = by_word.get(start.group(1))
+            if pair is None:
+                continue  # one first word's letter before another's rest: a rare word
+            phrase, exclusion = pair
             if phrase is not None and at >= last:
                 match = phrase.pattern.match(text, at)
                 if match is not None:
@@ -177,6 +176,19 @@ class _Finder:
                     excluded.append((at, match.end(), exclusion.ids[match.lastindex or 0]))
                     if apart:
                         last_excluded = match.end()
+
+
+def _starts(words: list[str]) -> re.Pattern[bytes]:
+    """The scan's regex: a space, then a word made of one of the words' first letters and one
+    of their rests, then a space.
+
+    A few words that are none of ``words`` pass too, and are looked up in vain; in exchange
+    the engine rejects a space followed by any other letter with one character-set test, where
+    the trie of the words would try each first letter in turn.
+    """
+    firsts = "".join(sorted({w[0] for w in words}))
+    rests = _trie_pattern(sorted({w[1:] for w in words}))
+    return re.compile(f" ([{re.escape(firsts)}]{rests})(?= )".encode())
 
 
 def _group(phrases: Sequence[str]) -> tuple[dict[str, _Group], _Group | None]:

@@ -185,3 +185,10 @@ def test_domains_cached_per_origin_match_each_url_read_alone(tmp_path: Path) -> 
         counts[0] = 2
     assert cell.domains == expected
     assert cell.cited == [2, 2, 0]  # acme.com and globex.com, in both answers
+
+
+def test_words_the_scan_lets_through_that_are_no_first_word() -> None:
+    # The scan takes one first word's letter with another's rest ("c" + "orp"): looked up,
+    # such a word is none, and it hides no first word after it.
+    found, _ = _Finder(["acme", "corp"]).spans("aorp ccme acorp ccorp corp acme")
+    assert [(s, e) for s, e, _ in found] == [(22, 26), (27, 31)]
