@@ -8,13 +8,14 @@ needs, into narrow msgspec Structs.
 Last-record-wins needs one pass over the keys before the records are scored: the first pass
 keeps a 64-bit digest per distinct key (a Python ``set`` of ints, about 60 bytes a key: 12 MB
 for 200,000 records) and, for the rare keys written twice (a failed call answered on a re-run),
-the line that wins. Two keys are taken for one only if their 64-bit BLAKE2b digests agree.
+the line that wins. Two keys are taken for one only if their 64-bit digests agree. That pass
+reads the file in chunks of whole lines and finds the keys of a chunk with one regex call.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import re
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -112,34 +113,60 @@ def message_text_and_citations(result: _Result) -> tuple[str, dict[str, str | No
     return (texts[0] if len(texts) == 1 else "\n\n".join(texts)), cited
 
 
-def _digest(key: str) -> int:
-    """64 bits of the whole key: a hand-made file's keys may share their first digits."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+_digest: Final = hash
+"""64 bits of a whole key, from its UTF-8 bytes (a hand-made file's keys may share their first
+digits): Python's own hash of bytes (SipHash), one C call a key. The digests live only as long
+as the process, as the hash does."""
 
 
-_KEY_FIRST: Final = b'{"key":"'
+_CHUNK: Final = 1 << 18
+"""Bytes read at a time: whole lines, which the first pass reads with one regex call."""
+_LINE_KEY: Final = re.compile(rb'\{"key":"([^"\\\n]*)"[^\n]*\n|[^\n]*\n')
+"""Each line of a chunk: the key of a line a sink wrote (``{"key":"...`` first, no escapes),
+found without decoding the line, else b"" (any other line, or an empty key)."""
 
 
-def _leading_key(line: bytes) -> int | None:
-    """The digest of the key of a line a sink wrote (``{"key":"...`` first, no escapes), read
-    without decoding the line; None for any other line."""
-    if not line.startswith(_KEY_FIRST):
-        return None
-    end = line.find(b'"', len(_KEY_FIRST))
-    if end < 0 or b"\\" in line[len(_KEY_FIRST) : end]:
-        return None
-    return int.from_bytes(
-        hashlib.blake2b(line[len(_KEY_FIRST) : end], digest_size=8).digest(), "big"
-    )
+def _chunks(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The file as pieces of whole lines, each line ending in a newline (one is added to a last
+    line that lacks it), a BOM at the start of the file removed."""
+    with open(path, "rb") as f:
+        block = f.read(_CHUNK)
+        # The start of the piece, up to the block's last newline: a list, so that a line longer
+        # than a block is joined once, not copied again with every block read.
+        parts = [block[len(_BOM) :] if block.startswith(_BOM) else block]
+        while block:
+            block = f.read(_CHUNK)
+            end = block.rfind(b"\n") + 1
+            if not end:
+                parts.append(block)
+                continue
+            parts.append(block[:end])
+            yield b"".join(parts)
+            parts = [block[end:]]
+        last = b"".join(parts)
+        if last:
+            yield last if last.endswith(b"\n") else last + b"\n"
+
+
+def _lines_of(chunk: bytes) -> list[bytes]:
+    """The lines of a chunk, without their newlines (blank ones included: they are counted)."""
+    lines = chunk.split(b"\n")
+    lines.pop()  # the empty piece after the chunk's last newline
+    return lines
+
+
+def _is_blank(line: bytes) -> bool:
+    return not line or line.isspace()  # isspace() would copy nothing, strip() would
 
 
 def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of every non-blank line, BOM removed, as `read_results` sees them."""
-    with open(path, "rb") as f:
-        for number, line in enumerate(f, start=1):
-            text = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
-            if text and not text.isspace():  # strip() would copy every line to say so
-                yield number, text
+    number = 0
+    for chunk in _chunks(path):
+        for line in _lines_of(chunk):
+            number += 1
+            if line and not line.isspace():  # _is_blank, inline: once per record
+                yield number, line
 
 
 def check_results_file(path: str | os.PathLike[str]) -> None:
@@ -158,38 +185,57 @@ def check_results_file(path: str | os.PathLike[str]) -> None:
         raise ResultsFileError(path, "is not a results file (no line is a dfs_async result)")
 
 
-def read_answers(path: str | os.PathLike[str]) -> Iterator[Answer]:
-    """Each record of ``path`` that `read_results` would return, one at a time, file order of
-    the winning line (a key's last record)."""
+def _winners(path: str | os.PathLike[str]) -> dict[int, int]:
+    """The first pass: digest -> number of the line that wins, for the keys written twice or
+    more; `ResultsFileError` if no line of a file that has some is a record."""
     keys = msgspec.json.Decoder(_Key)
     seen: set[int] = set()
-    winner: dict[int, int] = {}  # digest -> line number, only for keys written twice or more
+    winner: dict[int, int] = {}
     unreadable = 0
-    for number, line in _lines(path):
-        key = _leading_key(line)
-        if key is None or key in seen:
-            # Decoded in full only when needed: a line whose key is not written first, or a
-            # key seen before (the later line wins only if it is a record).
-            try:
-                key = _digest(keys.decode(line).key)
-            except (msgspec.DecodeError, ValueError, RecursionError):
-                unreadable += 1
+    number = 0
+    for chunk in _chunks(path):
+        found = _LINE_KEY.findall(chunk)
+        if b"" not in found:
+            # Most chunks: every line a sink's, each key new. Checked as a whole, in C.
+            digests = set(map(_digest, found))
+            if len(digests) == len(found) and seen.isdisjoint(digests):
+                seen |= digests
+                number += len(found)
                 continue
-        digest = key
-        if digest in seen:
-            winner[digest] = number
-        else:
-            seen.add(digest)
+        for line in _lines_of(chunk):
+            number += 1
+            if _is_blank(line):
+                continue
+            match = _LINE_KEY.match(line + b"\n")
+            key = _digest(match.group(1)) if match and match.group(1) else None
+            if key is None or key in seen:
+                # Decoded in full only when needed: a line whose key is not written first, or a
+                # key seen before (the later line wins only if it is a record).
+                try:
+                    key = _digest(keys.decode(line).key.encode())
+                except (msgspec.DecodeError, ValueError, RecursionError):
+                    unreadable += 1
+                    continue
+            if key in seen:
+                winner[key] = number
+            else:
+                seen.add(key)
     if unreadable and not seen:
         # As JsonlSink refuses it: scoring it would report "nothing named" from no answer.
         raise ResultsFileError(path, "is not a results file (no line is a dfs_async result)")
-    del seen
+    return winner
+
+
+def read_answers(path: str | os.PathLike[str]) -> Iterator[Answer]:
+    """Each record of ``path`` that `read_results` would return, one at a time, file order of
+    the winning line (a key's last record)."""
+    winner = _winners(path)
     decoder = msgspec.json.Decoder(Answer)
     for number, line in _lines(path):
         try:
             answer = decoder.decode(line)
         except (msgspec.DecodeError, ValueError, RecursionError):
             continue  # not a record; read_results skips it too
-        if winner and winner.get(_digest(answer.key), number) != number:
+        if winner and winner.get(_digest(answer.key.encode()), number) != number:
             continue  # a later record of this key wins
         yield answer

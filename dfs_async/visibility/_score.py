@@ -154,7 +154,7 @@ class Scorer:
         self._hosts: list[dict[str, tuple[str, tuple[int, ...]]]] = [{} for _ in configs]
         # Per snapshot, what `_site` says for a URL's scheme and authority (``https://host``):
         # URLs differ in their paths far more than in their hosts.
-        self._origins: list[dict[str, tuple[str, tuple[int, ...]] | None]] = [{} for _ in configs]
+        self._origins: list[dict[str, tuple[str, tuple[int, ...]]]] = [{} for _ in configs]
         self._names = [
             [b.name for b in c.brands] + [p.name for b in c.brands for p in b.products]
             for c in configs
@@ -214,7 +214,7 @@ class Scorer:
         models = cell.models
         models[version] = models.get(version, 0) + 1
         brands, products = matcher.first_mentions(text)
-        prompt_key = _prompt_key(answer)
+        prompt_key = answer.prompt if answer.id is None else _prompt_key(answer)
         per_prompt = cell.prompts.get(prompt_key)
         if per_prompt is None:
             per_prompt = cell.prompts[prompt_key] = [0] * (1 + cell.entities)
@@ -229,13 +229,15 @@ class Scorer:
         for product, start in products.items():
             self._count_product(matcher, cell, per_prompt, brands, product, start)
         domains, owners = self._domains(key.snapshot, cited)
+        cell_domains = cell.domains
         for domain, count in domains.items():
-            counts = cell.domains.get(domain)
+            counts = cell_domains.get(domain)
             if counts is None:
-                counts = cell.domains[domain] = [0, 0]
-            counts[0] += 1
-            counts[1] += count
-            cell.citations += count
+                cell_domains[domain] = [1, count]
+            else:
+                counts[0] += 1
+                counts[1] += count
+        cell.citations += sum(domains.values())
         for brand in owners:
             cell.cited[brand] += 1
             if brand in brands:
@@ -290,17 +292,16 @@ class Scorer:
             # no "/", but for a bracketed one, which `_cacheable` leaves out).
             end = url.find("/", url.find("://") + 3)
             origin = url[:end] if end >= 0 else ""
-            found = origins.get(origin, _UNSEEN)
-            if found is _UNSEEN:
-                found = self._site(snapshot, url)
+            found = origins.get(origin)
+            if found is None:
+                found = self._site(snapshot, url) or _NO_SITE
                 if _cacheable(origin):
                     origins[origin] = found
-            if found is None:
-                continue
-            domain = found[0]
-            domains[domain] = domains.get(domain, 0) + 1
-            if found[1]:
-                owners.update(found[1])
+            domain, owned = found
+            if domain:  # never empty for a URL that has a host
+                domains[domain] = domains.get(domain, 0) + 1
+                if owned:
+                    owners.update(owned)
         return domains, owners
 
     def _site(self, snapshot: int, url: str) -> tuple[str, tuple[int, ...]] | None:
@@ -435,7 +436,8 @@ _COMMON: Final = frozenset(_COMMON_TEXT.split())
 """Capitalised words that start no name (the sentence-start check misses some)."""
 
 
-_UNSEEN: Final = ("", ())
+_NO_SITE: Final[tuple[str, tuple[int, ...]]] = ("", ())
+"""What the origin cache keeps for a URL without a host."""
 
 
 def _cacheable(origin: str) -> bool:

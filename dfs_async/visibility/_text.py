@@ -73,12 +73,17 @@ def in_link(text: str, start: int) -> bool:
     """True when offset ``start`` of ``text`` lies in a link target, a bare URL or a citation
     label: what `blank_links` would blank, judged from the word around ``start`` alone."""
     space = text.rfind(" ", 0, start)
+    # Most often "**" or "(": none of the characters the tests below need. The word begins
+    # after the last space, newline or tab; if the text after the last space holds none of
+    # them, nor does the word, so the newline and tab are looked for only when it does.
+    if _PLAIN_HEAD.fullmatch(text, space + 1, start):
+        return False
     # A newline or tab matters only after the last space: searching past it would scan back
     # to the start of the answer for a tab that is usually not there.
     space = max(space, text.rfind("\n", space + 1, start), text.rfind("\t", space + 1, start))
     head = text[space + 1 : start]
     if _PLAIN_HEAD.fullmatch(head):
-        return False  # most often "**" or "(": none of the characters the tests below need
+        return False
     if "://" in head or "](" in head or head.lstrip("([<*_\"'").startswith("www."):
         return True
     bracket = head.rfind("[")

@@ -78,8 +78,19 @@ def test_the_scan_finds_what_one_regex_finds(
 ) -> None:
     # The exclusions share the phrases' scan and are resolved apart.
     found, excluded = _Finder(phrases, exclusions).spans(text)
-    assert found == one_regex(phrases, text)
-    assert excluded == (one_regex(exclusions, text) if exclusions else [])
+    assert as_text(found, phrases, text) == one_regex(phrases, text)
+    assert as_text(excluded, exclusions, text) == (
+        one_regex(exclusions, text) if exclusions else []
+    )
+
+
+def as_text(
+    spans: list[tuple[int, int, int]], phrases: list[str], text: str
+) -> list[tuple[int, int, str]]:
+    """Spans with the text they cover, each checked to be a match of the phrase it names."""
+    for start, end, phrase in spans:
+        assert " ".join(text[start:end].split()) == phrases[phrase]
+    return [(start, end, text[start:end]) for start, end, _ in spans]
 
 
 def named(config: Mapping[str, object], text: str) -> list[str]:
@@ -174,3 +185,10 @@ def test_domains_cached_per_origin_match_each_url_read_alone(tmp_path: Path) -> 
         counts[0] = 2
     assert cell.domains == expected
     assert cell.cited == [2, 2, 0]  # acme.com and globex.com, in both answers
+
+
+def test_words_the_scan_lets_through_that_are_no_first_word() -> None:
+    # The scan takes one first word's letter with another's rest ("c" + "orp"): looked up,
+    # such a word is none, and it hides no first word after it.
+    found, _ = _Finder(["acme", "corp"]).spans("aorp ccme acorp ccorp corp acme")
+    assert [(s, e) for s, e, _ in found] == [(22, 26), (27, 31)]
