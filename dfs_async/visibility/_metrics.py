@@ -276,8 +276,11 @@ def candidate_rows(scorer: Scorer, top: int = 50) -> list[Row]:
     answers = sum(c.answers for c in scorer.cells.values())
     floor = max(3, answers // 100)
     common: Counter[str] = scorer.candidates
+    # Ties by name: the counter's order follows sets of names, which the hash seed shuffles,
+    # and the same file must give the same table.
+    ranked = sorted(common.items(), key=lambda pair: (-pair[1], pair[0]))[:top]
     return [
         {"name": name, "answers": count, "share": rate(count, answers)}
-        for name, count in common.most_common(top)
+        for name, count in ranked
         if count >= floor
     ]

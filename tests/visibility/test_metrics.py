@@ -131,3 +131,15 @@ def test_by_splits_cells_by_a_metadata_key(tmp_path: Path) -> None:
     report = score_files([write(tmp_path / "m.jsonl", records)], config(), by="topic")
     groups = {(r["group"], r["brand"]): r["mentioned"] for r in report.brands}
     assert groups["crm", "Acme"] == 1 and groups["vpn", "Acme"] == 0
+
+
+def test_candidates_tied_on_their_count_are_listed_by_name(tmp_path: Path) -> None:
+    # Five untracked names in the same four answers: tied, first seen together. Their order
+    # must not be that of a set of strings (seeded per process), so ties go by name.
+    text = "also consider Zeta Systems, Ypsilon Labs, Xeno Corp, Wave Works and Alpha Soft."
+    path = write(tmp_path / "r.jsonl", [record(f"p{i}", text) for i in range(4)])
+    report = score_files([path], config(), candidates=True)
+    assert report.candidates is not None
+    names = [str(row["name"]) for row in report.candidates]
+    assert names == sorted(names) and len(names) == 5
+    assert {row["answers"] for row in report.candidates} == {4}
