@@ -1,16 +1,19 @@
-"""Priority lanes across processes: the Redis governor hands slots out by the local lanes' rule
-(`Lanes`), whichever process queued the waiters. Real ``redis-server``, one governor per
-"process" (each with its own connections and process id)."""
+"""Priority lanes across processes: the Redis governor hands slots, and the account's send
+times while the rate binds, out by the local lanes' rule (`Lanes`), whichever process queued
+the waiters. Real ``redis-server``, one governor per "process" (each with its own connections
+and process id)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
-from dfs_async import Limits, RedisGovernor
+from dfs_async import Limits, Platform, RedisGovernor
 from dfs_async._governance._lanes import PATIENCE, Lanes
+from dfs_async._governance._scripts import HORIZON
 from dfs_async.testing import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -25,21 +28,23 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
-def governor(server: RedisServer) -> RedisGovernor:
+def governor(server: RedisServer, limits: Limits = ONE_SLOT) -> RedisGovernor:
     return RedisGovernor(
         server.url,
         account="someone@example.com",
-        limits=ONE_SLOT,
+        limits=limits,
         tick=TICK,
         lease_margin=LEASE_MARGIN,
         command_timeout=COMMAND_TIMEOUT,
     )
 
 
-async def until_queued(gov: RedisGovernor, count: int, timeout: float = 5.0) -> None:
-    """Wait (bounded) until Redis reported ``count`` waiters queued for the slot."""
+async def until_queued(
+    gov: RedisGovernor, count: int, platform: Platform = "claude", timeout: float = 5.0
+) -> None:
+    """Wait (bounded) until Redis reported ``count`` waiters queued for ``platform``'s slots."""
     async with asyncio.timeout(timeout):
-        while gov.state().platforms["claude"].shared_waiting != count:  # noqa: ASYNC110 - Redis's count
+        while gov.state().platforms[platform].shared_waiting != count:  # noqa: ASYNC110 - Redis's count
             await asyncio.sleep(0.01)
 
 
@@ -167,3 +172,92 @@ async def test_token_only_calls_beyond_the_horizon_ask_again_and_all_go_at_the_r
     # (at most one per process per interval), besides the health checks and ticks.
     rounds = elapsed / limits.interval + 1
     assert commands <= len(govs) * (rounds + elapsed / TICK + 2), (commands, elapsed)
+
+
+RATE_BOUND = Limits(rate_limit=10, rate_period=1.0, live_concurrency=20)
+"""The rate binds (a send time every 0.14 s), slots to spare: the send times are what the
+lanes compete for. With send times an interval apart, a grant a busy loop reads some tens of
+milliseconds late is still sent in the order Redis granted it."""
+PAUSE = 1.5
+"""Seconds the account is held while the backlogs queue in Redis (a script or two a call)."""
+Call = tuple[str, int, Platform, int]
+"""A call to queue: its name, process (a governor's index), platform and priority."""
+
+
+async def sent_at_the_rate(server: RedisServer, calls: list[Call]) -> list[str]:
+    """Queue ``calls`` in Redis, in this order, while the account is paused; their names in
+    the order the rate then sends them."""
+    holder = governor(server, RATE_BOUND)
+    govs = [governor(server, RATE_BOUND) for _ in range(1 + max(c[1] for c in calls))]
+    loop = asyncio.get_running_loop()
+    order: list[str] = []
+
+    async def call(gov: RedisGovernor, name: str, platform: Platform, priority: int) -> None:
+        await gov.acquire(platform, priority=priority)
+        order.append(name)
+        gov.release(platform)
+
+    tasks = []
+    try:
+        for gov in (holder, *govs):
+            await gov.check_health()  # connected, a first start's freeze paid
+        # Held as after a 40202: no send time until every call is queued in its lane. The
+        # health check's settle carries the pause (the writer yields to it).
+        paused = loop.time()
+        holder.pause(PAUSE)
+        await holder.check_health()
+        queued: Counter[Platform] = Counter()
+        for name, n, platform, priority in calls:
+            tasks.append(asyncio.create_task(call(govs[n], name, platform, priority)))
+            queued[platform] += 1
+            await until_queued(govs[n], queued[platform], platform)  # in this order
+        room = PAUSE - HORIZON * RATE_BOUND.interval  # when a first send time may be handed out
+        assert loop.time() - paused < room, "the backlogs queued too late to test the order"
+        timeout = PAUSE + len(calls) * RATE_BOUND.interval + 5.0
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for gov in (holder, *govs):
+            await gov.aclose()
+    return order
+
+
+async def test_send_times_go_to_the_higher_lane_on_any_platform_and_a_lower_lane_is_not_starved(
+    redis_server: RedisServer,
+) -> None:
+    # One process's interactive calls on Claude (priority 1) and another's bulk sweep on
+    # ChatGPT (-1), both with a backlog. Slots are plenty: each send time of the account goes
+    # to the highest lane waiting on any platform, except that the bulk lane, passed over
+    # PATIENCE times, is served next.
+    asks: list[Call] = [(f"ask{i}", 0, "claude", 1) for i in range(2 * PATIENCE + 1)]
+    bulk: list[Call] = [(f"bulk{i}", 1, "chat_gpt", -1) for i in range(3)]
+    calls = bulk + asks  # the lower lane queued first: the order is the lanes', not FIFO
+    order = await sent_at_the_rate(redis_server, calls)
+    # The local lanes' rule, over the account's send times.
+    assert order == local_order([(name, priority) for name, _, _, priority in calls]), order
+    # Said plainly: the higher lane first, and while both wait, a bulk call in every
+    # PATIENCE + 1 sends.
+    assert order[:PATIENCE] == [f"ask{i}" for i in range(PATIENCE)]
+    both_wait = order[: order.index(asks[-1][0]) + 1]
+    for k in range(len(both_wait) - PATIENCE):
+        window = both_wait[k : k + PATIENCE + 1]
+        assert any(name.startswith("bulk") for name in window), (k, order)
+
+
+async def test_platforms_of_one_lane_take_turns_at_the_accounts_send_times(
+    redis_server: RedisServer,
+) -> None:
+    # Three platforms, one lane, two processes, each platform with a backlog queued one after
+    # the other: the send times go round the platforms, whichever queued first or most.
+    calls: list[Call] = [
+        *((f"claude{i}", 0, "claude", 0) for i in range(4)),
+        *((f"chat_gpt{i}", 1, "chat_gpt", 0) for i in range(4)),
+        *((f"gemini{i}", 0, "gemini", 0) for i in range(4)),
+    ]
+    order = await sent_at_the_rate(redis_server, calls)
+    platforms = [name.rstrip("0123456789") for name in order]
+    assert sorted(platforms[:3]) == ["chat_gpt", "claude", "gemini"], order
+    assert platforms[3:] == platforms[:-3], order  # the same turn, round after round
+    for p in ("claude", "chat_gpt", "gemini"):
+        assert [name for name in order if name.startswith(p)] == [f"{p}{i}" for i in range(4)]
