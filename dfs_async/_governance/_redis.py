@@ -27,11 +27,14 @@ never compared, so a skewed host cannot break the limits):
   queue in Redis, in the lane of its ``priority``: a freed slot goes to the highest lane that
   waits, whichever process queued there, except that a lane passed over `PATIENCE` times is
   served next (the rule of the local governor's lanes, `_lanes.py`: while two lanes wait, the
-  lower gets at least one of every ``PATIENCE + 1`` slots, so it is never starved). Within a
-  lane the processes take turns (start-time fair queueing). A process that frees a slot hands
-  it, with a reserved send time (once the schedule has room: see rate), to the next waiter,
-  which takes both at once: in its own reply if the waiter is its own,
-  else published on the waiter's process channel (pub/sub: waiting sends no command). A slot
+  lower gets at least one of every ``PATIENCE + 1`` slots, so it is never starved). One rule
+  hands out the slots and the send times: every lane of every platform with a free slot
+  competes for the next send time, and a lane's skips count per platform, so a platform's
+  lower lane having its turn never lets another platform's middle lane pass its higher one.
+  Within a lane the processes take turns (start-time fair queueing). A process that frees a
+  slot hands it, with a reserved send time (once the schedule has room: see rate), to the
+  next waiter, which takes both at once: in its own reply if the waiter is its own, else
+  published on the waiter's process channel (pub/sub: waiting sends no command). A slot
   handed to another process is only claimed until that process confirms it, so a process that
   died while queued does not hold it; a message lost on the way costs a claim that runs out
   and a waiter checked on at the next tick and queued again.

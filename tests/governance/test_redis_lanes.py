@@ -261,3 +261,20 @@ async def test_platforms_of_one_lane_take_turns_at_the_accounts_send_times(
     assert platforms[3:] == platforms[:-3], order  # the same turn, round after round
     for p in ("claude", "chat_gpt", "gemini"):
         assert [name for name in order if name.startswith(p)] == [f"{p}{i}" for i in range(4)]
+
+
+async def test_two_lanes_of_one_platform_beside_another_platform_keep_the_lanes_rule(
+    redis_server: RedisServer,
+) -> None:
+    # One process's interactive (1) and bulk (-1) calls on Claude, another's calls (0) on
+    # ChatGPT, all with a backlog: the account's send times still follow the lanes' rule over
+    # every lane waiting, as if all were queued in one place: the interactive calls are never
+    # held up by the middle lane unless it was passed over PATIENCE times.
+    calls: list[Call] = [
+        *((f"ask{i}", 0, "claude", 1) for i in range(8)),
+        *((f"bulk{i}", 0, "claude", -1) for i in range(2)),
+        *((f"mid{i}", 1, "chat_gpt", 0) for i in range(6)),
+    ]
+    order = await sent_at_the_rate(redis_server, calls)
+    expected = local_order([(name, priority) for name, _, _, priority in calls])
+    assert order == expected, " ".join(order)

@@ -115,42 +115,11 @@ local function dequeue(platform, waiter)
   redis.call('ZREM', key, waiter)
   if redis.call('ZCARD', key) == 0 then
     redis.call('ZREM', P .. ':lanes:' .. platform, lane)
-    redis.call('HDEL', P .. ':skips:' .. platform, lane)
+    redis.call('HDEL', P .. ':skips', platform .. ':' .. lane)
     if redis.call('ZCARD', P .. ':lanes:' .. platform) == 0 then
       redis.call('SREM', P .. ':waiting', platform)
     end
   end
-end
-
--- The lane to serve next, and the waiting lanes (member, priority pairs, highest first), by the
--- rule of `_lanes.py`: the highest lane, unless a lane was passed over PATIENCE times (then the
--- most passed over, the highest of a tie). So while two lanes wait, the lower one gets at least
--- one of every PATIENCE + 1 slots handed out, whichever processes its waiters come from.
-local function next_lane(platform)
-  local lanes = redis.call('ZREVRANGE', P .. ':lanes:' .. platform, 0, -1, 'WITHSCORES')
-  if #lanes == 0 then
-    return nil, lanes
-  end
-  local chosen, most = lanes[1], -1
-  for i = 1, #lanes, 2 do
-    local skips = tonumber(redis.call('HGET', P .. ':skips:' .. platform, lanes[i]) or '0')
-    if skips >= PATIENCE and skips > most then
-      chosen, most = lanes[i], skips
-    end
-  end
-  return chosen, lanes
-end
-
--- A slot went to ``chosen``'s head: every waiting lane below it was passed over once more.
-local function served_lane(platform, chosen, lanes)
-  local key = P .. ':skips:' .. platform
-  local priority = tonumber(chosen)
-  for i = 1, #lanes, 2 do
-    if tonumber(lanes[i + 1]) < priority then
-      redis.call('HINCRBY', key, lanes[i], 1)
-    end
-  end
-  redis.call('HDEL', key, chosen)
 end
 
 -- The horizon: a send time is reserved only if it is at most `horizon` ahead (HORIZON
@@ -173,9 +142,12 @@ local function has_room(now, interval, tau)
   return lead(now, interval, tau) <= horizon_of(interval)
 end
 
--- The waiting platforms with a free slot, each with the lane it would serve next (`next_lane`),
--- and this script's first token-only request not yet served (platform ''; `asking` is sorted
--- by priority): the candidates for the schedule's next room. `free` caches the free slots.
+-- Every lane waiting on a platform with a free slot, and this script's first token-only request
+-- not yet served (platform ''; `asking` is sorted by priority): the candidates for the next
+-- send time. All of a platform's lanes compete, not only the one its slots would serve next:
+-- with a free slot, what is scarce is the account's schedule, and one rule over every lane
+-- keeps a higher lane from waiting while its own platform's lower lane has its turn. `free`
+-- caches the free slots.
 local function candidates(now, free, asking)
   local out = {}
   for _, platform in ipairs(redis.call('SMEMBERS', P .. ':waiting')) do
@@ -185,11 +157,12 @@ local function candidates(now, free, asking)
       free[platform] = slots - redis.call('ZCARD', P .. ':slots:' .. platform)
     end
     if free[platform] > 0 then
-      local lane, lanes = next_lane(platform)
-      if lane then
-        out[#out + 1] = {platform = platform, lane = lane, lanes = lanes}
-      else
+      local lanes = redis.call('ZRANGE', P .. ':lanes:' .. platform, 0, -1)
+      if #lanes == 0 then
         redis.call('SREM', P .. ':waiting', platform)
+      end
+      for _, lane in ipairs(lanes) do
+        out[#out + 1] = {platform = platform, lane = lane}
       end
     end
   end
@@ -202,9 +175,18 @@ local function candidates(now, free, asking)
   return out
 end
 
--- The candidate the schedule's next room goes to, by the rule of `_lanes.py` over the account:
--- a lane passed over PATIENCE times for the rate first (the most passed over, the highest of a
--- tie), else the highest lane; between platforms at the same lane, the one served least lately.
+-- The candidate the next send time (and with it a slot) goes to, by the rule of `_lanes.py` over
+-- every lane of the account, one per platform and priority: a lane passed over PATIENCE times
+-- first (the most passed over, the highest of a tie), else the highest lane; between platforms
+-- at the same lane, the one served least lately. A lane is passed over only while it is a
+-- candidate (its platform has a free slot), so when a platform's slots bind, its lower lane
+-- gets at least one of every PATIENCE + 1 of its freed slots, as when the rate binds it gets
+-- one of every PATIENCE + 1 send times. The skips live in ':skips' by "<platform>:<lane>" and
+-- leave with their lane ('' for a script's token-only requests, which queue nowhere).
+local function skips_key(c)
+  return c.platform .. ':' .. c.lane
+end
+
 local function ranks_above(a, b)
   for k = 1, #a do
     if a[k] ~= b[k] then
@@ -217,7 +199,7 @@ end
 local function pick(cands)
   local best, best_rank
   for _, c in ipairs(cands) do
-    local skips = tonumber(redis.call('HGET', P .. ':rskips', c.lane) or '0')
+    local skips = tonumber(redis.call('HGET', P .. ':skips', skips_key(c)) or '0')
     local turn = tonumber(redis.call('HGET', P .. ':turns', c.platform) or '0')
     local rank = {skips >= PATIENCE and skips or -1, tonumber(c.lane), -turn}
     if best == nil or ranks_above(rank, best_rank) then
@@ -229,15 +211,14 @@ end
 
 -- The room went to ``chosen``: every candidate lane below it was passed over once more.
 local function passed_over(cands, chosen)
-  local key = P .. ':rskips'
-  local priority, counted = tonumber(chosen.lane), {}
+  local key = P .. ':skips'
+  local priority = tonumber(chosen.lane)
   for _, c in ipairs(cands) do
-    if tonumber(c.lane) < priority and not counted[c.lane] then
-      counted[c.lane] = true
-      redis.call('HINCRBY', key, c.lane, 1)
+    if tonumber(c.lane) < priority then
+      redis.call('HINCRBY', key, skips_key(c), 1)
     end
   end
-  redis.call('HDEL', key, chosen.lane)
+  redis.call('HDEL', key, skips_key(chosen))
   redis.call('HSET', P .. ':turns', chosen.platform, redis.call('INCR', P .. ':turn'))
 end
 
@@ -255,7 +236,6 @@ local function grant(c, now, interval, tau, lease, presence, me, grants)
   if not (proc and redis.call('EXISTS', P .. ':alive:' .. proc) == 1) then
     return false
   end
-  served_lane(c.platform, c.lane, c.lanes)
   local go = reserve(now, interval, tau)
   local expires = go + lease
   if proc ~= me then
@@ -274,6 +254,14 @@ end
 -- published as one message on its channel; grants for the calling process (`me`) are appended
 -- to `mine` instead and come back in the reply. Returns true if queued waiters still wait for
 -- room (then `claim_pump`).
+local function forget_asks()
+  for _, field in ipairs(redis.call('HKEYS', P .. ':skips')) do
+    if string.sub(field, 1, 1) == ':' then
+      redis.call('HDEL', P .. ':skips', field)
+    end
+  end
+end
+
 local function hand_out(now, interval, tau, lease, presence, me, mine, asking)
   if frozen_for(now) > 0 then
     return false
@@ -282,7 +270,9 @@ local function hand_out(now, interval, tau, lease, presence, me, mine, asking)
   while true do
     local cands = candidates(now, free, asking)
     if #cands == 0 then
-      redis.call('DEL', P .. ':rskips')
+      -- Token-only requests wait in their processes, not here: their skips end with the
+      -- script that saw them passed over, once nothing waits for room (queued lanes keep theirs).
+      forget_asks()
       break
     end
     if not has_room(now, interval, tau) then
