@@ -40,11 +40,13 @@ PLATFORM: Final = "claude"
 MODEL: Final = "claude-sonnet-4-0"
 ASKS, EVERY = 16, 0.4
 """Interactive calls per row, one starting every EVERY seconds."""
-ALONE = 3.0
+ALONE = 6.0
 """Seconds the sweeps run alone before the first interactive call (their baseline rate)."""
-STEADY = 2.0
+STEADY = 5.0
 """Seconds before the first interactive call over which the sweeps' rate alone is taken: the
-first second's refills come bunched (the first six calls all started at once)."""
+first second's refills come bunched (the first six calls all started at once). Five seconds
+hold ~100 slot-bound calls: over two (~40) the baseline swung by ±15 % with the draws of
+service times, more than the drops it is compared with."""
 BULK_RATE = SLOTS / SERVICE
 """The sweeps' calls per second with the slots full (20: slot-bound, the rate allows 50)."""
 INTERACTIVE, BULK = 0, -1

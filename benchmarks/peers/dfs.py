@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import dfs_async
 from dfs_async._wire._decode import LIVE_DECODER
@@ -26,20 +27,18 @@ def runner_with(make_governor: GovernorFactory) -> Runner:
 
 async def _main(spec: RunSpec, make_governor: GovernorFactory | None = None) -> RunResult:
     lifted = spec.rate_limit is None
-    limits = dfs_async.Limits(
-        rate_limit=LIFTED_RATE if spec.rate_limit is None else spec.rate_limit,
-        rate_period=1.0 if lifted else spec.rate_period,
-        live_concurrency=spec.slots,
-    )
-    client = dfs_async.AsyncClient(
-        spec.login,
-        spec.password,
-        base_url=spec.base_url,
-        rate_limit=limits.rate_limit,
-        rate_period=limits.rate_period,
-        live_concurrency=spec.slots,
-        governor=None if make_governor is None else make_governor(limits),
-    )
+    options: dict[str, Any] = {
+        "base_url": spec.base_url,
+        "rate_limit": LIFTED_RATE if spec.rate_limit is None else spec.rate_limit,
+        "rate_period": 1.0 if lifted else spec.rate_period,
+        "live_concurrency": spec.slots,
+    }
+    client = dfs_async.AsyncClient(spec.login, spec.password, **options)
+    if make_governor is not None:
+        # The same limits as the client's own governor would get (its jitter allowance is
+        # chosen by the host), so the two governors are compared on equal terms.
+        governor = make_governor(client.limits)
+        client = dfs_async.AsyncClient(spec.login, spec.password, governor=governor, **options)
     targets = [dfs_async.Target(platform, model) for platform, model in TARGETS]
     prompts = (prompt_text(n) for n in range(spec.calls // len(TARGETS)))
     tally = Tally()
