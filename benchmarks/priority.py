@@ -92,6 +92,7 @@ def run(quick: bool = False) -> list[Table]:
             "p50 ÷ service (≤ 1.5)",
             "sweeps calls/s alone → beside",
             "sweeps' drop / interactive share",
+            "in slot time",
             "max in flight (≤ 6)",
             "40202 / 40209",
         ),
@@ -133,7 +134,10 @@ def run(quick: bool = False) -> list[Table]:
         f"'sweeps calls/s': the sweeps' arrivals per second alone (the {STEADY:g} s before the "
         "first interactive call, slots full) and beside the interactive calls (from the first "
         "one's start to the last one's answer); the drop of the second from the first beside "
-        "the interactive calls' share of all calls in that span (the bar: no more than it).",
+        "the interactive calls' share of all calls in that span (the bar: no more than it). "
+        "'in slot time': the same in slot-seconds per second on the interactive calls' "
+        "platform, for the slot-bound rows: each call holds a slot for the service time it "
+        "draws, so over a few seconds a count of calls also measures those draws.",
         "'priority BULK' rows: the interactive calls sent at the sweeps' priority, i.e. "
         "without lanes (arrival order locally, turns between processes through Redis).",
     ]
@@ -278,7 +282,7 @@ def _add(table: Table, row: Row, started: list[tuple[str, float]], record: Serve
     waits = [c.arrived - t0 for c, t0 in asks]
     e2e = [c.finished - t0 for c, t0 in asks]
     bulk = sorted((c for c in live_calls(record) if c.tag == "bulk"), key=lambda c: c.arrived)
-    throughput = drop = "–"
+    throughput = drop = slot_drop = "–"
     if bulk and asks:
         first = min(t0 for _, t0 in asks)
         last = max(c.finished for c, _ in asks)
@@ -290,6 +294,9 @@ def _add(table: Table, row: Row, started: list[tuple[str, float]], record: Serve
         ended_early = "" if bulk[-1].arrived > last else " (sweeps ended first)"
         throughput = f"{alone:.1f} → {beside:.1f}{ended_early}"
         drop = f"{1 - beside / alone:.0%} / {share:.0%}" if alone else "–"
+        if not row.everywhere:
+            start = max(bulk[min(SLOTS, len(bulk) - 1)].arrived, first - STEADY)
+            slot_drop = _slot_time(bulk, [c for c, _ in asks], (start, first, last))
     median = statistics.median(e2e) if e2e else float("nan")
     refused = (record.codes[40202], record.codes[40209])
     table.add(
@@ -300,9 +307,30 @@ def _add(table: Table, row: Row, started: list[tuple[str, float]], record: Serve
         f"{median / SERVICE:.2f}" + ("" if median <= 1.5 * SERVICE else " MISSED"),
         throughput,
         drop,
+        slot_drop,
         record.max_in_flight[PLATFORM],
         f"{refused[0]} / {refused[1]}",
     )
+
+
+def _busy(calls: list[CallRecord], start: float, end: float) -> float:
+    """Slot-seconds ``calls`` held the server in [start, end)."""
+    return sum(max(0.0, min(c.finished, end) - max(c.arrived, start)) for c in calls)
+
+
+def _slot_time(
+    bulk: list[CallRecord], asks: list[CallRecord], spans: tuple[float, float, float]
+) -> str:
+    """The sweeps' drop in slot-seconds per second, beside the interactive calls' share of the
+    slot-seconds, when the slots bind: the service time each call draws (0.2–0.4 s) weighs
+    what it takes, which a count of calls over a few seconds leaves out."""
+    start, first, last = spans
+    alone = _busy(bulk, start, first) / (first - start) if first > start else 0.0
+    beside = _busy(bulk, first, last) / (last - first)
+    taken = _busy(asks, first, last) / (last - first)
+    if not alone or not (beside + taken):
+        return "–"
+    return f"{1 - beside / alone:.0%} / {taken / (beside + taken):.0%}"
 
 
 def _rate(calls: list[CallRecord], start: float, end: float) -> float:
