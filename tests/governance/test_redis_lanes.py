@@ -134,17 +134,7 @@ async def test_token_only_calls_beyond_the_horizon_ask_again_and_all_go_at_the_r
     # they are told when it has room and ask again then. 40 of them from two processes at
     # once: every one goes, no faster than the account's rate, without polling Redis.
     limits = Limits(rate_limit=60, rate_period=1.0)
-    govs = [
-        RedisGovernor(
-            redis_server.url,
-            account="someone@example.com",
-            limits=limits,
-            tick=TICK,
-            lease_margin=LEASE_MARGIN,
-            command_timeout=COMMAND_TIMEOUT,
-        )
-        for _ in range(2)
-    ]
+    govs = [governor(redis_server, limits) for _ in range(2)]
     loop = asyncio.get_running_loop()
     sent: list[float] = []
 
