@@ -46,6 +46,7 @@ from ._sweep._items import PromptItem
 from ._sweep._plan import SweepPlan, TargetEstimate, plan_sweep
 from ._sweep._sweep import gather_prompts, iter_prompts
 from ._version import __version__
+from ._wire._decode import decode_response
 from ._wire._keys import request_key
 from ._wire._models import (
     Annotation,
@@ -135,6 +136,7 @@ __all__ = [
     "UserDataResponse",
     "ValidationError",
     "__version__",
+    "decode_response",
     "gather_prompts",
     "iter_prompts",
     "plan_sweep",

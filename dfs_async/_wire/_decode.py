@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar, overload
 
 import msgspec
 
@@ -16,6 +16,7 @@ from .._errors import (
     error_for_http,
 )
 from ._models import LiveResponse, ModelsResponse, StatusEnvelope, UserDataResponse
+from ._nulls import decode_lenient
 from ._tasks import TaskPostResponse, TasksReadyResponse
 
 SUCCESS_CODES: Final = frozenset({20000, 20100})
@@ -35,6 +36,41 @@ USER_DATA_DECODER: Final = msgspec.json.Decoder(UserDataResponse)
 TASK_POST_DECODER: Final = msgspec.json.Decoder(TaskPostResponse)
 TASKS_READY_DECODER: Final = msgspec.json.Decoder(TasksReadyResponse)
 _STATUS_DECODER: Final = msgspec.json.Decoder(StatusEnvelope)
+_DECODERS: Final[dict[object, msgspec.json.Decoder[Any]]] = {
+    decoder.type: decoder
+    for decoder in (
+        LIVE_DECODER,
+        MODELS_DECODER,
+        USER_DATA_DECODER,
+        TASK_POST_DECODER,
+        TASKS_READY_DECODER,
+    )
+}
+
+
+@overload
+def decode_response(body: bytes | str) -> LiveResponse: ...
+@overload
+def decode_response(body: bytes | str, type: type[EnvelopeT]) -> EnvelopeT: ...
+def decode_response(body: bytes | str, type: type[Any] = LiveResponse) -> Any:
+    """A raw answer body read as the client reads it: a ``null`` where the docs promise a value
+    reads as absent (the field's default; a list drops it).
+
+    For bodies kept elsewhere (a queue, a database, a postback endpoint of your own); ``type``
+    is one of the envelopes (`LiveResponse` by default). Status codes are not checked: a body
+    whose task failed decodes too. Anything unreadable is a `DecodeError` keeping the body,
+    taken as the body of an HTTP 200 answer.
+    """
+    decoder = _DECODERS.get(type) or msgspec.json.Decoder(type)
+    try:
+        return decode_lenient(decoder, body)
+    except Exception as exc:
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+        raise DecodeError(
+            f"not a DataForSEO envelope ({exc.__class__.__name__}: {exc})",
+            http_status=200,
+            body=raw,
+        ) from None
 
 
 def decode_envelope(
@@ -69,8 +105,8 @@ def _decode(
     if http_status != 200:
         raise _http_error(http_status, body)
     try:
-        # One pass: the Structs read a null as absent themselves (dfs_async._wire._nulls).
-        envelope = decoder.decode(body)
+        # One pass unless a null needs the second (dfs_async._wire._nulls).
+        envelope = decode_lenient(decoder, body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"not a DataForSEO envelope: {exc}", http_status=200, body=body) from None
     if envelope.status_code not in SUCCESS_CODES:
@@ -90,7 +126,7 @@ def _decode(
 def _http_error(http_status: int, body: bytes) -> APIError | DecodeError:
     """A non-200 answer: DataForSEO's own envelope if the body is one, else the HTTP status."""
     try:
-        status = _STATUS_DECODER.decode(body)
+        status = decode_lenient(_STATUS_DECODER, body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         # HTML from a proxy, or nothing: keep the status and the raw body.
         if http_status >= 500 or http_status in HTTP_STATUSES:

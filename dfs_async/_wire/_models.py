@@ -3,7 +3,8 @@
 Every field has a default, because the API adds fields over time and omits others on errors;
 unknown keys are ignored (msgspec's default). Item ``type`` is a plain string rather than a
 tagged union, so an item type DataForSEO adds tomorrow decodes instead of failing. A field
-written ``OrNull[T]`` also takes ``null`` and reads it as absent (see `dfs_async._wire._nulls`).
+typed ``T | None`` keeps a ``null``; the others are strict, and the client reads a ``null``
+there as absent on a second pass (`dfs_async._wire._nulls`), so the common body decodes fast.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import math
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
-
-from ._nulls import NullTolerant, OrNull
 
 if TYPE_CHECKING:
     JSONValue: TypeAlias = object
@@ -43,37 +42,33 @@ class Annotation(msgspec.Struct, frozen=True, gc=False):
 
 # gc=False on the Structs of a Live answer: a decoded JSON tree holds no reference cycle, and
 # untracked Structs cost the collector nothing (fewer allocations counted towards a collection).
-class Section(NullTolerant, frozen=True, gc=False):
+class Section(msgspec.Struct, frozen=True, gc=False):
     """A part of an item: ``summary_text`` for reasoning, ``text`` for a message."""
 
-    held = True  # fixed by the LiveResult that holds it (see _nulls.py)
-
-    type: OrNull[str] = ""
-    text: OrNull[str] = ""
-    annotations: list[OrNull[Annotation]] | None = None
+    type: str = ""
+    text: str = ""
+    annotations: list[Annotation] | None = None
     """None when web search was off; empty when it found nothing to cite."""
 
 
-class Item(NullTolerant, frozen=True, gc=False):
+class Item(msgspec.Struct, frozen=True, gc=False):
     """A response item; ``type`` is ``"reasoning"``, ``"message"``, or one added later."""
 
-    held = True  # fixed by the LiveResult that holds it (see _nulls.py)
-
-    type: OrNull[str] = ""
-    sections: OrNull[list[OrNull[Section]]] = msgspec.field(default_factory=list)
+    type: str = ""
+    sections: list[Section] = msgspec.field(default_factory=list)
 
 
-class LiveResult(NullTolerant, frozen=True, gc=False):
+class LiveResult(msgspec.Struct, frozen=True, gc=False):
     """The model's answer to one Live task."""
 
-    model_name: OrNull[str] = ""
-    input_tokens: OrNull[int] = 0
-    output_tokens: OrNull[int] = 0
+    model_name: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
     reasoning_tokens: int | None = None
-    web_search: OrNull[bool] = False
-    money_spent: OrNull[float] = 0.0
-    datetime: OrNull[str] = ""
-    items: OrNull[list[OrNull[Item]]] = msgspec.field(default_factory=list)
+    web_search: bool = False
+    money_spent: float = 0.0
+    datetime: str = ""
+    items: list[Item] = msgspec.field(default_factory=list)
     fan_out_raw: JSONValue = msgspec.field(default=None, name="fan_out_queries")
     """``fan_out_queries`` exactly as sent: the official schema types Perplexity's as anything."""
 
@@ -107,24 +102,24 @@ class LiveResult(NullTolerant, frozen=True, gc=False):
         ]
 
 
-class ModelInfo(NullTolerant, frozen=True):
+class ModelInfo(msgspec.Struct, frozen=True):
     """One model a platform offers."""
 
-    model_name: OrNull[str] = ""
-    web_search_supported: OrNull[bool] = False
-    task_post_supported: OrNull[bool] = False
+    model_name: str = ""
+    web_search_supported: bool = False
+    task_post_supported: bool = False
     reasoning: bool | None = None
     """Referenced by the request docs but missing from the official schema; None if absent."""
 
 
-class UserData(NullTolerant, frozen=True):
+class UserData(msgspec.Struct, frozen=True):
     """The account: limits, usage and money (``/v3/appendix/user_data``)."""
 
-    login: OrNull[str] = ""
-    timezone: OrNull[str] = ""
-    rates: OrNull[dict[str, OrNull[dict[str, object]]]] = msgspec.field(default_factory=dict)
-    money: OrNull[dict[str, object]] = msgspec.field(default_factory=dict)
-    price: OrNull[dict[str, object]] = msgspec.field(default_factory=dict)
+    login: str = ""
+    timezone: str = ""
+    rates: dict[str, dict[str, object]] = msgspec.field(default_factory=dict)
+    money: dict[str, object] = msgspec.field(default_factory=dict)
+    price: dict[str, object] = msgspec.field(default_factory=dict)
     backlinks_subscription_expiry_date: str | None = None
     llm_mentions_subscription_expiry_date: str | None = None
 
@@ -149,49 +144,49 @@ class UserData(NullTolerant, frozen=True):
         return float(value) if isinstance(value, int | float) else None
 
 
-class _TaskBase(NullTolerant, frozen=True, kw_only=True, gc=False):
-    id: OrNull[str] = ""
-    status_code: OrNull[int] = 0
-    status_message: OrNull[str] = ""
-    time: OrNull[str] = ""
-    cost: OrNull[float] = 0.0
-    result_count: OrNull[int] = 0
-    path: OrNull[list[OrNull[str]]] = msgspec.field(default_factory=list)
+class _TaskBase(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str = ""
+    status_code: int = 0
+    status_message: str = ""
+    time: str = ""
+    cost: float = 0.0
+    result_count: int = 0
+    path: list[str] = msgspec.field(default_factory=list)
     data: dict[str, JSONValue] | None = None
 
 
 class LiveTask(_TaskBase, frozen=True, kw_only=True):
     """One task of a Live answer; ``result`` is None when the task failed."""
 
-    result: list[OrNull[LiveResult]] | None = None
+    result: list[LiveResult] | None = None
 
 
 class ModelsTask(_TaskBase, frozen=True, kw_only=True):
     """The task of a Models answer."""
 
-    result: list[OrNull[ModelInfo]] | None = None
+    result: list[ModelInfo] | None = None
 
 
 class UserDataTask(_TaskBase, frozen=True, kw_only=True):
     """The task of a user_data answer."""
 
-    result: list[OrNull[UserData]] | None = None
+    result: list[UserData] | None = None
 
 
-class _EnvelopeBase(NullTolerant, frozen=True, kw_only=True, gc=False):
-    version: OrNull[str] = ""
-    status_code: OrNull[int] = 0
-    status_message: OrNull[str] = ""
-    time: OrNull[str] = ""
-    cost: OrNull[float] = 0.0
-    tasks_count: OrNull[int] = 0
-    tasks_error: OrNull[int] = 0
+class _EnvelopeBase(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    version: str = ""
+    status_code: int = 0
+    status_message: str = ""
+    time: str = ""
+    cost: float = 0.0
+    tasks_count: int = 0
+    tasks_error: int = 0
 
 
 class LiveResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a Live call."""
 
-    tasks: OrNull[list[OrNull[LiveTask]]] = msgspec.field(default_factory=list)
+    tasks: list[LiveTask] = msgspec.field(default_factory=list)
 
     @property
     def result(self) -> LiveResult | None:
@@ -204,16 +199,16 @@ class LiveResponse(_EnvelopeBase, frozen=True, kw_only=True):
 class ModelsResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a Models call."""
 
-    tasks: OrNull[list[OrNull[ModelsTask]]] = msgspec.field(default_factory=list)
+    tasks: list[ModelsTask] = msgspec.field(default_factory=list)
 
 
 class UserDataResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a user_data call."""
 
-    tasks: OrNull[list[OrNull[UserDataTask]]] = msgspec.field(default_factory=list)
+    tasks: list[UserDataTask] = msgspec.field(default_factory=list)
 
 
 class StatusEnvelope(_EnvelopeBase, frozen=True, kw_only=True):
     """Just the status fields of any envelope; used to read error bodies."""
 
-    tasks: list[OrNull[_TaskBase]] | None = None
+    tasks: list[_TaskBase] | None = None

@@ -4,8 +4,8 @@ task_get answers the same envelope as Live and decodes into `LiveResponse`; only
 endpoints below have shapes of their own, documented on
 https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/task_post/ and
 https://docs.dataforseo.com/v3/ai_optimization/chat_gpt/llm_responses/tasks_ready/.
-As everywhere, every field has a default, unknown keys are ignored and a ``null`` reads as
-absent (`dfs_async._wire._nulls`).
+As everywhere, every field has a default, unknown keys are ignored and the client reads a
+``null`` as absent (`dfs_async._wire._nulls`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import msgspec
 
 from .._errors import APIError, error_for_code
 from ._models import _EnvelopeBase, _TaskBase
-from ._nulls import NullTolerant, OrNull
 
 TASK_CREATED = 20100
 """The task-level code of a task that task_post accepted ("Task Created.")."""
@@ -52,7 +51,7 @@ class PostedTask(_TaskBase, frozen=True, kw_only=True):
 class TaskPostResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a task_post call: one `PostedTask` per task sent, in order."""
 
-    tasks: OrNull[list[OrNull[PostedTask]]] = msgspec.field(default_factory=list)
+    tasks: list[PostedTask] = msgspec.field(default_factory=list)
 
     @property
     def ids_by_tag(self) -> dict[str, str]:
@@ -60,10 +59,10 @@ class TaskPostResponse(_EnvelopeBase, frozen=True, kw_only=True):
         return {t.tag: t.id for t in self.tasks if t.ok and t.tag is not None and t.id}
 
 
-class ReadyTask(NullTolerant, frozen=True, kw_only=True):
+class ReadyTask(msgspec.Struct, frozen=True, kw_only=True):
     """A finished task not collected yet, as tasks_ready lists it."""
 
-    id: OrNull[str] = ""
+    id: str = ""
     se: str | None = None
     se_type: str | None = None
     date_posted: str | None = None
@@ -75,13 +74,13 @@ class ReadyTask(NullTolerant, frozen=True, kw_only=True):
 class TasksReadyTask(_TaskBase, frozen=True, kw_only=True):
     """The task of a tasks_ready answer: up to 1000 `ReadyTask` items."""
 
-    result: list[OrNull[ReadyTask]] | None = None
+    result: list[ReadyTask] | None = None
 
 
 class TasksReadyResponse(_EnvelopeBase, frozen=True, kw_only=True):
     """The whole envelope of a tasks_ready call."""
 
-    tasks: OrNull[list[OrNull[TasksReadyTask]]] = msgspec.field(default_factory=list)
+    tasks: list[TasksReadyTask] = msgspec.field(default_factory=list)
 
     @property
     def ready(self) -> list[ReadyTask]:

@@ -10,7 +10,16 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from dfs_async import APIError, DecodeError, DFSError, LiveResponse
+from dfs_async import (
+    APIError,
+    DecodeError,
+    DFSError,
+    LiveResponse,
+    ModelsResponse,
+    TaskPostResponse,
+    TasksReadyResponse,
+    UserDataResponse,
+)
 from dfs_async._errors import RAW_BODY_LIMIT
 from dfs_async._wire._decode import (
     LIVE_DECODER,
@@ -19,6 +28,7 @@ from dfs_async._wire._decode import (
     TASKS_READY_DECODER,
     USER_DATA_DECODER,
     decode_envelope,
+    decode_response,
 )
 
 from .._fakes import FIXTURES, OK_BODY, envelope
@@ -29,6 +39,13 @@ DECODERS: list[msgspec.json.Decoder[Any]] = [
     USER_DATA_DECODER,
     TASK_POST_DECODER,
     TASKS_READY_DECODER,
+]
+ENVELOPES: list[type[Any]] = [
+    LiveResponse,
+    ModelsResponse,
+    UserDataResponse,
+    TaskPostResponse,
+    TasksReadyResponse,
 ]
 SEEDS = [
     OK_BODY,
@@ -155,3 +172,90 @@ def test_the_real_example_still_decodes() -> None:
     envelope_ = decode_envelope(200, OK_BODY, LIVE_DECODER)
     assert isinstance(envelope_, LiveResponse)
     assert envelope_.tasks
+
+
+# The lenient second pass (dfs_async._wire._nulls), held to one rule: a null where the type
+# takes none reads exactly as if the key were absent, and a null list element as if it were
+# not there. Checked on the real answer, with nulls put anywhere but in the free-form parts
+# (the request echo ``data`` and ``fan_out_queries`` keep what they are sent).
+REAL = msgspec.json.decode((FIXTURES / "chat_gpt_live_response.json").read_bytes())
+FREE_FORM = {"data", "fan_out_queries"}
+
+
+def _places(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key and list position under ``value``, outside the free-form parts."""
+    found: list[tuple[str | int, ...]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, inner in items:
+        if key in FREE_FORM:
+            continue
+        found.append((*path, key))
+        if isinstance(inner, dict | list):
+            found += _places(inner, (*path, key))
+    return found
+
+
+PLACES = _places(REAL)
+
+
+def _container(tree: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path[:-1]:
+        tree = tree[key]
+    return tree
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(PLACES), min_size=1, max_size=3, unique=True))
+def test_a_null_anywhere_reads_as_absent(places: list[tuple[str | int, ...]]) -> None:
+    with_nulls = msgspec.json.decode(msgspec.json.encode(REAL))
+    without = msgspec.json.decode(msgspec.json.encode(REAL))
+    # Deepest first, so an earlier change never moves a later place.
+    for place in sorted(places, key=len, reverse=True):
+        parent, key = _container(with_nulls, place), place[-1]
+        if isinstance(parent, dict):
+            parent[key] = None
+            _container(without, place).pop(key, None)
+        else:
+            parent.insert(key, None)  # an extra null element: dropped
+    body, expected = msgspec.json.encode(with_nulls), msgspec.json.encode(without)
+    assert decode_response(body) == decode_response(expected)
+    # The client's path: the same envelope, or the same error (a null status code is 0).
+    assert _outcome(body) == _outcome(expected)
+
+
+def _outcome(body: bytes) -> object:
+    try:
+        return decode_envelope(200, body, LIVE_DECODER)
+    except DFSError as exc:  # the message without the body it quotes
+        return type(exc), str(exc).split(" (HTTP")[0]
+
+
+@FUZZ
+@given(JSON.map(msgspec.json.encode) | mutated(), st.sampled_from(ENVELOPES))
+def test_decode_response_raises_only_decode_errors(body: bytes, envelope_: type[Any]) -> None:
+    error: DecodeError | None = None
+    try:
+        decode_response(body, envelope_)
+    except DecodeError as exc:  # anything else fails the test
+        error = exc
+    assert error is None or error.body == body[:RAW_BODY_LIMIT]
+
+
+def test_an_error_envelope_with_nulls_keeps_its_code() -> None:
+    body = b'{"status_code": 40100, "status_message": null, "cost": null, "tasks": null}'
+    with pytest.raises(APIError) as info:
+        decode_envelope(401, body, LIVE_DECODER)
+    assert info.value.status_code == 40100
+
+
+class Node(msgspec.Struct):
+    """A Struct that holds itself: the second pass must reach every level."""
+
+    name: str = ""
+    children: list[Node] = msgspec.field(default_factory=list)
+
+
+def test_a_struct_that_holds_itself_reads_nulls_at_every_level() -> None:
+    body = b'{"name": null, "children": [null, {"name": "a", "children": [{"name": null}]}]}'
+    node = decode_response(body, Node)  # type: ignore[type-var]
+    assert node == Node("", [Node("a", [Node("")])])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import msgspec
@@ -11,6 +12,7 @@ from dfs_async import (
     Annotation,
     AuthError,
     CostLimitError,
+    DecodeError,
     DuplicateTaskLimitError,
     LiveRequest,
     LiveResponse,
@@ -18,9 +20,10 @@ from dfs_async import (
     ServerError,
     UserData,
     UserDataResponse,
+    decode_response,
 )
 from dfs_async._errors import error_for_code, error_for_http
-from dfs_async._wire._models import Item, LiveTask, ModelInfo, StatusEnvelope
+from dfs_async._wire._models import Item, LiveResult, LiveTask, ModelInfo, Section, StatusEnvelope
 from dfs_async._wire._tasks import TaskPostResponse, TasksReadyResponse
 
 from .._fakes import FIXTURES
@@ -263,7 +266,7 @@ def test_fan_out_queries_never_fail_a_paid_answer(raw: bytes, queries: list[str]
 
 
 # Synthetic: every place the official schema allows a null (it makes every field and list
-# element nullable), sent as null. The public type must decode it in one pass.
+# element nullable), sent as null. The client and decode_response read it as absent.
 NULLS_LIVE = b"""{
   "version": null, "status_code": 20000, "status_message": null, "time": null, "cost": null,
   "tasks_count": null, "tasks_error": null,
@@ -289,8 +292,18 @@ NULLS_LIVE = b"""{
 }"""
 
 
-def test_public_type_reads_null_as_absent() -> None:
-    response = msgspec.json.decode(NULLS_LIVE, type=LiveResponse)
+def test_the_structs_are_strict_so_a_null_takes_the_second_pass() -> None:
+    # The fast path: one msgspec pass into strict Structs, no __post_init__ anywhere.
+    with pytest.raises(msgspec.ValidationError, match="got `null`"):
+        msgspec.json.decode(NULLS_LIVE, type=LiveResponse)
+    assert not any(
+        hasattr(cls, "__post_init__")
+        for cls in (LiveResponse, LiveTask, LiveResult, Item, Section, Annotation)
+    )
+
+
+def test_decode_response_reads_null_as_absent() -> None:
+    response = decode_response(NULLS_LIVE)
     assert (response.version, response.status_message, response.cost) == ("", "", 0.0)
     assert (response.tasks_count, response.tasks_error) == (0, 0)
     (task,) = response.tasks  # the null task is dropped
@@ -314,18 +327,18 @@ def test_public_type_reads_null_as_absent() -> None:
 
 
 def test_null_envelope_fields_and_other_endpoints() -> None:
-    empty = msgspec.json.decode(b'{"tasks": null, "cost": null}', type=LiveResponse)
+    empty = decode_response(b'{"tasks": null, "cost": null}')
     assert (empty.tasks, empty.cost, empty.result) == ([], 0.0, None)
-    models = msgspec.json.decode(
+    models = decode_response(
         b'{"tasks": [{"result": [null, {"model_name": "m", "web_search_supported": null,'
         b' "task_post_supported": null, "reasoning": null}]}]}',
-        type=ModelsResponse,
+        ModelsResponse,
     )
     assert models.tasks[0].result == [ModelInfo(model_name="m")]
-    users = msgspec.json.decode(
+    users = decode_response(
         b'{"tasks": [{"result": [{"login": null, "timezone": null, "money": null,'
         b' "price": null, "rates": {"limits": null, "statistics": {"minute": {"total": 3}}}}]}]}',
-        type=UserDataResponse,
+        UserDataResponse,
     )
     assert users.tasks[0].result is not None
     (user,) = users.tasks[0].result
@@ -334,15 +347,39 @@ def test_null_envelope_fields_and_other_endpoints() -> None:
     assert user.minute_limit is None
 
 
-def test_wrong_types_still_fail_to_decode() -> None:
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"cost": "free"}', "$.cost"),
+        (b'{"tasks": {}}', "$.tasks"),
+        (b'{"tasks": [{"result": [{"items": 3}]}]}', "$.tasks[0].result[0].items"),
+        # A null beside the wrong type: the null is read as absent, the wrong type still fails.
+        (b'{"version": null, "tasks": [null, {"result": [{"input_tokens": "3"}]}]}', "input_"),
+        (b'{"tasks": [{"result": [{"items": [{"sections": null}], "web_search": 1}]}]}', "web_"),
+    ],
+)
+def test_wrong_types_still_fail_to_decode(body: bytes, where: str) -> None:
     # Tolerating null is not tolerating anything: a string where a number belongs is refused.
-    for body in (b'{"cost": "free"}', b'{"tasks": {}}', b'{"tasks": [{"result": [{"items": 3}]}]}'):
-        with pytest.raises(msgspec.ValidationError):
-            msgspec.json.decode(body, type=LiveResponse)
+    with pytest.raises(msgspec.ValidationError, match=r"\$"):
+        msgspec.json.decode(body, type=LiveResponse)
+    with pytest.raises(DecodeError, match=re.escape(where)) as caught:
+        decode_response(body)
+    assert caught.value.body == body  # the raw body is kept
+
+
+def test_decode_response_of_a_body_that_is_no_json_keeps_it() -> None:
+    with pytest.raises(DecodeError, match="not a DataForSEO envelope") as caught:
+        decode_response("<html>502 Bad Gateway</html>")
+    assert caught.value.body == b"<html>502 Bad Gateway</html>"
+
+
+def test_decode_response_reads_a_null_free_body_like_the_fast_path() -> None:
+    for raw in (fixture("chat_gpt_live_response.json"), SYNTHETIC_LIVE):
+        assert decode_response(raw) == msgspec.json.decode(raw, type=LiveResponse)
 
 
 def test_defaults_are_never_shared() -> None:
-    first, second = LiveResponse(), msgspec.json.decode(b'{"tasks": null}', type=LiveResponse)
+    first, second = LiveResponse(), decode_response(b'{"tasks": null}')
     assert first.tasks == second.tasks == [] and first.tasks is not second.tasks
     assert Item().sections is not Item().sections
 
@@ -437,15 +474,15 @@ def test_balance(money: dict[str, object], balance: float | None) -> None:
 
 
 def test_standard_method_answers_read_null_as_absent() -> None:
-    posted = msgspec.json.decode(
+    posted = decode_response(
         b'{"status_code": 20000, "tasks": [null, {"id": "t", "status_code": 20100,'
         b' "cost": null, "data": {"tag": "a"}}]}',
-        type=TaskPostResponse,
+        TaskPostResponse,
     )
     assert posted.ids_by_tag == {"a": "t"} and posted.tasks[0].cost == 0.0
-    ready = msgspec.json.decode(
+    ready = decode_response(
         b'{"tasks": [{"result": [null, {"id": null, "tag": "b"}, {"id": "c"}]}, null]}',
-        type=TasksReadyResponse,
+        TasksReadyResponse,
     )
     assert [(r.id, r.tag) for r in ready.ready] == [("", "b"), ("c", None)]
-    assert msgspec.json.decode(b'{"tasks": null}', type=TasksReadyResponse).ready == []
+    assert decode_response(b'{"tasks": null}', TasksReadyResponse).ready == []
