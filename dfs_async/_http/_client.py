@@ -589,6 +589,13 @@ class AsyncClient:
         timing: CallTiming | None,
     ) -> EnvelopeT:
         """Send, read and decode one admitted call; its slot is given back on every path."""
+        watch = CURRENT_CALL.get()
+        if watch is not None and watch.stopping:
+            # The sweep stopped after this call was scheduled and before it began: its worker,
+            # not sending yet, is being cancelled, and the cancellation reaches it only after
+            # this step. Sent now, the call would be paid for with no one left to record it.
+            # Not begun: the caller gives the slot back.
+            raise asyncio.CancelledError
         begun.append(True)
         # Set in this task's own context (a copy of the caller's, made with the task): the
         # transport reports through it whether the request started to leave.
@@ -604,7 +611,6 @@ class AsyncClient:
         # Governor.release). A body cut off after its status line is an answer: the server
         # has finished.
         abandoned = True
-        watch = CURRENT_CALL.get()
         if watch is not None:
             watch.sending = True  # a sweep stopping gracefully waits for this answer
         try:

@@ -127,3 +127,42 @@ async def test_a_sweep_stopped_before_it_starts_sends_nothing_and_ends() -> None
         with pytest.raises(RuntimeError, match="one sweep"):
             await gather_prompts(client, PROMPTS, control=control, **ASK)
     assert results == [] and emu.record.calls == []
+
+
+class StopOnAdmission(dfs_async.LocalGovernor):
+    """Asks the sweep to stop as the ``nth`` call is admitted: the stop runs after the call's
+    exchange is scheduled and before it begins (the window a signal can land in)."""
+
+    def __init__(self, control: SweepControl, nth: int) -> None:
+        super().__init__(dfs_async.Limits(rate_limit=60_000, live_concurrency=6))
+        self.control, self.nth, self.admitted = control, nth, 0
+
+    async def acquire(self, platform: dfs_async.Platform | None, *, priority: int = 0) -> None:
+        await super().acquire(platform, priority=priority)
+        self.admitted += 1
+        if self.admitted == self.nth:
+            asyncio.get_running_loop().call_soon(self.control.stop)
+
+
+@pytest.mark.parametrize("nth", [1, 3, 7])
+async def test_a_stop_between_admission_and_send_sends_nothing_unrecorded(
+    tmp_path: Path, nth: int
+) -> None:
+    out = tmp_path / "r.jsonl"
+    control = SweepControl()
+    governor = StopOnAdmission(control, nth)
+    async with Emulator(config()) as emu:
+        async with dfs_async.AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=governor
+        ) as client:
+            results = await gather_prompts(client, PROMPTS, sink=out, control=control, **ASK)
+            # A call that left anyway would reach the server about now, its answer unrecorded.
+            for _ in range(100):
+                if governor.state().platforms["gemini"].in_use == 0:
+                    break
+                await asyncio.sleep(0.01)
+        # Every call the server saw (and charged) is recorded; the one admitted as the stop
+        # came was never sent, and its slot was given back.
+        assert len(emu.record.calls) == len(results) == len(read_results(out)) == nth - 1
+        assert all(r.ok for r in results) and control.abandoned == 0
+        assert governor.state().platforms["gemini"].in_use == 0
