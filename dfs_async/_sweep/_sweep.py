@@ -206,6 +206,8 @@ class Sweep:
                 await self._drain_calls_on_the_wire()
         finally:
             control = self.control
+            for _, watch in self.crew:
+                watch.stopping = True  # a call scheduled but not begun never leaves now
             control.abandoned += sum(1 for w, watch in self.crew if watch.sending and not w.done())
             control.posted = self._standard[0].outstanding if self._standard is not None else 0
             tasks = [*self._tasks()]

@@ -5,6 +5,7 @@ sent. Checked at the emulator: charges per key, calls, in flight."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -130,18 +131,31 @@ async def test_a_sweep_stopped_before_it_starts_sends_nothing_and_ends() -> None
 
 
 class StopOnAdmission(dfs_async.LocalGovernor):
-    """Asks the sweep to stop as the ``nth`` call is admitted: the stop runs after the call's
-    exchange is scheduled and before it begins (the window a signal can land in)."""
+    """Calls ``stop`` as the ``nth`` call is admitted, before its exchange is scheduled
+    (``soon=False``) or just after (``soon=True``, the window a signal can land in); either
+    way before the exchange begins."""
 
-    def __init__(self, control: SweepControl, nth: int) -> None:
+    def __init__(self, stop: Callable[[], object], nth: int, *, soon: bool = True) -> None:
         super().__init__(dfs_async.Limits(rate_limit=60_000, live_concurrency=6))
-        self.control, self.nth, self.admitted = control, nth, 0
+        self.stop, self.nth, self.soon, self.admitted = stop, nth, soon, 0
 
     async def acquire(self, platform: dfs_async.Platform | None, *, priority: int = 0) -> None:
         await super().acquire(platform, priority=priority)
         self.admitted += 1
         if self.admitted == self.nth:
-            asyncio.get_running_loop().call_soon(self.control.stop)
+            if self.soon:
+                asyncio.get_running_loop().call_soon(self.stop)
+            else:
+                self.stop()
+
+
+async def settled(governor: dfs_async.LocalGovernor) -> None:
+    """Wait (up to ~1 s) until no gemini slot is in use: a call that left anyway would reach
+    the server meanwhile."""
+    for _ in range(100):
+        if governor.state().platforms["gemini"].in_use == 0:
+            return
+        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("nth", [1, 3, 7])
@@ -150,19 +164,45 @@ async def test_a_stop_between_admission_and_send_sends_nothing_unrecorded(
 ) -> None:
     out = tmp_path / "r.jsonl"
     control = SweepControl()
-    governor = StopOnAdmission(control, nth)
+    governor = StopOnAdmission(control.stop, nth)
     async with Emulator(config()) as emu:
         async with dfs_async.AsyncClient(
             emu.login, emu.password, base_url=emu.base_url, governor=governor
         ) as client:
             results = await gather_prompts(client, PROMPTS, sink=out, control=control, **ASK)
-            # A call that left anyway would reach the server about now, its answer unrecorded.
-            for _ in range(100):
-                if governor.state().platforms["gemini"].in_use == 0:
-                    break
-                await asyncio.sleep(0.01)
+            await settled(governor)
         # Every call the server saw (and charged) is recorded; the one admitted as the stop
         # came was never sent, and its slot was given back.
         assert len(emu.record.calls) == len(results) == len(read_results(out)) == nth - 1
         assert all(r.ok for r in results) and control.abandoned == 0
         assert governor.state().platforms["gemini"].in_use == 0
+
+
+@pytest.mark.parametrize("nth", [1, 7])
+async def test_a_cancel_between_admission_and_send_abandons_only_calls_on_the_wire(
+    tmp_path: Path, nth: int
+) -> None:
+    # The cancel reaches the sweep, which closes and cancels its workers, before the nth
+    # call's exchange begins.
+    out = tmp_path / "r.jsonl"
+    control = SweepControl()
+    sweep: list[asyncio.Task[object]] = []
+    governor = StopOnAdmission(lambda: sweep[0].cancel(), nth, soon=False)
+    async with Emulator(config()) as emu:
+        async with dfs_async.AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=governor
+        ) as client:
+            sweep.append(
+                asyncio.create_task(
+                    gather_prompts(client, PROMPTS, sink=out, control=control, **ASK)
+                )
+            )
+            with pytest.raises(asyncio.CancelledError):
+                await sweep[0]
+            await settled(governor)  # the abandoned calls are answered, their slots freed
+        # The call admitted as the cancel came never left, and every call the server ran is
+        # recorded or counted as abandoned (a count that may include calls cancelled before
+        # their first byte: it says what DataForSEO *may* charge).
+        ran = len(emu.record.calls)
+        assert ran <= nth - 1
+        assert ran <= len(read_results(out)) + control.abandoned
