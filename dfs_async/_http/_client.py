@@ -1,4 +1,4 @@
-"""`AsyncClient`: lifecycle, the three endpoints, and the governed send path with retries."""
+"""`AsyncClient`: lifecycle, the endpoints, retries around a governed attempt (`_exchange`)."""
 
 from __future__ import annotations
 
@@ -29,14 +29,9 @@ from .._config import (
     check_seconds,
 )
 from .._errors import (
-    APIError,
     CredentialsError,
     DecodeError,
-    GatewayError,
     GovernorUnavailableError,
-    QueueTimeoutError,
-    ResponseTooLargeError,
-    TransportError,
 )
 from .._governance import Governor, LocalGovernor, RedisGovernor
 from .._platforms import (
@@ -52,23 +47,20 @@ from .._wire._decode import (
     MODELS_DECODER,
     USER_DATA_DECODER,
     EnvelopeT,
-    decode_envelope,
 )
 from .._wire._models import LiveResponse, ModelInfo, UserData
 from .._wire._requests import LiveRequest, encode_body
 from .._wire._tasks import ReadyTask, TaskPostResponse
 from .._wire._validation import prepare_request
-from ._metrics import CallMetrics, CallTiming
-from ._observe import CURRENT_CALL
+from ._exchange import Exchanges
+from ._metrics import CallMetrics
 from ._retry import Retrier, should_reread
 from ._standard import Attempt, StandardCalls
 from ._stats import ClientStats, StatsRecorder
 from ._transport import (
-    CURRENT_UPLOAD,
     DEFAULT_MAX_BODY_SIZE,
     AiohttpTransport,
     Transport,
-    Upload,
     basic_auth,
     check_base_url,
     is_loopback_host,
@@ -248,8 +240,9 @@ class AsyncClient:
         self._models: dict[Platform, dict[str, ModelInfo]] = {}
         self._standard = StandardCalls(_Seam(self))
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._reads: set[asyncio.Task[Any]] = set()
-        """Exchanges on the wire, read to their end even when their caller stopped waiting."""
+        self._exchanges = Exchanges(
+            transport, self._stats, self._metrics, max_body_size=max_body_size
+        )
         self._closed = False
 
     def __repr__(self) -> str:
@@ -293,25 +286,10 @@ class AsyncClient:
         if self._closed:
             return
         self._closed = True
-        await self._drain()
+        await self._exchanges.drain(self.drain_timeout)
         if self._governor is not None:
             await self._governor.aclose()
         await self._transport.aclose()
-
-    async def _drain(self) -> None:
-        """Wait up to ``drain_timeout`` for answers of calls whose callers stopped waiting."""
-        if not self._reads:
-            return
-        _, late = await asyncio.wait(set(self._reads), timeout=self.drain_timeout)
-        if late:
-            logger.warning(
-                "closing with %d call(s) still unanswered after %g s; DataForSEO may charge them",
-                len(late),
-                self.drain_timeout,
-            )
-            for task in late:
-                task.cancel()
-            await asyncio.wait(late)
 
     @property
     def governor(self) -> Governor:
@@ -509,175 +487,19 @@ class AsyncClient:
         queue_timeout: float | None = None,
         priority: int = INTERACTIVE,
     ) -> EnvelopeT:
-        """One governed attempt: wait for a slot and a token, then send and read.
-
-        Once admitted, the exchange runs in its own task: a caller that stops waiting
-        (cancelled) leaves it to finish in the background, bounded by its deadline, since the
-        call is on the wire and paid for; its answer frees the slot and counts its cost.
-        """
-        governor = self._check_loop()
-        metrics = self._metrics
-        timing = metrics.start()  # None without OpenTelemetry: the metrics calls return at once
-        try:
-            await self._admit(governor, platform, queue_timeout, priority)
-        except BaseException as exc:
-            metrics.finished(platform, timing, exc)  # never sent (a queue timeout)
-            raise
-        begun: list[bool] = []  # the exchange appends once it runs
-        upload = Upload()
-        exchange = asyncio.ensure_future(
-            self._exchange(
-                method, path, body, platform, decoder, timeout, check_task, begun, upload, timing
-            )
+        """One governed attempt (`Exchanges.attempt`), in the loop the client was entered in."""
+        return await self._exchanges.attempt(
+            self._check_loop(),
+            method,
+            path,
+            body,
+            platform,
+            decoder,
+            timeout if timeout is not None else self.timeout,
+            check_task=check_task,
+            queue_timeout=queue_timeout if queue_timeout is not None else self.queue_timeout,
+            priority=priority,
         )
-        self._reads.add(exchange)
-        exchange.add_done_callback(self._read_done)
-        metrics.follow(platform, timing, exchange)  # its outcome, when it ends
-        try:
-            return await asyncio.shield(exchange)
-        except asyncio.CancelledError:
-            if not begun:  # cancelled before the exchange ever ran: nothing goes out now
-                exchange.cancel()
-                governor.release(platform)
-            elif not upload.started():  # not a byte on its way yet: stop it
-                exchange.cancel()
-            raise
-        finally:
-            # Cleared here, in the same step that hands the answer on, not when the exchange
-            # ends: a sweep stopping in between would take the call for one not yet sent.
-            watch = CURRENT_CALL.get()
-            if watch is not None:
-                watch.sending = False
-
-    def _read_done(self, exchange: asyncio.Task[Any]) -> None:
-        self._reads.discard(exchange)
-        if not exchange.cancelled():
-            exchange.exception()  # retrieved: a caller that left does not want it logged
-
-    async def _admit(
-        self,
-        governor: Governor,
-        platform: Platform | None,
-        queue_timeout: float | None,
-        priority: int,
-    ) -> None:
-        """Wait for a slot (Live calls) and a rate token in ``priority``'s lane, within the
-        queue timeout."""
-        bound = queue_timeout if queue_timeout is not None else self.queue_timeout
-        if bound is None:
-            await governor.acquire(platform, priority=priority)
-            return
-        try:
-            async with asyncio.timeout(bound):
-                await governor.acquire(platform, priority=priority)
-        except TimeoutError:
-            raise QueueTimeoutError(
-                f"waited over {bound:g} s for a slot and a rate token; nothing was sent"
-            ) from None
-
-    async def _exchange(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        platform: Platform | None,
-        decoder: msgspec.json.Decoder[EnvelopeT],
-        timeout: float | None,
-        check_task: bool,
-        begun: list[bool],
-        upload: Upload,
-        timing: CallTiming | None,
-    ) -> EnvelopeT:
-        """Send, read and decode one admitted call; its slot is given back on every path."""
-        watch = CURRENT_CALL.get()
-        if watch is not None and watch.stopping:
-            # The sweep stopped after this call was scheduled and before it began: its worker,
-            # not sending yet, is being cancelled, and the cancellation reaches it only after
-            # this step. Sent now, the call would be paid for with no one left to record it.
-            # Not begun: the caller gives the slot back.
-            raise asyncio.CancelledError
-        begun.append(True)
-        # Set in this task's own context (a copy of the caller's, made with the task): the
-        # transport reports through it whether the request started to leave.
-        CURRENT_UPLOAD.set(upload)
-        stats = self._stats
-        stats.calls_sent += 1
-        if platform is not None:
-            stats.in_flight[platform] += 1
-        sent_at = asyncio.get_running_loop().time()
-        self._metrics.sent(platform, timing)  # metrics: queue wait ends, in flight +1
-        # Until an answer comes back, the server may be running the call: a deadline, a
-        # connection lost after the send or a gateway's page leaves its slot held (see
-        # Governor.release). A body cut off after its status line is an answer: the server
-        # has finished.
-        abandoned = True
-        if watch is not None:
-            watch.sending = True  # a sweep stopping gracefully waits for this answer
-        try:
-            http_status, payload = await self._read(method, path, body, timeout)
-            envelope = self._decode(http_status, payload, decoder, check_task)
-            abandoned = False
-            return envelope
-        except GatewayError:
-            raise  # the gateway gave up, not DataForSEO: the call may still run there
-        except (APIError, DecodeError, ResponseTooLargeError):
-            abandoned = False  # answered: the server has finished
-            raise
-        except TransportError as exc:
-            # Lost after the request was written whole with no answer: like a deadline, the
-            # server may still be running (and counting) the call, so its slot stays held.
-            # Before that the server never saw it; an unreadable answer means it finished.
-            abandoned = exc.sent and not exc.answered
-            raise
-        except asyncio.CancelledError:
-            abandoned = upload.started()  # never started: nothing ran
-            raise
-        finally:
-            if platform is not None:
-                stats.in_flight[platform] -= 1
-            self.governor.release(platform, abandoned_at=sent_at if abandoned else None)
-
-    async def _read(
-        self, method: str, path: str, body: bytes | None, timeout: float | None
-    ) -> tuple[int, bytes]:
-        """The transport's exchange, counted in the stats."""
-        stats = self._stats
-        try:
-            answer = await self._transport.request(
-                method, path, body, timeout if timeout is not None else self.timeout
-            )
-        except (DecodeError, ResponseTooLargeError):  # an answer, cut off or too large
-            stats.answered += 1
-            raise
-        except TransportError as exc:
-            if not exc.sent:
-                stats.unreached += 1
-                stats.last_unreached = str(exc)
-            raise
-        stats.answered += 1
-        if len(answer[1]) > self.max_body_size:  # a transport that does not cap it itself
-            raise ResponseTooLargeError(
-                f"{method} {path}: answer of {len(answer[1])} bytes is over max_body_size "
-                f"{self.max_body_size}",
-                limit=self.max_body_size,
-            )
-        return answer
-
-    def _decode(
-        self,
-        http_status: int,
-        payload: bytes,
-        decoder: msgspec.json.Decoder[EnvelopeT],
-        check_task: bool,
-    ) -> EnvelopeT:
-        """Decode an answer and count its cost (an error's too)."""
-        try:
-            envelope = decode_envelope(http_status, payload, decoder, check_task=check_task)
-        except APIError as exc:
-            self._stats.cost += exc.cost
-            raise
-        self._stats.cost += envelope.cost
-        return envelope
 
 
 class _Seam:
