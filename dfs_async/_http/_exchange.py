@@ -121,6 +121,8 @@ class Exchanges:
                 governor.release(platform)
             elif not upload.started():  # not a byte on its way yet: stop it
                 exchange.cancel()
+            elif (watch := CURRENT_CALL.get()) is not None:
+                watch.left += 1  # on the wire, read on without its caller: maybe billed
             raise
         finally:
             # Cleared here, in the same step that hands the answer on, not when the exchange

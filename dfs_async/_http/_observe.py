@@ -14,7 +14,7 @@ from typing import Final
 class CallWatch:
     """One sweep worker's call, as the client reports it."""
 
-    __slots__ = ("delivering", "sending", "stopping")
+    __slots__ = ("delivering", "left", "sending", "stopping")
 
     def __init__(self) -> None:
         self.sending = False
@@ -23,6 +23,9 @@ class CallWatch:
         """The sweep is stopping: no further attempt may be sent (no retry)."""
         self.delivering = False
         """A finished result is being recorded and handed on."""
+        self.left = 0
+        """Calls on the wire whose caller was cancelled: read on in the background, their
+        answers reach no one (DataForSEO may run and bill them)."""
 
 
 CURRENT_CALL: Final[ContextVar[CallWatch | None]] = ContextVar("dfs_async_call", default=None)
