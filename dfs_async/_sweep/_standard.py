@@ -23,8 +23,9 @@ from typing import Final
 
 import msgspec
 
-from .._errors import BudgetExceededError, DFSError, TaskPendingError
+from .._errors import BudgetExceededError, DFSError, NotSentError, TaskPendingError
 from .._http._client import AsyncClient
+from .._http._observe import CURRENT_CALL, CallWatch
 from .._http._receiver import CallbackReceiver, Delivery
 from .._http._standard import (
     MAX_TASKS_PER_POST,
@@ -211,8 +212,14 @@ class StandardRun:
         if self.receiver is not None:
             extra["postback_url"] = self.receiver.postback_url
         requests = [msgspec.structs.replace(item.request, tag=item.key) for item in sending]
+        watch = CallWatch()  # the client marks here whether the post left when cancelled
+        token = CURRENT_CALL.set(watch)
         try:
             answer = await self.client.send_task_post_body(platform, encode_tasks(requests, extra))
+        except asyncio.CancelledError:
+            if not watch.left:
+                self._unpost(platform, sending)
+            raise
         except DFSError as exc:
             if refused_post(exc):
                 for item in sending:
@@ -229,6 +236,8 @@ class StandardRun:
                     self._unknown[platform][item.key] = (item, now)
             self._changed.set()
             return
+        finally:
+            CURRENT_CALL.reset(token)
         by_tag = {item.key: item for item in sending}
         for position, task in enumerate(answer.tasks):
             match = by_tag.get(task.tag or "")
@@ -250,6 +259,17 @@ class StandardRun:
             else:
                 await self._finish(item, item.result(error=task.error))
         self._changed.set()
+
+    def _unpost(self, platform: Platform, sending: list[SweepItem]) -> None:
+        """The sweep stopped before this task_post left: its items are not maybe posted (a
+        re-run would look for their tags in tasks_ready for ``resolve_after`` first) but not
+        sent, and recorded so, which a re-run sends again at once."""
+        error = NotSentError("the sweep stopped before its task_post was sent")
+        for item in sending:
+            self._unknown[platform].pop(item.key, None)
+            self._settle(item, 0.0)
+            if self.sink is not None:
+                self.sink.write(item.result(error=error))
 
     def _record(self, item: SweepItem, task_id: str | None, cost: float) -> None:
         """Write the item's "posted" record (its row's id, metadata and sample included)."""

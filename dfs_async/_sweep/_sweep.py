@@ -208,14 +208,15 @@ class Sweep:
             control = self.control
             for _, watch in self.crew:
                 watch.stopping = True  # a call scheduled but not begun never leaves now
-            control.posted = self._standard[0].outstanding if self._standard is not None else 0
             tasks = [*self._tasks()]
             for task in tasks:
                 task.cancel()
             # Wait for cancelled calls to unwind: each frees (or holds, if sent) its slot, and
-            # one whose request had started to leave is counted as left on the wire.
+            # one whose request had started to leave is counted as left on the wire (a
+            # task_post that had not is no longer counted as posted).
             await asyncio.gather(*tasks, return_exceptions=True)
             control.abandoned += sum(watch.left for _, watch in self.crew)
+            control.posted = self._standard[0].outstanding if self._standard is not None else 0
             self._resources.close()
 
     def _tasks(self) -> list[asyncio.Task[None]]:

@@ -138,16 +138,17 @@ async def test_rerun_collects_what_was_posted_and_posts_only_the_rest(tmp_path: 
         posted_first = len(emu.record.standard.posts)
         assert posted_first > 60
         # What the stop left outstanding: posted, not collected, and in the file. A stop that
-        # lands between an item's trail record ("posted", no id yet) and its task_post leaves
-        # it maybe posted: counted, never at the server, looked for by tag before a re-run
-        # posts it.
+        # lands between an item's trail record ("posted", no id yet) and the moment its
+        # task_post leaves records it as not sent instead: never at the server, not counted,
+        # posted again by a re-run at once.
         records = list(lines(out))
         collected = sum(1 for rec in records if rec.ok)
         at_server = {post.tag for post in emu.record.standard.posts}
         with_id = {rec.key for rec in records if rec.task_id is not None}
         maybe = {rec.key for rec in records if rec.posted and rec.key not in with_id}
-        never_sent = maybe - at_server
-        assert control.posted == posted_first - collected + len(never_sent) > 0
+        unposted = {rec.key for rec in records if rec.error and rec.error.type == "NotSentError"}
+        assert maybe - at_server <= unposted and not unposted & at_server
+        assert control.posted == posted_first - collected > 0
         async with client_for(emu) as client:
             rest = await dfs_async.gather_prompts(
                 client, prompts(250), targets=TARGETS[:2], method="standard", sink=out
@@ -340,3 +341,50 @@ async def test_ids_metadata_and_samples_work_as_on_live(tmp_path: Path) -> None:
     check_server(emu, expected_tasks=10)  # each sample its own task, none twice
     posted = [rec for rec in lines(out) if rec.posted and rec.task_id]
     assert {(rec.id, rec.sample) for rec in posted} == {(r.id, r.sample) for r in results}
+
+
+class StopAtPost(dfs_async.LocalGovernor):
+    """Stops the sweep as its first task_post is admitted (a call without a Live slot), so
+    the stop reaches the poster before the post leaves."""
+
+    def __init__(self, control: dfs_async.SweepControl) -> None:
+        super().__init__(dfs_async.Limits(**RATE, **READY))
+        self.control = control
+
+    async def acquire(self, platform: dfs_async.Platform | None, *, priority: int = 0) -> None:
+        await super().acquire(platform, priority=priority)
+        if platform is None and not self.control.stopping:
+            self.control.stop()
+
+
+async def test_a_stop_before_the_post_leaves_unposts_its_items_for_the_rerun(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.jsonl"
+    control = dfs_async.SweepControl()
+    async with Emulator(config()) as emu:
+        governor = StopAtPost(control)
+        async with AsyncClient(
+            emu.login, emu.password, base_url=emu.base_url, governor=governor
+        ) as client:
+            first = await dfs_async.gather_prompts(
+                client,
+                prompts(30),
+                targets=TARGETS[:1],
+                method="standard",
+                sink=out,
+                control=control,
+            )
+        # Their trail said "maybe posted"; the post never left, and the file says so.
+        assert first == [] and emu.record.standard.posts == [] and control.posted == 0
+        records = list(lines(out))
+        trail = {rec.key for rec in records if rec.posted and rec.task_id is None}
+        unposted = {rec.key for rec in records if rec.error and rec.error.type == "NotSentError"}
+        assert len(trail) == 30 and unposted == trail
+        # A re-run posts them at once: with resolve_after's 900 s it would wait for their tags.
+        async with client_for(emu) as client:
+            rest = await dfs_async.gather_prompts(
+                client, prompts(30), targets=TARGETS[:1], method="standard", sink=out
+            )
+        assert len(rest) == 30 and all(r.ok for r in rest)
+        check_server(emu, expected_tasks=30)
