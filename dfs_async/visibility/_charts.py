@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
@@ -56,6 +57,7 @@ def mention_rates(rows: Sequence[Row], brands: Sequence[str], engines: Sequence[
     fig, ax = _figure(9, 0.45 * len(brands) * max(1, len(engines)) ** 0.5 + 1.4)
     cell = {(str(r["brand"]), str(r["engine"])): r for r in rows}
     height = 0.8 / max(1, len(engines))
+    top = 0.0
     for j, engine in enumerate(engines):
         ys, xs, lo, hi = [], [], [], []
         for i, brand in enumerate(brands):
@@ -67,14 +69,32 @@ def mention_rates(rows: Sequence[Row], brands: Sequence[str], engines: Sequence[
             xs.append(rate)
             lo.append(rate - _f(row["mention_rate_lo"]))
             hi.append(_f(row["mention_rate_hi"]) - rate)
+            top = max(top, _f(row["mention_rate_hi"]))
         colour = ENGINE_COLOURS[j % len(ENGINE_COLOURS)]
         ax.barh(ys, xs, height=height, color=colour, label=engine, xerr=[lo, hi], capsize=2)
     ax.set_yticks(range(len(brands)), list(brands))
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, axis_end(top))
+    _percent(ax)
     ax.set_xlabel("mention rate (answers naming the brand / answers), 95% Wilson interval")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return _svg(fig)
+
+
+def axis_end(highest: float) -> float:
+    """Where a rate axis ends: the highest whisker rounded up to a tenth, 0.1 to 1. Rates of a
+    few percent would be slivers on an axis to 100 %."""
+    return min(1.0, max(0.1, math.ceil(round(highest * 10, 6)) / 10))
+
+
+def _percent(ax: Axes, axis: str = "x") -> None:
+    """Ticks of a 0–1 axis read as whole percentages, like the page's numbers (steps of 1, 2
+    or 5 times a power of ten: never 2.5 %)."""
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10]))
+    target.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
 
 
 def share_of_voice(rows: Sequence[Row], brands: Sequence[str], engines: Sequence[str]) -> str:
@@ -92,6 +112,7 @@ def share_of_voice(rows: Sequence[Row], brands: Sequence[str], engines: Sequence
     ax.set_yticks(range(len(engines)), list(engines))
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
+    _percent(ax)
     ax.set_xlabel("share of voice (brand's mentions / all tracked brands' mentions)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncols=6, fontsize="x-small")
     return _svg(fig)
@@ -140,6 +161,8 @@ def top_domains(rows: Sequence[Row], top: int = 15) -> str:
     )
     ax.set_yticks(range(len(shown)), [str(r["domain"]) for r in shown])
     ax.invert_yaxis()
+    ax.set_xlim(0, axis_end(max((_f(r["used_rate"]) for r in shown), default=0.0)))
+    _percent(ax)
     ax.set_xlabel(
         "used rate (answers citing the domain / answers); red: yours, orange: a competitor's"
     )
@@ -150,6 +173,7 @@ def trends(rows: Sequence[Row], brands: Sequence[str], snapshots: Sequence[str])
     """Mention rate over snapshots per brand (all engines), with its bootstrap interval."""
     fig, ax = _figure(9, 4)
     x = list(range(len(snapshots)))
+    top = 0.0
     for i, brand in enumerate(brands):
         by = {str(r["snapshot"]): r for r in rows if r["brand"] == brand}
         points = [by.get(s) for s in snapshots]
@@ -158,9 +182,11 @@ def trends(rows: Sequence[Row], brands: Sequence[str], snapshots: Sequence[str])
         hi = [_f(p["mention_rate_hi"]) if p else float("nan") for p in points]
         line = ax.plot(x, ys, marker="o", label=brand)[0]
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.12)
+        top = max([top, *(h for h in hi if not math.isnan(h))])
         del i
     ax.set_xticks(x, list(snapshots))
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, axis_end(top))
+    _percent(ax, "y")
     ax.set_ylabel("mention rate, all engines (95% bootstrap over prompts)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=6, fontsize="x-small")
     return _svg(fig)
