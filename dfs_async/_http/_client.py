@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import urlsplit
@@ -474,7 +474,7 @@ class AsyncClient:
             once, f"GET {path}", resend=lambda error: should_reread(error, policy)
         )
 
-    async def _attempt(
+    def _attempt(
         self,
         method: str,
         path: str,
@@ -486,9 +486,10 @@ class AsyncClient:
         check_task: bool = True,
         queue_timeout: float | None = None,
         priority: int = INTERACTIVE,
-    ) -> EnvelopeT:
-        """One governed attempt (`Exchanges.attempt`), in the loop the client was entered in."""
-        return await self._exchanges.attempt(
+    ) -> Coroutine[Any, Any, EnvelopeT]:
+        """One governed attempt (`Exchanges.attempt`), in the loop the client was entered in:
+        its coroutine itself, so the send path runs in no extra frame."""
+        return self._exchanges.attempt(
             self._check_loop(),
             method,
             path,

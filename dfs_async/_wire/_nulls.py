@@ -28,8 +28,8 @@ T = TypeVar("T")
 Fix = Callable[[Any], Any]
 """Turns a decoded JSON value into one without the nulls its type takes no None for."""
 
-_FIXES: Final[dict[object, Fix | None]] = {}
-"""Per type: its fix, or None when no null inside it can need one."""
+_FIXES: Final[dict[object, Fix]] = {}
+"""Per Struct type: its fix."""
 
 
 def decode_lenient(decoder: msgspec.json.Decoder[T], body: bytes | str) -> T:
@@ -47,38 +47,19 @@ def decode_lenient(decoder: msgspec.json.Decoder[T], body: bytes | str) -> T:
 
 
 def drop_nulls(value: Any, tp: object) -> Any:
-    """``value`` (plain JSON) with each null that ``tp`` takes no None for removed, in place."""
-    fix = _fix_for(tp)
-    return value if fix is None else fix(value)
+    """``value`` (plain JSON) with each null that the Struct type ``tp`` takes no None for
+    removed, in place."""
+    return _fix_for(tp)(value)
 
 
-def _fix_for(tp: object) -> Fix | None:
+def _fix_for(tp: object) -> Fix:
+    """The fix of a Struct type, built once; a Struct that holds itself finds its own entry."""
     try:
         return _FIXES[tp]
     except KeyError:
-        pass
-    _FIXES[tp] = _deferred(tp)  # a Struct that holds itself finds its own entry
-    _FIXES[tp] = fix = _build(mi.type_info(tp))
-    return fix
-
-
-def _deferred(tp: object) -> Fix:
-    def fix(value: Any) -> Any:
-        found = _FIXES[tp]
-        return value if found is None else found(value)
-
-    return fix
-
-
-def _build(info: mi.Type) -> Fix | None:
-    """The fix for a value of ``info``, or None if nothing inside it needs one."""
-    if isinstance(info, mi.StructType):
-        return _struct_fix(info)
-    if isinstance(info, mi.ListType):
-        return _sequence_fix(info.item_type)
-    if isinstance(info, mi.DictType):
-        return _mapping_fix(info.value_type)
-    return None
+        _FIXES[tp] = lambda value: _FIXES[tp](value)  # while its own fields are built
+        _FIXES[tp] = fix = _struct_fix(mi.type_info(tp))  # type: ignore[arg-type]
+        return fix
 
 
 def _takes_none(info: mi.Type) -> bool:
@@ -88,13 +69,17 @@ def _takes_none(info: mi.Type) -> bool:
 
 
 def _inner_fix(info: mi.Type) -> Fix | None:
-    """The fix for a nested type: Structs go through the cache (they may nest themselves)."""
+    """The fix for a value of ``info`` inside a Struct, or None if nothing in it needs one."""
     if isinstance(info, mi.StructType):
         return _fix_for(info.cls)
     if isinstance(info, mi.UnionType):
         inner = [t for t in info.types if not isinstance(t, mi.NoneType)]
         return _inner_fix(inner[0]) if len(inner) == 1 else None
-    return _build(info)
+    if isinstance(info, mi.ListType):
+        return _sequence_fix(info.item_type)
+    if isinstance(info, mi.DictType):
+        return _mapping_fix(info.value_type)
+    return None
 
 
 def _struct_fix(info: mi.StructType) -> Fix:
